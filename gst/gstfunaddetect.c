@@ -1,0 +1,593 @@
+/* GStreamer funad plugin: the funaddetect element
+ * Copyright (C) 2026 funad contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, see <https://www.gnu.org/licenses/>.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:element-funaddetect
+ * @title: funaddetect
+ *
+ * Scores every frame of raw video against a model of what "normal" looks
+ * like, learned without labels by `funad-train` (the FUN-AD method). Each
+ * frame gets a score (the maximum of an anomaly map over the frame); frames
+ * scoring above the threshold are anomalous. The element works in place: with
+ * #GstFunadDetect:overlay on it blends a coloured heat map of the anomaly map
+ * over the frame, with it off the pixels pass through untouched.
+ *
+ * The heat map's colour ramp runs from 0.5 × threshold (transparent) to
+ * 1.5 × threshold (hottest colour, drawn at the full #GstFunadDetect:alpha):
+ * regions near the threshold show faintly, clear anomalies show strongly.
+ *
+ * ## Messages
+ *
+ * For every scored frame the element posts an element message named `funad`
+ * on the bus. The structure contains:
+ *
+ * * #guint64 `timestamp`: the PTS of the scored buffer, or
+ *   GST_CLOCK_TIME_NONE if it has none.
+ * * #guint64 `stream-time`: the stream time of the buffer, from the segment
+ *   (GST_CLOCK_TIME_NONE if unknown). Applications use this to seek.
+ * * #guint64 `running-time`: the running time of the buffer, from the segment
+ *   (GST_CLOCK_TIME_NONE if unknown). Applications use this to synchronise
+ *   with the pipeline clock.
+ * * #guint64 `duration`: the duration of the buffer, or GST_CLOCK_TIME_NONE.
+ * * #guint64 `frame`: the number of the frame among those this element scored
+ *   since it last went from READY to PAUSED, counting from 0.
+ * * #gdouble `score`: the frame's anomaly score (maximum of the anomaly map).
+ * * #gdouble `threshold`: the threshold in effect: the
+ *   #GstFunadDetect:threshold property, or the model's own threshold when the
+ *   property is negative.
+ * * #gboolean `anomaly`: whether `score` > `threshold`.
+ *
+ * When #GstFunadDetect:results-location is set, the same facts are appended
+ * to that file, one JSON object per line:
+ * `{"frame":N,"pts":ns,"running_time":ns,"score":S,"threshold":T,"anomaly":B}`
+ * (unknown times are written as `null`).
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -m filesrc location=line.mp4 ! decodebin ! videoconvert ! \
+ *     funaddetect model=line.funad ! videoconvert ! autovideosink
+ * ]| Shows the video with the heat map drawn over it and prints the `funad`
+ * messages.
+ * |[
+ * gst-launch-1.0 filesrc location=line.mp4 ! decodebin ! videoconvert ! \
+ *     funaddetect model=line.funad overlay=false results-location=scores.jsonl ! \
+ *     fakesink
+ * ]| Scores a recording as fast as possible and writes one JSON line per frame.
+ */
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "gstfunaddetect.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_funad_detect_debug);
+#define GST_CAT_DEFAULT gst_funad_detect_debug
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_THRESHOLD -1.0
+#define DEFAULT_OVERLAY TRUE
+#define DEFAULT_ALPHA 0.5
+#define DEFAULT_RESULTS_LOCATION NULL
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_THRESHOLD,
+  PROP_OVERLAY,
+  PROP_ALPHA,
+  PROP_RESULTS_LOCATION,
+};
+
+/* 8-bit packed formats whose colour bytes a FunadImage can describe */
+#define FUNAD_DETECT_FORMATS \
+    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8 }"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (FUNAD_DETECT_FORMATS)));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (FUNAD_DETECT_FORMATS)));
+
+#define gst_funad_detect_parent_class parent_class
+G_DEFINE_TYPE (GstFunadDetect, gst_funad_detect, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (funaddetect, "funaddetect", GST_RANK_NONE,
+    GST_TYPE_FUNAD_DETECT);
+
+static void gst_funad_detect_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_funad_detect_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_funad_detect_finalize (GObject * object);
+static gboolean gst_funad_detect_start (GstBaseTransform * trans);
+static gboolean gst_funad_detect_stop (GstBaseTransform * trans);
+static gboolean gst_funad_detect_set_info (GstVideoFilter * filter,
+    GstCaps * incaps, GstVideoInfo * in_info, GstCaps * outcaps,
+    GstVideoInfo * out_info);
+static GstFlowReturn gst_funad_detect_transform_frame_ip (GstVideoFilter *
+    filter, GstVideoFrame * frame);
+
+static void
+gst_funad_detect_class_init (GstFunadDetectClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_funad_detect_debug, "funaddetect", 0,
+      "funad anomaly detector");
+
+  gobject_class->set_property = gst_funad_detect_set_property;
+  gobject_class->get_property = gst_funad_detect_get_property;
+  gobject_class->finalize = gst_funad_detect_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Model file written by funad-train (required; read when the element "
+          "goes from READY to PAUSED). Default: NULL",
+          DEFAULT_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Frame score above which a frame is anomalous; any negative value "
+          "means the model's own threshold. Range: -1 to max double, "
+          "default: -1 (the model's)",
+          -1.0, G_MAXDOUBLE, DEFAULT_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_OVERLAY,
+      g_param_spec_boolean ("overlay", "Overlay",
+          "Blend a heat map of the anomaly map over the video; when false the "
+          "pixels are not touched. Default: true",
+          DEFAULT_OVERLAY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_ALPHA,
+      g_param_spec_double ("alpha", "Alpha",
+          "Opacity of the hottest heat-map colour (cooler ones are fainter). "
+          "Range: 0 to 1, default: 0.5",
+          0.0, 1.0, DEFAULT_ALPHA,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_RESULTS_LOCATION,
+      g_param_spec_string ("results-location", "Results location",
+          "File to append one JSON line per scored frame to "
+          "({\"frame\",\"pts\",\"running_time\",\"score\",\"threshold\","
+          "\"anomaly\"}); NULL writes no file. Default: NULL",
+          DEFAULT_RESULTS_LOCATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_set_static_metadata (element_class,
+      "FUN-AD anomaly detector", "Filter/Analyzer/Video",
+      "Scores each video frame for visual anomalies with a model learned "
+      "without labels (FUN-AD), posts a \"funad\" element message per frame "
+      "with the score, threshold and anomaly flag, optionally appends them to "
+      "a JSON-lines file, and can blend a heat map of where the anomaly is "
+      "over the frame", "funad contributors");
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_funad_detect_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_funad_detect_stop);
+  /* Set explicitly: passthrough (overlay off) must still see every frame. */
+  trans_class->transform_ip_on_passthrough = TRUE;
+
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_funad_detect_set_info);
+  filter_class->transform_frame_ip =
+      GST_DEBUG_FUNCPTR (gst_funad_detect_transform_frame_ip);
+}
+
+static void
+gst_funad_detect_init (GstFunadDetect * self)
+{
+  self->model_location = g_strdup (DEFAULT_MODEL);
+  self->threshold = DEFAULT_THRESHOLD;
+  self->overlay = DEFAULT_OVERLAY;
+  self->alpha = DEFAULT_ALPHA;
+  self->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
+
+  /* An analyzer reports on every frame: QoS frame dropping would silently
+   * leave frames unscored. A live pipeline can drop upstream instead. */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self),
+      !DEFAULT_OVERLAY);
+}
+
+static void
+gst_funad_detect_finalize (GObject * object)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (object);
+
+  g_free (self->model_location);
+  g_free (self->results_location);
+  g_free (self->results_path);
+  /* stop() normally released these; be safe if it never ran */
+  g_clear_pointer (&self->scorer, funad_scorer_free);
+  g_clear_pointer (&self->model, funad_model_unref);
+  if (self->results)
+    fclose (self->results);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_funad_detect_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (object);
+
+  switch (prop_id) {
+    case PROP_MODEL:
+      GST_OBJECT_LOCK (self);
+      g_free (self->model_location);
+      self->model_location = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_THRESHOLD:
+      GST_OBJECT_LOCK (self);
+      self->threshold = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_OVERLAY:{
+      gboolean overlay = g_value_get_boolean (value);
+
+      GST_OBJECT_LOCK (self);
+      self->overlay = overlay;
+      GST_OBJECT_UNLOCK (self);
+      /* Passthrough maps frames read-only and never copies buffers; it takes
+       * the object lock itself, so it is called outside ours. */
+      gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), !overlay);
+      break;
+    }
+    case PROP_ALPHA:
+      GST_OBJECT_LOCK (self);
+      self->alpha = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RESULTS_LOCATION:
+      GST_OBJECT_LOCK (self);
+      g_free (self->results_location);
+      self->results_location = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_funad_detect_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_location);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_OVERLAY:
+      g_value_set_boolean (value, self->overlay);
+      break;
+    case PROP_ALPHA:
+      g_value_set_double (value, self->alpha);
+      break;
+    case PROP_RESULTS_LOCATION:
+      g_value_set_string (value, self->results_location);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_funad_detect_start (GstBaseTransform * trans)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (trans);
+  gchar *model_location, *results_location;
+  FunadModel *model;
+  FunadScorer *scorer;
+  FILE *results = NULL;
+  GError *err = NULL;
+
+  GST_OBJECT_LOCK (self);
+  model_location = g_strdup (self->model_location);
+  results_location = g_strdup (self->results_location);
+  GST_OBJECT_UNLOCK (self);
+
+  if (model_location == NULL || model_location[0] == '\0') {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No model file given: set the \"model\" property to a file written "
+            "by funad-train."), (NULL));
+    goto fail;
+  }
+
+  model = funad_model_load (model_location, &err);
+  if (model == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load model file \"%s\": %s", model_location,
+            err->message), (NULL));
+    g_clear_error (&err);
+    goto fail;
+  }
+  scorer = funad_scorer_new (model);
+
+  if (results_location != NULL && results_location[0] != '\0') {
+    results = g_fopen (results_location, "a");
+    if (results == NULL) {
+      int errsv = errno;
+
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not open results file \"%s\" for appending: %s",
+              results_location, g_strerror (errsv)), (NULL));
+      funad_scorer_free (scorer);
+      funad_model_unref (model);
+      goto fail;
+    }
+  }
+
+  GST_INFO_OBJECT (self, "loaded model %s (input %d, threshold %g)",
+      model_location, funad_model_input_size (model),
+      funad_model_threshold (model));
+
+  GST_OBJECT_LOCK (self);
+  self->model = model;
+  self->scorer = scorer;
+  self->results = results;
+  g_free (self->results_path);
+  self->results_path = g_steal_pointer (&results_location);
+  self->frame_count = 0;
+  GST_OBJECT_UNLOCK (self);
+
+  g_free (model_location);
+  return TRUE;
+
+fail:
+  g_free (model_location);
+  g_free (results_location);
+  return FALSE;
+}
+
+static gboolean
+gst_funad_detect_stop (GstBaseTransform * trans)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (trans);
+  FunadScorer *scorer;
+  FunadModel *model;
+  FILE *results;
+
+  GST_OBJECT_LOCK (self);
+  scorer = g_steal_pointer (&self->scorer);
+  model = g_steal_pointer (&self->model);
+  results = g_steal_pointer (&self->results);
+  g_clear_pointer (&self->results_path, g_free);
+  GST_OBJECT_UNLOCK (self);
+
+  if (scorer)
+    funad_scorer_free (scorer);
+  if (model)
+    funad_model_unref (model);
+  if (results && fclose (results) != 0)
+    GST_WARNING_OBJECT (self, "closing the results file failed: %s",
+        g_strerror (errno));
+
+  return TRUE;
+}
+
+static gboolean
+gst_funad_detect_set_info (GstVideoFilter * filter, GstCaps * incaps,
+    GstVideoInfo * in_info, GstCaps * outcaps, GstVideoInfo * out_info)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (filter);
+  const GstVideoFormatInfo *finfo = in_info->finfo;
+  FunadImage layout = { 0, };
+
+  if (GST_VIDEO_FORMAT_INFO_N_PLANES (finfo) != 1 ||
+      GST_VIDEO_FORMAT_INFO_DEPTH (finfo, 0) != 8)
+    goto unsupported;
+
+  if (GST_VIDEO_FORMAT_INFO_IS_GRAY (finfo)) {
+    layout.pixel_stride = 1;
+  } else if (GST_VIDEO_FORMAT_INFO_IS_RGB (finfo)) {
+    /* packed RGB: all three components live in plane 0 */
+    layout.pixel_stride = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
+    layout.r_offset = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_R);
+    layout.g_offset = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_G);
+    layout.b_offset = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_B);
+  } else {
+    goto unsupported;
+  }
+  layout.width = GST_VIDEO_INFO_WIDTH (in_info);
+  layout.height = GST_VIDEO_INFO_HEIGHT (in_info);
+
+  GST_DEBUG_OBJECT (self, "%s: pixel stride %d, offsets r %d g %d b %d",
+      GST_VIDEO_FORMAT_INFO_NAME (finfo), layout.pixel_stride,
+      layout.r_offset, layout.g_offset, layout.b_offset);
+
+  self->layout = layout;
+  return TRUE;
+
+unsupported:
+  GST_ERROR_OBJECT (self, "unsupported format %s",
+      GST_VIDEO_FORMAT_INFO_NAME (finfo));
+  return FALSE;
+}
+
+/* Running or stream time of @ts in the current segment, NONE if unknown. */
+static guint64
+segment_time (GstBaseTransform * trans, GstClockTime ts, gboolean running)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || trans->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  if (running)
+    return gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, ts);
+  return gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, ts);
+}
+
+/* JSON for a time in ns: a number, or null when unknown. */
+static const gchar *
+json_time (gchar * buf, gsize len, guint64 t)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (t))
+    return "null";
+  g_snprintf (buf, len, "%" G_GUINT64_FORMAT, t);
+  return buf;
+}
+
+/* JSON for a double, locale-independent; null for NaN/inf (not JSON). */
+static const gchar *
+json_double (gchar * buf, gsize len, gdouble v)
+{
+  if (!isfinite (v))
+    return "null";
+  return g_ascii_formatd (buf, len, "%.9g", v);
+}
+
+static gboolean
+write_result (GstFunadDetect * self, guint64 frame, guint64 pts,
+    guint64 running_time, gdouble score, gdouble threshold, gboolean anomaly)
+{
+  gchar pts_s[32], rt_s[32], score_s[G_ASCII_DTOSTR_BUF_SIZE],
+      thr_s[G_ASCII_DTOSTR_BUF_SIZE];
+  int n;
+
+  n = fprintf (self->results,
+      "{\"frame\":%" G_GUINT64_FORMAT ",\"pts\":%s,\"running_time\":%s,"
+      "\"score\":%s,\"threshold\":%s,\"anomaly\":%s}\n", frame,
+      json_time (pts_s, sizeof (pts_s), pts),
+      json_time (rt_s, sizeof (rt_s), running_time),
+      json_double (score_s, sizeof (score_s), score),
+      json_double (thr_s, sizeof (thr_s), threshold),
+      anomaly ? "true" : "false");
+  /* flushed per line: readers can follow the file, a crash loses nothing */
+  return n > 0 && fflush (self->results) == 0;
+}
+
+static GstFlowReturn
+gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
+    GstVideoFrame * frame)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (filter);
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
+  GstBuffer *buf = frame->buffer;
+  FunadScorer *scorer;
+  FunadImage image;
+  GstStructure *s;
+  GError *err = NULL;
+  const float *map = NULL;
+  float score;
+  gdouble threshold, alpha;
+  gboolean overlay, anomaly;
+  GstClockTime pts, duration;
+  guint64 stream_time, running_time, frame_no;
+  int input_size;
+
+  GST_OBJECT_LOCK (self);
+  scorer = self->scorer;
+  overlay = self->overlay;
+  alpha = self->alpha;
+  threshold = self->threshold;
+  frame_no = self->frame_count++;
+  GST_OBJECT_UNLOCK (self);
+
+  if (G_UNLIKELY (scorer == NULL)) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED, ("No model is loaded."), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  if (threshold < 0.0)
+    threshold = funad_model_threshold (funad_scorer_get_model (scorer));
+  input_size = funad_model_input_size (funad_scorer_get_model (scorer));
+  /* The frame was mapped read-only in passthrough: draw only if writable, so
+   * an overlay toggle racing with this frame never writes into it. */
+  overlay = overlay && (frame->map[0].flags & GST_MAP_WRITE);
+
+  image = self->layout;
+  image.data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  image.width = GST_VIDEO_FRAME_WIDTH (frame);
+  image.height = GST_VIDEO_FRAME_HEIGHT (frame);
+  image.stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+
+  if (!funad_scorer_score (scorer, &image, &score, overlay ? &map : NULL,
+          &err)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("Could not score frame %" G_GUINT64_FORMAT ": %s", frame_no,
+            err->message), (NULL));
+    g_clear_error (&err);
+    return GST_FLOW_ERROR;
+  }
+  anomaly = score > threshold;
+
+  if (overlay && map != NULL)
+    funad_heatmap_blend (map, input_size, input_size, 0.5 * threshold,
+        1.5 * threshold, alpha, &image);
+
+  pts = GST_BUFFER_PTS (buf);
+  duration = GST_BUFFER_DURATION (buf);
+  stream_time = segment_time (trans, pts, FALSE);
+  running_time = segment_time (trans, pts, TRUE);
+
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT
+      " score %g threshold %g", frame_no, GST_TIME_ARGS (pts), score,
+      threshold);
+
+  s = gst_structure_new ("funad",
+      "timestamp", G_TYPE_UINT64, (guint64) pts,
+      "stream-time", G_TYPE_UINT64, stream_time,
+      "running-time", G_TYPE_UINT64, running_time,
+      "duration", G_TYPE_UINT64, (guint64) duration,
+      "frame", G_TYPE_UINT64, frame_no,
+      "score", G_TYPE_DOUBLE, (gdouble) score,
+      "threshold", G_TYPE_DOUBLE, threshold,
+      "anomaly", G_TYPE_BOOLEAN, anomaly, NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+
+  if (self->results != NULL && !write_result (self, frame_no, pts,
+          running_time, score, threshold, anomaly)) {
+    int errsv = errno;
+
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not write to results file \"%s\": %s", self->results_path,
+            g_strerror (errsv)), (NULL));
+    return GST_FLOW_ERROR;
+  }
+
+  return GST_FLOW_OK;
+}

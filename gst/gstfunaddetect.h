@@ -1,0 +1,69 @@
+/* GStreamer funad plugin: the funaddetect element
+ * Copyright (C) 2026 funad contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, see <https://www.gnu.org/licenses/>.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifndef __GST_FUNAD_DETECT_H__
+#define __GST_FUNAD_DETECT_H__
+
+#include <stdio.h>
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gst/video/gstvideofilter.h>
+
+#include "funad.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_FUNAD_DETECT (gst_funad_detect_get_type ())
+G_DECLARE_FINAL_TYPE (GstFunadDetect, gst_funad_detect, GST, FUNAD_DETECT,
+    GstVideoFilter)
+
+struct _GstFunadDetect
+{
+  GstVideoFilter parent;
+
+  /* properties, protected by the object lock */
+  gchar *model_location;
+  gdouble threshold;            /* < 0: use the model's */
+  gboolean overlay;
+  gdouble alpha;
+  gchar *results_location;
+
+  /* Loaded in start(), released in stop(). The scorer is only used by the
+   * streaming thread; the pointers change under the object lock so a later
+   * live model reload can swap them without tearing. */
+  FunadModel *model;
+  FunadScorer *scorer;
+
+  /* where the negotiated format keeps its colour bytes */
+  FunadImage layout;
+
+  /* results file, opened in start() and then written by the streaming
+   * thread only; results_path is the name it was opened under */
+  FILE *results;
+  gchar *results_path;
+
+  guint64 frame_count;
+};
+
+GST_ELEMENT_REGISTER_DECLARE (funaddetect);
+
+G_END_DECLS
+
+#endif /* __GST_FUNAD_DETECT_H__ */
