@@ -1,0 +1,888 @@
+/* gst-check tests for the funaddetect element
+ * Copyright (C) 2026 funad contributors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, see <https://www.gnu.org/licenses/>.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+#include <json-glib/json-glib.h>
+
+#include "funad.h"
+
+/* A small model, trained once per run by the unchecked fixture. */
+static gchar *tmp_dir;
+static gchar *model_path;
+static gchar *garbage_path;
+static gdouble model_threshold;
+
+#define FRAME_DURATION (GST_SECOND / 25)
+
+static const gchar *formats[] = {
+  "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR",
+  "RGBA", "BGRA", "ARGB", "ABGR", "GRAY8",
+};
+
+/* pads of the level-style tests, linked to the element by gst-check */
+static GstPad *mysrcpad, *mysinkpad;
+
+static GstStaticPadTemplate sinktemplate = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw"));
+static GstStaticPadTemplate srctemplate = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw"));
+
+/* ---- fixture ------------------------------------------------------------ */
+
+/* 64x64 RGB frames: diagonal stripes plus per-frame noise, the "normal"
+ * texture the model learns. */
+static void
+fill_texture (guint8 * data, int w, int h, int stride, GRand * rand)
+{
+  int x, y;
+
+  for (y = 0; y < h; y++) {
+    for (x = 0; x < w; x++) {
+      guint8 *p = data + y * stride + x * 3;
+      int base = ((x + y) / 4) % 2 ? 150 : 90;
+
+      p[0] = CLAMP (base + g_rand_int_range (rand, -20, 21), 0, 255);
+      p[1] = CLAMP (base - 10 + g_rand_int_range (rand, -20, 21), 0, 255);
+      p[2] = CLAMP (base + 10 + g_rand_int_range (rand, -20, 21), 0, 255);
+    }
+  }
+}
+
+static void
+make_model (void)
+{
+  FunadTrainParams params = funad_train_default_params ();
+  FunadTrainer *trainer;
+  FunadModel *model;
+  GError *err = NULL;
+  GRand *rand = g_rand_new_with_seed (42);
+  guint8 *pixels = g_malloc (64 * 64 * 3);
+  FunadImage img = { pixels, 64, 64, 64 * 3, 3, 0, 1, 2 };
+  gint64 t0 = g_get_monotonic_time ();
+  int i;
+
+  tmp_dir = g_dir_make_tmp ("funad-element-XXXXXX", &err);
+  g_assert_no_error (err);
+
+  params.input_size = 64;
+  params.epochs = 2;
+  params.seed = 7;
+  trainer = funad_trainer_new (&params);
+  for (i = 0; i < 30; i++) {
+    fill_texture (pixels, 64, 64, 64 * 3, rand);
+    fail_unless (funad_trainer_add_frame (trainer, &img, &err));
+    g_assert_no_error (err);
+  }
+  model = funad_trainer_run (trainer, NULL, NULL, &err);
+  g_assert_no_error (err);
+  fail_unless (model != NULL);
+
+  model_path = g_build_filename (tmp_dir, "test.funad", NULL);
+  fail_unless (funad_model_save (model, model_path, &err));
+  g_assert_no_error (err);
+  GST_INFO ("trained model in %.1f s, threshold %g",
+      (g_get_monotonic_time () - t0) / 1e6, funad_model_threshold (model));
+  funad_model_unref (model);
+
+  /* the element reads the file, so expect the threshold the file gives */
+  model = funad_model_load (model_path, &err);
+  g_assert_no_error (err);
+  model_threshold = funad_model_threshold (model);
+
+  /* not a safetensors file: the loader must refuse it */
+  garbage_path = g_build_filename (tmp_dir, "garbage.funad", NULL);
+  fail_unless (g_file_set_contents (garbage_path,
+          "\x13\x37 this is not a model \xff\xfe\x00\x01 garbage", 40, &err));
+  g_assert_no_error (err);
+
+  funad_model_unref (model);
+  funad_trainer_free (trainer);
+  g_free (pixels);
+  g_rand_free (rand);
+}
+
+static void
+remove_model (void)
+{
+  GDir *dir = g_dir_open (tmp_dir, 0, NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir))) {
+    gchar *path = g_build_filename (tmp_dir, name, NULL);
+    g_unlink (path);
+    g_free (path);
+  }
+  if (dir)
+    g_dir_close (dir);
+  g_rmdir (tmp_dir);
+  g_clear_pointer (&tmp_dir, g_free);
+  g_clear_pointer (&model_path, g_free);
+  g_clear_pointer (&garbage_path, g_free);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Runs a gst-launch description to EOS or ERROR; returns the final message
+ * and stores the "funad" element messages (in order) in *funad_msgs. */
+static GstMessage *
+run_pipeline (const gchar * desc, GPtrArray * funad_msgs)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  GstBus *bus;
+  GstMessage *msg = NULL;
+
+  g_assert_no_error (err);
+  fail_unless (pipeline != NULL);
+  bus = gst_element_get_bus (pipeline);
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE, "pipeline refused to start: %s", desc);
+
+  while ((msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT)
+      break;
+    if (gst_message_has_name (msg, "funad") && funad_msgs)
+      g_ptr_array_add (funad_msgs, msg);
+    else
+      gst_message_unref (msg);
+  }
+  fail_unless (msg != NULL, "pipeline timed out: %s", desc);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return msg;
+}
+
+static void
+assert_eos (GstMessage * msg)
+{
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    gst_message_parse_error (msg, &err, &dbg);
+    fail ("pipeline error: %s (%s)", err->message, GST_STR_NULL (dbg));
+  }
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+}
+
+static guint64
+get_uint64 (const GstStructure * s, const gchar * field)
+{
+  guint64 v = 0;
+
+  fail_unless (gst_structure_has_field_typed (s, field, G_TYPE_UINT64),
+      "field %s missing or not a guint64", field);
+  fail_unless (gst_structure_get_uint64 (s, field, &v));
+  return v;
+}
+
+static gdouble
+get_double (const GstStructure * s, const gchar * field)
+{
+  gdouble v = 0;
+
+  fail_unless (gst_structure_has_field_typed (s, field, G_TYPE_DOUBLE),
+      "field %s missing or not a gdouble", field);
+  fail_unless (gst_structure_get_double (s, field, &v));
+  return v;
+}
+
+static gboolean
+get_boolean (const GstStructure * s, const gchar * field)
+{
+  gboolean v = FALSE;
+
+  fail_unless (gst_structure_has_field_typed (s, field, G_TYPE_BOOLEAN),
+      "field %s missing or not a gboolean", field);
+  fail_unless (gst_structure_get_boolean (s, field, &v));
+  return v;
+}
+
+/* Checks every field of one "funad" message of frame @i of a 25 fps stream
+ * whose segment starts at 0; returns the score. */
+static gdouble
+check_funad_message (GstMessage * msg, guint64 i, gdouble expected_threshold)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  GstClockTime pts = i * FRAME_DURATION;
+  gdouble score, threshold;
+
+  fail_unless (gst_structure_has_name (s, "funad"));
+  fail_unless_equals_uint64 (get_uint64 (s, "frame"), i);
+  fail_unless_equals_uint64 (get_uint64 (s, "timestamp"), pts);
+  fail_unless_equals_uint64 (get_uint64 (s, "stream-time"), pts);
+  fail_unless_equals_uint64 (get_uint64 (s, "running-time"), pts);
+  fail_unless_equals_uint64 (get_uint64 (s, "duration"), FRAME_DURATION);
+  score = get_double (s, "score");
+  threshold = get_double (s, "threshold");
+  fail_unless (isfinite (score) && score >= 0.0, "bad score %g", score);
+  fail_unless_equals_float (threshold, expected_threshold);
+  fail_unless_equals_int (get_boolean (s, "anomaly"), score > threshold);
+  return score;
+}
+
+/* Sets the state to PLAYING, expects it to fail, and returns the text of the
+ * ERROR message posted on the bus. */
+static gchar *
+expect_start_failure (const gchar * desc)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  GstBus *bus;
+  GstMessage *msg;
+  gchar *text;
+
+  g_assert_no_error (err);
+  bus = gst_element_get_bus (pipeline);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no ERROR message for %s", desc);
+  fail_unless (GST_IS_ELEMENT (GST_MESSAGE_SRC (msg)));
+  fail_unless_equals_string (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "d");
+  gst_message_parse_error (msg, &err, NULL);
+  text = g_strdup (err->message);
+  GST_INFO ("error: %s", text);
+
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return text;
+}
+
+/* A level-style harness: the element with gst-check pads and a private bus. */
+static GstElement *
+setup_detect (GstBus ** bus)
+{
+  GstElement *detect = gst_check_setup_element ("funaddetect");
+
+  mysrcpad = gst_check_setup_src_pad (detect, &srctemplate);
+  mysinkpad = gst_check_setup_sink_pad (detect, &sinktemplate);
+  gst_pad_set_active (mysrcpad, TRUE);
+  gst_pad_set_active (mysinkpad, TRUE);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (detect, *bus);
+  g_object_set (detect, "model", model_path, NULL);
+  return detect;
+}
+
+static void
+cleanup_detect (GstElement * detect, GstBus * bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (detect, NULL);
+  gst_object_unref (bus);
+  gst_check_drop_buffers ();
+  gst_pad_set_active (mysrcpad, FALSE);
+  gst_pad_set_active (mysinkpad, FALSE);
+  gst_check_teardown_src_pad (detect);
+  gst_check_teardown_sink_pad (detect);
+  gst_check_teardown_element (detect);
+}
+
+static void
+push_start_events (GstElement * detect, GstCaps * caps,
+    const GstSegment * segment)
+{
+  fail_unless (gst_pad_push_event (mysrcpad,
+          gst_event_new_stream_start ("funad-test")));
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_caps (caps)));
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_segment (segment)));
+}
+
+static GstBuffer *
+new_frame (const GstVideoInfo * info, guint8 fill, GRand * rand, guint64 i)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, info->size, NULL);
+  GstMapInfo map;
+  gsize k;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (k = 0; k < map.size; k++)
+    map.data[k] = rand ? g_rand_int_range (rand, 0, 256) : fill;
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = i * FRAME_DURATION;
+  GST_BUFFER_DURATION (buf) = FRAME_DURATION;
+  return buf;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+GST_START_TEST (test_element_metadata)
+{
+  GstElementFactory *factory = gst_element_factory_find ("funaddetect");
+  GstElement *detect;
+  GstPad *pad;
+  GstCaps *caps;
+  gchar *model, *results;
+  gdouble threshold, alpha;
+  gboolean overlay;
+  guint i;
+
+  fail_unless (factory != NULL, "funaddetect not found in GST_PLUGIN_PATH");
+  fail_unless_equals_string (gst_element_factory_get_metadata (factory,
+          GST_ELEMENT_METADATA_KLASS), "Filter/Analyzer/Video");
+  fail_unless (strlen (gst_element_factory_get_metadata (factory,
+              GST_ELEMENT_METADATA_DESCRIPTION)) > 80);
+
+  detect = gst_element_factory_create (factory, NULL);
+  g_object_get (detect, "model", &model, "threshold", &threshold,
+      "overlay", &overlay, "alpha", &alpha, "results-location", &results,
+      NULL);
+  fail_unless (model == NULL);
+  fail_unless_equals_float (threshold, -1.0);
+  fail_unless (overlay);
+  fail_unless_equals_float (alpha, 0.5);
+  fail_unless (results == NULL);
+
+  /* every advertised format is accepted */
+  pad = gst_element_get_static_pad (detect, "sink");
+  caps = gst_pad_query_caps (pad, NULL);
+  for (i = 0; i < G_N_ELEMENTS (formats); i++) {
+    GstCaps *one = gst_caps_new_simple ("video/x-raw", "format",
+        G_TYPE_STRING, formats[i], NULL);
+
+    fail_unless (gst_caps_can_intersect (caps, one), "%s missing",
+        formats[i]);
+    gst_caps_unref (one);
+  }
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+
+  gst_object_unref (detect);
+  gst_object_unref (factory);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_messages_per_frame)
+{
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  gchar *desc;
+  guint i;
+
+  /* the model's threshold by default */
+  desc = g_strdup_printf ("videotestsrc num-buffers=6 pattern=ball ! "
+      "video/x-raw,format=RGB,width=160,height=120,framerate=25/1 ! "
+      "funaddetect name=d model=\"%s\" ! fakesink", model_path);
+  assert_eos (run_pipeline (desc, msgs));
+  fail_unless_equals_int (msgs->len, 6);
+  for (i = 0; i < msgs->len; i++)
+    check_funad_message (g_ptr_array_index (msgs, i), i, model_threshold);
+  g_free (desc);
+  g_ptr_array_set_size (msgs, 0);
+
+  /* the property's when set */
+  desc = g_strdup_printf ("videotestsrc num-buffers=4 pattern=ball ! "
+      "video/x-raw,format=RGB,width=160,height=120,framerate=25/1 ! "
+      "funaddetect name=d model=\"%s\" threshold=0.25 ! fakesink",
+      model_path);
+  assert_eos (run_pipeline (desc, msgs));
+  fail_unless_equals_int (msgs->len, 4);
+  for (i = 0; i < msgs->len; i++)
+    check_funad_message (g_ptr_array_index (msgs, i), i, 0.25);
+  g_free (desc);
+  g_ptr_array_set_size (msgs, 0);
+
+  /* out of reach: no frame is anomalous */
+  desc = g_strdup_printf ("videotestsrc num-buffers=2 pattern=ball ! "
+      "video/x-raw,format=RGB,width=160,height=120,framerate=25/1 ! "
+      "funaddetect name=d model=\"%s\" threshold=1e300 ! fakesink",
+      model_path);
+  assert_eos (run_pipeline (desc, msgs));
+  fail_unless_equals_int (msgs->len, 2);
+  for (i = 0; i < msgs->len; i++) {
+    check_funad_message (g_ptr_array_index (msgs, i), i, 1e300);
+    fail_if (get_boolean (gst_message_get_structure (g_ptr_array_index (msgs,
+                    i)), "anomaly"));
+  }
+  g_free (desc);
+  g_ptr_array_set_size (msgs, 0);
+
+  /* threshold 0: every frame with a positive score is anomalous */
+  desc = g_strdup_printf ("videotestsrc num-buffers=2 pattern=ball ! "
+      "video/x-raw,format=RGB,width=160,height=120,framerate=25/1 ! "
+      "funaddetect name=d model=\"%s\" threshold=0 ! fakesink", model_path);
+  assert_eos (run_pipeline (desc, msgs));
+  fail_unless_equals_int (msgs->len, 2);
+  for (i = 0; i < msgs->len; i++) {
+    const GstStructure *s = gst_message_get_structure (g_ptr_array_index (msgs,
+            i));
+
+    check_funad_message (g_ptr_array_index (msgs, i), i, 0.0);
+    fail_unless (get_double (s, "score") <= 0.0 || get_boolean (s,
+            "anomaly"));
+  }
+  g_free (desc);
+
+  g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
+/* running-time and stream-time come from the segment, not the PTS */
+GST_START_TEST (test_segment_times)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstSegment segment;
+  GstMessage *msg;
+  guint64 i;
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_BGRx, 64, 48);
+  caps = gst_video_info_to_caps (&info);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.start = 100 * GST_MSECOND;
+  segment.time = 2 * GST_SECOND;
+  segment.base = 10 * GST_SECOND;
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  push_start_events (detect, caps, &segment);
+
+  for (i = 3; i < 6; i++) {
+    GstClockTime pts = i * FRAME_DURATION;
+    const GstStructure *s;
+
+    fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 0x80,
+                NULL, i)), GST_FLOW_OK);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    fail_unless (msg != NULL);
+    s = gst_message_get_structure (msg);
+    fail_unless (gst_structure_has_name (s, "funad"));
+    fail_unless_equals_uint64 (get_uint64 (s, "frame"), i - 3);
+    fail_unless_equals_uint64 (get_uint64 (s, "timestamp"), pts);
+    fail_unless_equals_uint64 (get_uint64 (s, "running-time"),
+        pts - 100 * GST_MSECOND + 10 * GST_SECOND);
+    fail_unless_equals_uint64 (get_uint64 (s, "stream-time"),
+        pts - 100 * GST_MSECOND + 2 * GST_SECOND);
+    gst_message_unref (msg);
+  }
+  /* exactly one message per frame */
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  fail_unless_equals_int (g_list_length (buffers), 3);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
+/* Pushes one random RGB frame and returns whether the output bytes differ
+ * from the input bytes. */
+static gboolean
+overlay_changes_pixels (gboolean overlay, gdouble threshold, gdouble alpha,
+    gdouble * score)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GRand *rand = g_rand_new_with_seed (3);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstBuffer *in;
+  GBytes *before;
+  GstMapInfo map;
+  GstMessage *msg;
+  gconstpointer data;
+  gsize size;
+  gboolean changed;
+
+  g_object_set (detect, "overlay", overlay, "threshold", threshold,
+      "alpha", alpha, NULL);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 80, 60);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+
+  in = new_frame (&info, 0, rand, 0);
+  gst_buffer_map (in, &map, GST_MAP_READ);
+  before = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (in, &map);
+  fail_unless_equals_int (gst_pad_push (mysrcpad, in), GST_FLOW_OK);
+
+  fail_unless_equals_int (g_list_length (buffers), 1);
+  gst_buffer_map (GST_BUFFER (buffers->data), &map, GST_MAP_READ);
+  data = g_bytes_get_data (before, &size);
+  fail_unless_equals_int (map.size, size);
+  changed = memcmp (map.data, data, size) != 0;
+  gst_buffer_unmap (GST_BUFFER (buffers->data), &map);
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL && gst_message_has_name (msg, "funad"));
+  fail_unless_equals_float (get_double (gst_message_get_structure (msg),
+          "threshold"), threshold);
+  if (score)
+    *score = get_double (gst_message_get_structure (msg), "score");
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_bytes_unref (before);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+  return changed;
+}
+
+GST_START_TEST (test_overlay_only_when_on)
+{
+  /* with so low a threshold the whole map is hot */
+  gdouble score;
+
+  fail_if (overlay_changes_pixels (FALSE, 0.0001, 0.5, &score),
+      "overlay=false modified pixels");
+  fail_unless (overlay_changes_pixels (TRUE, 0.0001, 0.5, NULL),
+      "overlay=true left the frame unchanged");
+  /* a fully transparent overlay draws nothing */
+  fail_if (overlay_changes_pixels (TRUE, 0.0001, 0.0, NULL),
+      "alpha=0 modified pixels");
+
+  /* The colour ramp starts at 0.5 x threshold: above twice the frame score
+   * (the map's maximum) nothing is drawn, at the frame score the hottest
+   * places are. */
+  fail_unless (score > 0.0, "score %g", score);
+  fail_if (overlay_changes_pixels (TRUE, 2.02 * score, 0.5, NULL),
+      "pixels drawn although the map stays below 0.5 x threshold");
+  fail_unless (overlay_changes_pixels (TRUE, score, 0.5, NULL),
+      "nothing drawn although the map reaches the threshold");
+}
+
+GST_END_TEST;
+
+/* The overlay writes the heat colour into the right bytes of every format:
+ * R, G and B where the format keeps them, the x/alpha byte untouched. */
+GST_START_TEST (test_overlay_byte_layout)
+{
+  /* At threshold 0 every map value above 0 is fully hot: colour (252, 255,
+   * 164) at opacity alpha = 0.5 over grey 128 gives (190, 192, 146); on
+   * GRAY8 its luma 244 gives 186. */
+  static const guint8 hot[3] = { 190, 192, 146 };
+  guint f;
+
+  for (f = 0; f < G_N_ELEMENTS (formats); f++) {
+    GstVideoFormat format = gst_video_format_from_string (formats[f]);
+    const GstVideoFormatInfo *finfo = gst_video_format_get_info (format);
+    GstBus *bus;
+    GstElement *detect = setup_detect (&bus);
+    GstVideoInfo info;
+    GstCaps *caps;
+    GstMapInfo map;
+    GstMessage *msg;
+    int pstride = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
+    int off[3] = { 0, 0, 0 }, x, y, n_hot = 0;
+
+    GST_INFO ("format %s", formats[f]);
+    /* byte positions written out by hand rather than taken from the same
+     * GstVideoFormatInfo the element uses */
+    if (!strcmp (formats[f], "RGB") || !strcmp (formats[f], "RGBx") ||
+        !strcmp (formats[f], "RGBA")) {
+      off[0] = 0, off[1] = 1, off[2] = 2;
+    } else if (!strcmp (formats[f], "BGR") || !strcmp (formats[f], "BGRx") ||
+        !strcmp (formats[f], "BGRA")) {
+      off[0] = 2, off[1] = 1, off[2] = 0;
+    } else if (!strcmp (formats[f], "xRGB") || !strcmp (formats[f], "ARGB")) {
+      off[0] = 1, off[1] = 2, off[2] = 3;
+    } else if (!strcmp (formats[f], "xBGR") || !strcmp (formats[f], "ABGR")) {
+      off[0] = 3, off[1] = 2, off[2] = 1;
+    }
+
+    g_object_set (detect, "overlay", TRUE, "threshold", 0.0, "alpha", 0.5,
+        NULL);
+    gst_video_info_set_format (&info, format, 40, 30);
+    caps = gst_video_info_to_caps (&info);
+    fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_SUCCESS);
+    gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+    fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 128,
+                NULL, 0)), GST_FLOW_OK);
+    fail_unless_equals_int (g_list_length (buffers), 1);
+
+    gst_buffer_map (GST_BUFFER (buffers->data), &map, GST_MAP_READ);
+    for (y = 0; y < info.height; y++) {
+      for (x = 0; x < info.width; x++) {
+        const guint8 *p = map.data + y * GST_VIDEO_INFO_PLANE_STRIDE (&info,
+            0) + x * pstride;
+        int c, k;
+
+        if (pstride == 1) {
+          if (p[0] != 128) {
+            fail_unless (ABS (p[0] - 186) <= 1, "%s: grey %d", formats[f],
+                p[0]);
+            n_hot++;
+          }
+          continue;
+        }
+        /* padding / alpha byte */
+        for (k = 0; k < pstride; k++)
+          if (k != off[0] && k != off[1] && k != off[2])
+            fail_unless_equals_int (p[k], 128);
+        if (p[off[0]] == 128 && p[off[1]] == 128 && p[off[2]] == 128)
+          continue;
+        for (c = 0; c < 3; c++)
+          fail_unless (ABS (p[off[c]] - hot[c]) <= 1,
+              "%s: component %d is %d, expected %d", formats[f], c,
+              p[off[c]], hot[c]);
+        n_hot++;
+      }
+    }
+    gst_buffer_unmap (GST_BUFFER (buffers->data), &map);
+    /* a score map is positive nearly everywhere */
+    fail_unless (n_hot > info.width * info.height / 2,
+        "%s: only %d hot pixels", formats[f], n_hot);
+
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    fail_unless (msg != NULL && gst_message_has_name (msg, "funad"));
+    gst_message_unref (msg);
+
+    fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    gst_caps_unref (caps);
+    cleanup_detect (detect, bus);
+  }
+}
+
+GST_END_TEST;
+
+/* Every format negotiates in a real pipeline and is scored; the RGB-family
+ * formats carry the same picture, so their scores must agree (a swapped R/B
+ * offset would show here). */
+GST_START_TEST (test_all_formats)
+{
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  gdouble rgb_score = -1.0;
+  guint f, i;
+
+  for (f = 0; f < G_N_ELEMENTS (formats); f++) {
+    gchar *desc = g_strdup_printf ("videotestsrc num-buffers=3 "
+        "pattern=smpte ! video/x-raw,format=%s,width=64,height=48,"
+        "framerate=25/1 ! funaddetect name=d model=\"%s\" ! fakesink",
+        formats[f], model_path);
+    gdouble score;
+
+    GST_INFO ("format %s", formats[f]);
+    g_ptr_array_set_size (msgs, 0);
+    assert_eos (run_pipeline (desc, msgs));
+    fail_unless_equals_int (msgs->len, 3);
+    for (i = 0; i < msgs->len; i++)
+      check_funad_message (g_ptr_array_index (msgs, i), i, model_threshold);
+
+    score = get_double (gst_message_get_structure (g_ptr_array_index (msgs,
+                0)), "score");
+    GST_INFO ("%s: score %g", formats[f], score);
+    if (strcmp (formats[f], "GRAY8") != 0) {
+      if (rgb_score < 0)
+        rgb_score = score;
+      fail_unless (fabs (score - rgb_score) <= 1e-5 * MAX (1.0, rgb_score),
+          "%s scores %g, RGB scores %g", formats[f], score, rgb_score);
+    }
+    g_free (desc);
+  }
+  g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
+static void
+check_error_names (const gchar * text, const gchar * path,
+    const gchar * must_contain)
+{
+  fail_unless (strstr (text, path) != NULL,
+      "error \"%s\" does not name %s", text, path);
+  if (must_contain)
+    fail_unless (strstr (text, must_contain) != NULL,
+        "error \"%s\" lacks \"%s\"", text, must_contain);
+}
+
+GST_START_TEST (test_missing_model)
+{
+  gchar *path = g_build_filename (tmp_dir, "no-such-model.funad", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc ! funaddetect name=d "
+      "model=\"%s\" ! fakesink", path);
+  GError *err = NULL;
+  gchar *text;
+
+  fail_unless (funad_model_load (path, &err) == NULL);
+  text = expect_start_failure (desc);
+  check_error_names (text, path, err->message);
+
+  g_error_free (err);
+  g_free (text);
+  g_free (desc);
+  g_free (path);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_corrupt_model)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc ! funaddetect name=d "
+      "model=\"%s\" ! fakesink", garbage_path);
+  GError *err = NULL;
+  gchar *text;
+
+  fail_unless (funad_model_load (garbage_path, &err) == NULL);
+  text = expect_start_failure (desc);
+  check_error_names (text, garbage_path, err->message);
+
+  g_error_free (err);
+  g_free (text);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_model)
+{
+  gchar *text = expect_start_failure ("videotestsrc ! funaddetect name=d ! "
+      "fakesink");
+
+  fail_unless (strstr (text, "model") != NULL, "error: %s", text);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+static JsonObject *
+parse_line (JsonParser * parser, const gchar * line)
+{
+  GError *err = NULL;
+  JsonNode *root;
+
+  fail_unless (json_parser_load_from_data (parser, line, -1, &err),
+      "bad JSON line \"%s\": %s", line, err ? err->message : "");
+  root = json_parser_get_root (parser);
+  fail_unless (JSON_NODE_HOLDS_OBJECT (root), "not an object: %s", line);
+  return json_node_get_object (root);
+}
+
+GST_START_TEST (test_results_location)
+{
+  gchar *results = g_build_filename (tmp_dir, "results.jsonl", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=5 pattern=ball ! "
+      "video/x-raw,format=RGBx,width=96,height=72,framerate=25/1 ! "
+      "funaddetect name=d model=\"%s\" results-location=\"%s\" ! fakesink",
+      model_path, results);
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  JsonParser *parser = json_parser_new ();
+  gchar *contents, **lines;
+  guint i, run;
+
+  g_unlink (results);
+  for (run = 1; run <= 2; run++) {
+    g_ptr_array_set_size (msgs, 0);
+    assert_eos (run_pipeline (desc, msgs));
+    fail_unless_equals_int (msgs->len, 5);
+
+    fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
+    lines = g_strsplit (contents, "\n", -1);
+    /* each run appends its 5 lines; the file ends with a newline */
+    fail_unless_equals_int (g_strv_length (lines), 5 * run + 1);
+    fail_unless_equals_string (lines[5 * run], "");
+
+    for (i = 0; i < 5; i++) {
+      const GstStructure *s =
+          gst_message_get_structure (g_ptr_array_index (msgs, i));
+      JsonObject *o = parse_line (parser, lines[5 * (run - 1) + i]);
+
+      fail_unless_equals_int (json_object_get_size (o), 6);
+      fail_unless_equals_int64 (json_object_get_int_member (o, "frame"), i);
+      fail_unless_equals_int64 (json_object_get_int_member (o, "pts"),
+          i * FRAME_DURATION);
+      fail_unless_equals_int64 (json_object_get_int_member (o,
+              "running_time"), get_uint64 (s, "running-time"));
+      fail_unless (fabs (json_object_get_double_member (o, "score") -
+              get_double (s, "score")) <= 1e-6 * MAX (1.0, get_double (s,
+                  "score")));
+      fail_unless (fabs (json_object_get_double_member (o, "threshold") -
+              model_threshold) <= 1e-6 * MAX (1.0, model_threshold));
+      fail_unless_equals_int (json_object_get_boolean_member (o, "anomaly"),
+          get_boolean (s, "anomaly"));
+    }
+    g_strfreev (lines);
+    g_free (contents);
+  }
+
+  g_object_unref (parser);
+  g_ptr_array_unref (msgs);
+  g_unlink (results);
+  g_free (desc);
+  g_free (results);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_results_location_unwritable)
+{
+  gchar *results = g_build_filename (tmp_dir, "no-such-dir", "r.jsonl", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc ! funaddetect name=d "
+      "model=\"%s\" results-location=\"%s\" ! fakesink", model_path, results);
+  gchar *text = expect_start_failure (desc);
+
+  check_error_names (text, results, NULL);
+  g_free (text);
+  g_free (desc);
+  g_free (results);
+}
+
+GST_END_TEST;
+
+static Suite *
+funaddetect_suite (void)
+{
+  Suite *s = suite_create ("funaddetect");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 240);
+  tcase_add_unchecked_fixture (tc, make_model, remove_model);
+  tcase_add_test (tc, test_element_metadata);
+  tcase_add_test (tc, test_messages_per_frame);
+  tcase_add_test (tc, test_segment_times);
+  tcase_add_test (tc, test_overlay_only_when_on);
+  tcase_add_test (tc, test_overlay_byte_layout);
+  tcase_add_test (tc, test_all_formats);
+  tcase_add_test (tc, test_missing_model);
+  tcase_add_test (tc, test_corrupt_model);
+  tcase_add_test (tc, test_no_model);
+  tcase_add_test (tc, test_results_location);
+  tcase_add_test (tc, test_results_location_unwritable);
+
+  return s;
+}
+
+GST_CHECK_MAIN (funaddetect);
