@@ -1,0 +1,367 @@
+/* frame-source.c — decoded frames from image files, videos and folders, through GStreamer.
+ *
+ * Copyright (C) 2026 funad contributors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "frame-source.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+/* A file that yields neither a frame nor a bus message for this long is given up on, so a
+ * broken file can never hang a tool. */
+#define STALL_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* Symbolic links can make a folder tree cyclic; no real dataset nests this deep. */
+#define MAX_FOLDER_DEPTH 64
+
+static const char *const image_extensions[] = {
+  "png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff", "gif", "webp", "ppm", "pgm", "pnm", NULL
+};
+
+void
+frame_source_init (int *argc, char ***argv)
+{
+  gst_init (argc, argv);
+
+  /* gdkpixbufdec reads BMP, TIFF, GIF, ... but has rank none, so decodebin never picks it.
+   * Marginal rank lets it fill in where no dedicated decoder exists (pngdec and jpegdec
+   * outrank it). This changes only this process's in-memory registry. */
+  GstPluginFeature *feature = gst_registry_lookup_feature (gst_registry_get (), "gdkpixbufdec");
+  if (feature) {
+    if (gst_plugin_feature_get_rank (feature) < GST_RANK_MARGINAL)
+      gst_plugin_feature_set_rank (feature, GST_RANK_MARGINAL);
+    gst_object_unref (feature);
+  }
+}
+
+gboolean
+frame_source_is_image_path (const char *path)
+{
+  const char *base = strrchr (path, G_DIR_SEPARATOR);
+  const char *dot = strrchr (base ? base + 1 : path, '.');
+
+  if (!dot)
+    return FALSE;
+  for (int i = 0; image_extensions[i]; i++)
+    if (g_ascii_strcasecmp (dot + 1, image_extensions[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+collect_images (const char *dir, int depth, GPtrArray *out, GError **error)
+{
+  GError *local_error = NULL;
+  GDir *handle = g_dir_open (dir, 0, &local_error);
+  const char *name;
+
+  if (!handle) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot read folder: %s", dir,
+                 local_error->message);
+    g_error_free (local_error);
+    return FALSE;
+  }
+  while ((name = g_dir_read_name (handle))) {
+    if (name[0] == '.')
+      continue;
+    char *path = g_build_filename (dir, name, NULL);
+
+    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+      if (depth >= MAX_FOLDER_DEPTH) {
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO,
+                     "%s: folders nested more than %d deep (a symbolic link loop?)", path,
+                     MAX_FOLDER_DEPTH);
+        g_free (path);
+        g_dir_close (handle);
+        return FALSE;
+      }
+      if (!collect_images (path, depth + 1, out, error)) {
+        g_free (path);
+        g_dir_close (handle);
+        return FALSE;
+      }
+      g_free (path);
+    } else if (frame_source_is_image_path (path)) {
+      g_ptr_array_add (out, path);
+    } else {
+      g_free (path);
+    }
+  }
+  g_dir_close (handle);
+  return TRUE;
+}
+
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+frame_source_list_images (const char *dir, GError **error)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+
+  if (!collect_images (dir, 0, paths, error)) {
+    g_ptr_array_unref (paths);
+    return NULL;
+  }
+  /* Byte-wise, not locale collation: the same folder gives the same order everywhere. */
+  g_ptr_array_sort (paths, compare_paths);
+  return paths;
+}
+
+/* Links the first raw video pad decodebin exposes to videoconvert; other streams (audio,
+ * a second video track) stay unlinked and are ignored. Runs in a streaming thread. */
+static void
+on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
+{
+  GstElement *convert = user_data;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+
+  if (!caps)
+    caps = gst_pad_query_caps (pad, NULL);
+  const GstStructure *s = gst_caps_get_size (caps) > 0 ? gst_caps_get_structure (caps, 0) : NULL;
+
+  if (s && gst_structure_has_name (s, "video/x-raw")) {
+    GstPad *sink = gst_element_get_static_pad (convert, "sink");
+
+    if (!gst_pad_is_linked (sink))
+      gst_pad_link (pad, sink);
+    gst_object_unref (sink);
+  }
+  gst_caps_unref (caps);
+}
+
+/* Checks the file can be opened before building a pipeline, for a plainer message than
+ * GStreamer's ("Could not open resource for reading"). */
+static gboolean
+check_readable_file (const char *path, GError **error)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0) {
+    int saved = errno;
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  if (S_ISDIR (st.st_mode)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: is a folder, not a file", path);
+    return FALSE;
+  }
+  FILE *f = g_fopen (path, "rb");
+  if (!f) {
+    int saved = errno;
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot read: %s", path,
+                 g_strerror (saved));
+    return FALSE;
+  }
+  fclose (f);
+  if (st.st_size == 0) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: empty file", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Hands one appsink sample to func as a FunadImage. */
+static gboolean
+deliver_sample (GstSample *sample, FrameFormat format, const char *path, guint64 index,
+                FrameFunc func, gpointer user_data, GError **error)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  GstCaps *caps = gst_sample_get_caps (sample);
+
+  if (!buffer || !caps || !gst_video_info_from_caps (&info, caps) ||
+      !gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: frame %" G_GUINT64_FORMAT
+                 " could not be read", path, index);
+    return FALSE;
+  }
+
+  FunadImage image = {
+    .data = GST_VIDEO_FRAME_PLANE_DATA (&frame, 0),
+    .width = GST_VIDEO_FRAME_WIDTH (&frame),
+    .height = GST_VIDEO_FRAME_HEIGHT (&frame),
+    .stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0),
+    .pixel_stride = format == FRAME_FORMAT_RGB ? 3 : 1,
+    .r_offset = 0,
+    .g_offset = format == FRAME_FORMAT_RGB ? 1 : 0,
+    .b_offset = format == FRAME_FORMAT_RGB ? 2 : 0,
+  };
+  FrameInfo frame_info = { path, index, GST_BUFFER_PTS (buffer) };
+  gboolean keep_going = func (&image, &frame_info, user_data, error);
+
+  gst_video_frame_unmap (&frame);
+  return keep_going;
+}
+
+gboolean
+frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
+                          gpointer user_data, guint64 *n_frames, GError **error)
+{
+  guint64 count = 0;
+  gboolean ok = FALSE;
+
+  if (n_frames)
+    *n_frames = 0;
+  if (!check_readable_file (path, error))
+    return FALSE;
+
+  GstElement *pipeline = gst_pipeline_new ("frame-source");
+  GstElement *src = gst_element_factory_make ("filesrc", NULL);
+  GstElement *decode = gst_element_factory_make ("decodebin", NULL);
+  GstElement *convert = gst_element_factory_make ("videoconvert", NULL);
+  GstElement *sink = gst_element_factory_make ("appsink", NULL);
+
+  if (!src || !decode || !convert || !sink) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO,
+                 "%s: GStreamer elements filesrc, decodebin, videoconvert or appsink are missing "
+                 "(install gstreamer1.0-plugins-base)", path);
+    g_clear_object (&src);
+    g_clear_object (&decode);
+    g_clear_object (&convert);
+    g_clear_object (&sink);
+    gst_object_unref (pipeline);
+    return FALSE;
+  }
+
+  GstCaps *caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+                                       format == FRAME_FORMAT_RGB ? "RGB" : "GRAY8", NULL);
+  g_object_set (src, "location", path, NULL);
+  /* Not synchronised to the clock: decode as fast as the callback takes frames. */
+  g_object_set (sink, "caps", caps, "sync", FALSE, "max-buffers", 4, NULL);
+  gst_caps_unref (caps);
+
+  gst_bin_add_many (GST_BIN (pipeline), src, decode, convert, sink, NULL);
+  gst_element_link (src, decode);
+  gst_element_link (convert, sink);
+  g_signal_connect (decode, "pad-added", G_CALLBACK (on_pad_added), convert);
+
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstAppSink *appsink = GST_APP_SINK (sink);
+  gint64 last_progress = g_get_monotonic_time ();
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;) {
+    GstSample *sample = gst_app_sink_try_pull_sample (appsink, 50 * GST_MSECOND);
+
+    if (sample) {
+      gboolean keep_going = deliver_sample (sample, format, path, count, func, user_data, error);
+
+      gst_sample_unref (sample);
+      if (!keep_going)
+        break;
+      count++;
+      last_progress = g_get_monotonic_time ();
+    }
+
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    if (msg) {
+      GError *gst_error = NULL;
+      GstPad *convert_sink = gst_element_get_static_pad (convert, "sink");
+      gboolean has_video = gst_pad_is_linked (convert_sink);
+
+      gst_object_unref (convert_sink);
+      gst_message_parse_error (msg, &gst_error, NULL);
+      if (!has_video && count == 0)
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: cannot decode as image or "
+                     "video: %s", path, gst_error->message);
+      else
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: decoding failed after %"
+                     G_GUINT64_FORMAT " frames: %s", path, count, gst_error->message);
+      g_error_free (gst_error);
+      gst_message_unref (msg);
+      break;
+    }
+    if (!sample && gst_app_sink_is_eos (appsink)) {
+      if (count == 0)
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video frames in file",
+                     path);
+      else
+        ok = TRUE;
+      break;
+    }
+    if (!sample && g_get_monotonic_time () - last_progress > STALL_TIMEOUT_US) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
+                   "%s: decoding stalled (no frame for %d s)", path,
+                   (int) (STALL_TIMEOUT_US / G_USEC_PER_SEC));
+      break;
+    }
+  }
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  if (n_frames)
+    *n_frames = count;
+  return ok;
+}
+
+gboolean
+frame_source_foreach (const char *input, FrameFormat format, FrameFunc func,
+                      gpointer user_data, FrameSourceStats *stats, GError **error)
+{
+  FrameSourceStats local_stats = { 0 };
+  guint64 n;
+
+  if (!stats)
+    stats = &local_stats;
+
+  if (!g_file_test (input, G_FILE_TEST_IS_DIR)) {
+    gboolean ok = frame_source_decode_file (input, format, func, user_data, &n, error);
+
+    stats->n_files++;
+    stats->n_frames += n;
+    return ok;
+  }
+
+  GPtrArray *paths = frame_source_list_images (input, error);
+  if (!paths)
+    return FALSE;
+  if (paths->len == 0) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
+                 "%s: no image files in this folder (looked for png, jpg, bmp, tif, ...)", input);
+    g_ptr_array_unref (paths);
+    return FALSE;
+  }
+
+  guint decoded = 0;
+  gboolean stopped = FALSE;
+
+  for (guint i = 0; i < paths->len && !stopped; i++) {
+    const char *path = g_ptr_array_index (paths, i);
+    GError *file_error = NULL;
+
+    stats->n_files++;
+    if (frame_source_decode_file (path, format, func, user_data, &n, &file_error)) {
+      decoded++;
+    } else if (file_error && file_error->domain == FUNAD_ERROR &&
+               (file_error->code == FUNAD_ERROR_INPUT || file_error->code == FUNAD_ERROR_IO) &&
+               n == 0) {
+      /* One bad file in a folder is reported and skipped, never fatal. */
+      g_printerr ("%s: warning: skipped %s\n", g_get_prgname (), file_error->message);
+      stats->n_failed++;
+      g_clear_error (&file_error);
+    } else {
+      /* The callback stopped or failed: pass that on. */
+      if (file_error)
+        g_propagate_error (error, file_error);
+      stopped = TRUE;
+    }
+    stats->n_frames += n;
+  }
+
+  if (!stopped && decoded == 0)
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
+                 "%s: none of its %u image files could be decoded", input, paths->len);
+  g_ptr_array_unref (paths);
+  return !stopped && decoded > 0;
+}
