@@ -1,0 +1,241 @@
+/* backbone-builtin.c — the default backbone, learned from the user's own frames (no download).
+ * At each scale (1, 1/2, ...): every 7x7 patch (stride 1, reflect padding), contrast-normalised,
+ * ZCA-whitened, encoded against a k-means dictionary with the triangle activation
+ * f_k = max(0, mean_j d_j - d_k), then average-pooled to the stride-8 grid. Scales are
+ * concatenated. DESIGN.md gives the measurements behind this recipe. */
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+#define CONTRAST_EPS 10.f   /* x <- (x - mean) / sqrt(var + 10), pixel values in [0, 255] */
+#define ZCA_EPS 0.1f
+#define KMEANS_ITERATIONS 20
+
+void
+funad_builtin_init (FunadBuiltin *bb, int input_size, int n_scales, int dict_size)
+{
+  memset (bb, 0, sizeof *bb);
+  bb->input_size = input_size;
+  bb->grid = input_size / 8;
+  bb->n_scales = n_scales;
+  bb->dict_size = dict_size;
+  bb->dim = n_scales * dict_size;
+  for (int s = 0; s < n_scales; s++) {
+    bb->zca_mean[s] = g_new0 (float, FUNAD_BUILTIN_PDIM);
+    bb->zca[s] = g_new0 (float, FUNAD_BUILTIN_PDIM * FUNAD_BUILTIN_PDIM);
+    bb->centroids[s] = g_new0 (float, (gsize) dict_size * FUNAD_BUILTIN_PDIM);
+  }
+  bb->feat_mean = g_new0 (float, bb->dim);
+  bb->feat_std = g_new (float, bb->dim);
+  for (int i = 0; i < bb->dim; i++)
+    bb->feat_std[i] = 1.f;
+}
+
+void
+funad_builtin_clear (FunadBuiltin *bb)
+{
+  for (int s = 0; s < FUNAD_MAX_SCALES; s++) {
+    g_free (bb->zca_mean[s]);
+    g_free (bb->zca[s]);
+    g_free (bb->centroids[s]);
+  }
+  g_free (bb->feat_mean);
+  g_free (bb->feat_std);
+  memset (bb, 0, sizeof *bb);
+}
+
+/* The image at scale s: side input_size >> s, each step a 2x2 average. */
+static float *
+image_at_scale (const float *image, int size, int s, int *side)
+{
+  float *cur = g_memdup2 (image, (gsize) size * size * sizeof (float));
+  for (int k = 0; k < s; k++) {
+    int half = size / 2;
+    float *next = g_new (float, (gsize) half * half);
+    for (int y = 0; y < half; y++)
+      for (int x = 0; x < half; x++) {
+        const float *a = cur + (gsize) (2 * y) * size + 2 * x;
+        next[y * half + x] = 0.25f * (a[0] + a[1] + a[size] + a[size + 1]);
+      }
+    g_free (cur);
+    cur = next;
+    size = half;
+  }
+  *side = size;
+  return cur;
+}
+
+static inline int
+reflect (int i, int n)
+{
+  if (i < 0)
+    i = -i;
+  if (i >= n)
+    i = 2 * n - 2 - i;
+  return CLAMP (i, 0, n - 1);
+}
+
+/* The contrast-normalised 7x7 patch centred on (y, x). */
+static void
+extract_patch (const float *img, int side, int y, int x, float *out)
+{
+  const int r = FUNAD_BUILTIN_PATCH / 2;
+  float mean = 0.f;
+  int n = 0;
+  for (int dy = -r; dy <= r; dy++) {
+    const float *row = img + (gsize) reflect (y + dy, side) * side;
+    for (int dx = -r; dx <= r; dx++) {
+      float v = row[reflect (x + dx, side)];
+      out[n++] = v;
+      mean += v;
+    }
+  }
+  mean /= FUNAD_BUILTIN_PDIM;
+  float var = 0.f;
+  for (int i = 0; i < FUNAD_BUILTIN_PDIM; i++) {
+    out[i] -= mean;
+    var += out[i] * out[i];
+  }
+  float inv = 1.f / sqrtf (var / (FUNAD_BUILTIN_PDIM - 1) + CONTRAST_EPS);
+  for (int i = 0; i < FUNAD_BUILTIN_PDIM; i++)
+    out[i] *= inv;
+}
+
+/* z = W (p - mean) for n patches. */
+static void
+whiten (const FunadBuiltin *bb, int s, float *patches, int n, float *z)
+{
+  const float *mean = bb->zca_mean[s];
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < FUNAD_BUILTIN_PDIM; j++)
+      patches[(gsize) i * FUNAD_BUILTIN_PDIM + j] -= mean[j];
+  funad_gemm_nt (n, FUNAD_BUILTIN_PDIM, FUNAD_BUILTIN_PDIM, 1.f, patches, bb->zca[s], 0.f, z);
+}
+
+void
+funad_builtin_fit (FunadBuiltin *bb, const float *images, int n, int n_patches, GRand *rng)
+{
+  const int P = FUNAD_BUILTIN_PDIM, size = bb->input_size;
+  int per_image = MAX (1, n_patches / n);
+  int total = per_image * n;
+  float *patches = g_new (float, (gsize) total * P);
+  float *z = g_new (float, (gsize) total * P);
+  float *cov = g_new (float, P * P);
+  float *eval = g_new (float, P);
+  for (int s = 0; s < bb->n_scales; s++) {
+    for (int i = 0; i < n; i++) {
+      int side;
+      float *img = image_at_scale (images + (gsize) i * size * size, size, s, &side);
+      for (int k = 0; k < per_image; k++) {
+        int y = g_rand_int_range (rng, 0, side), x = g_rand_int_range (rng, 0, side);
+        extract_patch (img, side, y, x, patches + ((gsize) i * per_image + k) * P);
+      }
+      g_free (img);
+    }
+    /* ZCA: W = V diag(1 / sqrt(lambda + eps)) V^T from the patch covariance. */
+    float *mean = bb->zca_mean[s];
+    memset (mean, 0, P * sizeof (float));
+    for (int i = 0; i < total; i++)
+      for (int j = 0; j < P; j++)
+        mean[j] += patches[(gsize) i * P + j];
+    for (int j = 0; j < P; j++)
+      mean[j] /= total;
+    float *centred = z;  /* z is free until whitening */
+    for (int i = 0; i < total; i++)
+      for (int j = 0; j < P; j++)
+        centred[(gsize) i * P + j] = patches[(gsize) i * P + j] - mean[j];
+    funad_gemm_tn (P, P, total, 1.f / MAX (total - 1, 1), centred, centred, 0.f, cov);
+    if (!funad_sym_eigen (cov, P, eval))
+      g_warning ("eigen-decomposition failed; whitening may be poor");
+    float *w = bb->zca[s];
+    for (int a = 0; a < P; a++)
+      for (int b = 0; b < P; b++) {
+        double acc = 0.0;
+        for (int e = 0; e < P; e++)
+          acc += (double) cov[e * P + a] * cov[e * P + b] / sqrt (MAX (eval[e], 0.f) + ZCA_EPS);
+        w[a * P + b] = (float) acc;
+      }
+    whiten (bb, s, patches, total, z);
+    funad_kmeans (z, total, P, bb->dict_size, KMEANS_ITERATIONS, rng, bb->centroids[s]);
+  }
+  g_free (eval);
+  g_free (cov);
+  g_free (z);
+  g_free (patches);
+}
+
+/* Encodes one scale of one image and adds its pooled features into out (grid^2 x dim). */
+static void
+encode_scale (const FunadBuiltin *bb, int s, const float *image, float *out)
+{
+  const int P = FUNAD_BUILTIN_PDIM, K = bb->dict_size, grid = bb->grid;
+  int side;
+  float *img = image_at_scale (image, bb->input_size, s, &side);
+  int pool = side / grid;
+  int rows = pool * side;   /* patches in one band of pooled rows */
+  float *patches = g_new (float, (gsize) rows * P);
+  float *z = g_new (float, (gsize) rows * P);
+  float *dist = g_new (float, (gsize) rows * K);
+  float cnorm[1024];
+  const float *cent = bb->centroids[s];
+  for (int k = 0; k < K; k++) {
+    float acc = 0.f;
+    for (int j = 0; j < P; j++)
+      acc += cent[k * P + j] * cent[k * P + j];
+    cnorm[k] = acc;
+  }
+  float inv_area = 1.f / (pool * pool);
+  for (int gy = 0; gy < grid; gy++) {
+    for (int dy = 0; dy < pool; dy++)
+      for (int x = 0; x < side; x++)
+        extract_patch (img, side, gy * pool + dy, x, patches + ((gsize) dy * side + x) * P);
+    whiten (bb, s, patches, rows, z);
+    funad_gemm_nt (rows, K, P, -2.f, z, cent, 0.f, dist);
+    for (int i = 0; i < rows; i++) {
+      const float *zi = z + (gsize) i * P;
+      float zn = 0.f;
+      for (int j = 0; j < P; j++)
+        zn += zi[j] * zi[j];
+      float *di = dist + (gsize) i * K;
+      float mean = 0.f;
+      for (int k = 0; k < K; k++) {
+        di[k] = sqrtf (MAX (di[k] + zn + cnorm[k], 0.f));
+        mean += di[k];
+      }
+      mean /= K;
+      int x = i % side;
+      float *cell = out + ((gsize) gy * grid + x / pool) * bb->dim + s * K;
+      for (int k = 0; k < K; k++)
+        cell[k] += MAX (mean - di[k], 0.f) * inv_area;
+    }
+  }
+  g_free (dist);
+  g_free (z);
+  g_free (patches);
+  g_free (img);
+}
+
+void
+funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out)
+{
+  gsize cells = (gsize) bb->grid * bb->grid;
+  memset (out, 0, cells * bb->dim * sizeof (float));
+  for (int s = 0; s < bb->n_scales; s++)
+    encode_scale (bb, s, image, out);
+  for (gsize c = 0; c < cells; c++) {
+    float *f = out + c * bb->dim;
+    for (int j = 0; j < bb->dim; j++)
+      f[j] = (f[j] - bb->feat_mean[j]) / bb->feat_std[j];
+  }
+}
+
+gsize
+funad_builtin_flops (const FunadBuiltin *bb)
+{
+  gsize flops = 0;
+  for (int s = 0; s < bb->n_scales; s++) {
+    gsize side = (gsize) bb->input_size >> s;
+    flops += side * side * 2 * FUNAD_BUILTIN_PDIM * (FUNAD_BUILTIN_PDIM + bb->dict_size);
+  }
+  return flops;
+}

@@ -1,0 +1,150 @@
+/* funad-private.h — internal interfaces of libfunad, shared by its files and its unit tests.
+ * Not installed. Row-major float matrices throughout. */
+#ifndef FUNAD_PRIVATE_H
+#define FUNAD_PRIVATE_H
+
+#include "funad.h"
+
+G_BEGIN_DECLS
+
+/* ---- preprocess.c: any frame -> grey float [0,255] of size x size, area-averaged ---------- */
+gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError **error);
+
+/* ---- linalg.c ---------------------------------------------------------------------------- */
+/* C (m x n) = alpha * A (m x k) * B^T (n x k) + beta * C. */
+void funad_gemm_nt (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
+                    float *c);
+/* C (m x n) = alpha * A (m x k) * B (k x n) + beta * C. */
+void funad_gemm_nn (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
+                    float *c);
+/* C (m x n) = alpha * A^T (k x m)^T * B (k x n) + beta * C. */
+void funad_gemm_tn (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
+                    float *c);
+/* Eigen-decomposition of a symmetric n x n matrix: a is replaced by the eigenvectors (row i of
+ * the result is eigenvector i), eval by the eigenvalues in ascending order. */
+gboolean funad_sym_eigen (float *a, int n, float *eval);
+void funad_set_threads (int n_threads);
+
+/* ---- knn.c: exact k nearest neighbours by sgemm (|q|^2 + |r|^2 - 2 q.r) ------------------ */
+/* For each of the nq query rows, the k smallest squared distances to the nr reference rows
+ * (ascending) and their indices. When q_group and r_group are given, reference j is skipped
+ * for query i if q_group[i] == r_group[j] (leave-own-image-out; pass row indices to skip
+ * self). Missing neighbours get distance +inf and index -1. */
+void funad_knn (const float *q, int nq, const float *r, int nr, int d, int k,
+                const int *q_group, const int *r_group, float *dist, int *index);
+/* Pairs (i < j) of rows that are each other's nearest neighbour. Returns the pair count;
+ * pair_i/pair_j must hold n entries. */
+int funad_mutual_pairs (const float *x, int n, int d, int *pair_i, int *pair_j);
+
+/* ---- kmeans.c ---------------------------------------------------------------------------- */
+void funad_kmeans (const float *x, int n, int d, int k, int iterations, GRand *rng,
+                   float *centroids);
+
+/* ---- backbone-builtin.c: whitened patch dictionary, triangle encoding, pooled ------------- */
+#define FUNAD_BUILTIN_PATCH 7
+#define FUNAD_BUILTIN_PDIM (FUNAD_BUILTIN_PATCH * FUNAD_BUILTIN_PATCH)
+#define FUNAD_MAX_SCALES 3
+
+typedef struct {
+  int input_size, grid, n_scales, dict_size, dim;
+  float *zca_mean[FUNAD_MAX_SCALES];   /* PDIM */
+  float *zca[FUNAD_MAX_SCALES];        /* PDIM x PDIM, z = W (x - mean) */
+  float *centroids[FUNAD_MAX_SCALES];  /* dict_size x PDIM */
+  float *feat_mean, *feat_std;         /* dim: features are standardised with these */
+} FunadBuiltin;
+
+void funad_builtin_init (FunadBuiltin *bb, int input_size, int n_scales, int dict_size);
+void funad_builtin_clear (FunadBuiltin *bb);
+/* Learns whitening and dictionaries from n preprocessed images (size x size each). Leaves
+ * feat_mean = 0, feat_std = 1; the caller sets them from the features. */
+void funad_builtin_fit (FunadBuiltin *bb, const float *images, int n, int n_patches, GRand *rng);
+/* grid*grid x dim features of one preprocessed image. */
+void funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out);
+gsize funad_builtin_flops (const FunadBuiltin *bb);
+
+/* ---- mlp.c: the FUN-AD scorer: adaptor D->D, discriminator D->H1->H2->1 -------------------- */
+#define FUNAD_MLP_LAYERS 4
+#define FUNAD_LEAKY_SLOPE 0.2f
+
+typedef struct {
+  int dims[FUNAD_MLP_LAYERS + 1];   /* D, D, H1, H2, 1 */
+  gsize n_params;
+  float *params;                    /* all weights and biases, contiguous */
+  float *w[FUNAD_MLP_LAYERS];       /* views into params: out x in */
+  float *b[FUNAD_MLP_LAYERS];       /* views into params: out */
+} FunadMlp;
+
+/* Activations of one forward pass over n rows, kept for the backward pass. */
+typedef struct {
+  int n, capacity;
+  float *pre[FUNAD_MLP_LAYERS];     /* before the activation; pre[3] is the logit */
+  float *act[FUNAD_MLP_LAYERS];     /* act[0] is the adapted feature a; act[3] the score s */
+} FunadMlpCache;
+
+void funad_mlp_init (FunadMlp *mlp, int dim, int hidden1, int hidden2);
+void funad_mlp_randomize (FunadMlp *mlp, GRand *rng);
+void funad_mlp_clear (FunadMlp *mlp);
+void funad_mlp_cache_clear (FunadMlpCache *cache);
+void funad_mlp_forward (const FunadMlp *mlp, const float *x, int n, FunadMlpCache *cache);
+/* Given dL/dlogit per row, accumulates dL/dparams into grad (n_params, same layout). */
+void funad_mlp_backward (const FunadMlp *mlp, const float *x, const FunadMlpCache *cache,
+                         const float *dlogit, float *grad);
+
+typedef struct {
+  float *m, *v;
+  gsize n;
+  int t;
+  float lr, beta1, beta2, eps;
+} FunadAdam;
+void funad_adam_init (FunadAdam *adam, gsize n, float lr);
+void funad_adam_clear (FunadAdam *adam);
+void funad_adam_step (FunadAdam *adam, float *params, const float *grad);
+
+/* ---- losses.c: FUN-AD's loss terms on logits; each adds its gradient to dlogit ------------ */
+/* Mean BCE over label-1 rows + mean BCE over label-0 rows (a missing class adds nothing). */
+double funad_balanced_bce (const float *logit, const guint8 *label, int n, float *dlogit);
+/* weight * mean over pairs of |s_i - s_j| / 2, with s = sigmoid(logit). */
+double funad_mutual_smoothness (const float *logit, const int *pair_i, const int *pair_j,
+                                int n_pairs, float weight, float *dlogit);
+
+/* ---- model.c ----------------------------------------------------------------------------- */
+struct _FunadModel {
+  gint ref_count;
+  int input_size, grid;
+  double threshold;
+  GHashTable *metadata;             /* string -> string, as in the file's __metadata__ */
+  FunadBuiltin backbone;
+  FunadScorerKind scorer;
+  FunadMlp mlp;                     /* FUNAD_SCORER_FUNAD */
+  float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */
+  int bank_rows;
+};
+
+FunadModel *funad_model_new_empty (void);
+void funad_model_set_metadata (FunadModel *model, const char *key, const char *value);
+float funad_map_blur_sigma (int input_size);
+/* Patch scores (grid x grid) -> map (size x size): bilinear upsample, Gaussian blur. Returns the
+ * map maximum. tmp holds size*size floats. */
+float funad_patch_scores_to_map (const float *patch_scores, int grid, int size, float *map,
+                                 float *tmp);
+
+/* ---- memory-bank.c ----------------------------------------------------------------------- */
+/* Builds the bank from n images' features (n x P x D): per-image quotas, then patches whose
+ * leave-own-image-out distance marks them as outliers of the training set are dropped.
+ * Returns the image each bank row came from (free with g_free). */
+int *funad_memory_bank_build (FunadModel *model, const float *features, int n, int P,
+                              int bank_size, GRand *rng);
+/* Patch scores (distance to the nearest bank patch) of P patches. With group >= 0, bank rows
+ * of that image (bank_group) are skipped: leave-own-image-out scores of training images. */
+void funad_memory_bank_score (const FunadModel *model, const float *features, int P,
+                              int group, const int *bank_group, float *scores);
+/* Patch scores of any model kind (scratch: the MLP cache for FUN-AD). */
+void funad_model_patch_scores (const FunadModel *model, const float *features, int P,
+                               FunadMlpCache *cache, float *scores);
+
+/* ---- metrics helpers ---------------------------------------------------------------------- */
+double funad_quantile (const float *values, gsize n, double q);
+
+G_END_DECLS
+
+#endif /* FUNAD_PRIVATE_H */

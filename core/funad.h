@@ -1,0 +1,162 @@
+/* funad.h — libfunad, the engine of funad: unsupervised visual anomaly detection (FUN-AD).
+ *
+ * Depends on GLib and OpenBLAS only, never on GStreamer.
+ *
+ * Thread safety: a FunadModel is immutable once loaded or trained and may be shared by any
+ * number of threads (it is reference counted; ref/unref are atomic). A FunadScorer holds the
+ * scratch memory of one scoring call: use one scorer per thread. A FunadTrainer is used by one
+ * thread, except funad_trainer_cancel(), which any thread (or a signal handler's idle source)
+ * may call.
+ */
+#ifndef FUNAD_H
+#define FUNAD_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Version of the model file layout written by this library (metadata key "format_version"). */
+#define FUNAD_FORMAT_VERSION 1
+
+#define FUNAD_ERROR (funad_error_quark ())
+GQuark funad_error_quark (void);
+
+typedef enum {
+  FUNAD_ERROR_IO,        /* a file could not be read or written */
+  FUNAD_ERROR_CORRUPT,   /* a model file is malformed: lengths, offsets, dtypes, shapes */
+  FUNAD_ERROR_VERSION,   /* a model file of another format version or backbone */
+  FUNAD_ERROR_INPUT,     /* an unusable frame or argument */
+  FUNAD_ERROR_TRAIN,     /* training could not run (too few frames, ...) */
+  FUNAD_ERROR_CANCELLED  /* training was cancelled */
+} FunadError;
+
+/* An 8-bit interleaved frame: grey (pixel_stride 1, all offsets 0) or packed RGB-like formats
+ * (pixel_stride 3 or 4, offsets give where R, G and B sit inside a pixel). Functions that only
+ * read a frame take it const; funad_heatmap_blend() writes into data. */
+typedef struct {
+  guint8 *data;
+  int width, height;
+  int stride;        /* bytes from one row to the next */
+  int pixel_stride;  /* bytes from one pixel to the next: 1, 3 or 4 */
+  int r_offset, g_offset, b_offset;
+} FunadImage;
+
+/* ---- model ------------------------------------------------------------------------------ */
+
+typedef struct _FunadModel FunadModel;
+
+/* Loads a model file (safetensors). Every length, offset, dtype and shape is checked; on
+ * failure returns NULL and an error whose message names the file and the problem. */
+FunadModel *funad_model_load (const char *path, GError **error);
+
+/* Writes the model atomically: to a temporary file beside path, then renamed over it. */
+gboolean funad_model_save (const FunadModel *model, const char *path, GError **error);
+
+FunadModel *funad_model_ref (FunadModel *model);
+void funad_model_unref (FunadModel *model);
+
+/* Side of the square frame the model looks at (e.g. 224) and of its patch grid (e.g. 28). */
+int funad_model_input_size (const FunadModel *model);
+int funad_model_grid_size (const FunadModel *model);
+/* The label-free anomaly threshold chosen at training time, on the frame score scale. */
+double funad_model_threshold (const FunadModel *model);
+/* A string from the file's __metadata__ (e.g. "backbone", "training_summary"), or NULL. */
+const char *funad_model_get_metadata (const FunadModel *model, const char *key);
+
+/* ---- scoring ---------------------------------------------------------------------------- */
+
+typedef struct _FunadScorer FunadScorer;
+
+FunadScorer *funad_scorer_new (FunadModel *model);  /* takes its own reference on model */
+void funad_scorer_free (FunadScorer *scorer);
+FunadModel *funad_scorer_get_model (FunadScorer *scorer);
+
+/* Scores one frame of any size. *score receives the frame score (maximum of the map); if map
+ * is not NULL it receives the anomaly map, input_size x input_size floats owned by the scorer
+ * and valid until its next call. Returns FALSE (FUNAD_ERROR_INPUT) for an unusable frame. */
+gboolean funad_scorer_score (FunadScorer *scorer, const FunadImage *image, float *score,
+                             const float **map, GError **error);
+
+/* Bilinear resize of a float map (pixel centres aligned), e.g. to a frame or mask size. */
+void funad_map_resize (const float *src, int src_w, int src_h, float *dst, int dst_w, int dst_h);
+
+/* ---- heat map --------------------------------------------------------------------------- */
+
+/* Blends a coloured heat map over image in place. map is map_w x map_h (any size; sampled
+ * bilinearly over the whole frame). A map value v becomes heat h = (v - lo) / (hi - lo), clamped
+ * to [0, 1]; pixels with h == 0 are left untouched, others are mixed with the colour map at
+ * opacity alpha * (0.35 + 0.65 h). On grey frames (pixel_stride 1) the colour's luminance is
+ * used. */
+void funad_heatmap_blend (const float *map, int map_w, int map_h, float lo, float hi,
+                          float alpha, FunadImage *image);
+
+/* The colour (sRGB) the heat map gives heat h in [0, 1]. */
+void funad_heatmap_color (float h, guint8 rgb[3]);
+
+/* ---- training --------------------------------------------------------------------------- */
+
+/* How patches are scored. FUN-AD trains a discriminator on pseudo-labels; the memory bank
+ * scores a patch by its distance to the nearest of a bounded set of training patches, with
+ * outliers of the training set itself removed first (no labels needed). */
+typedef enum {
+  FUNAD_SCORER_MEMORY_BANK,
+  FUNAD_SCORER_FUNAD
+} FunadScorerKind;
+
+typedef struct {
+  FunadScorerKind scorer;
+  int input_size;        /* frames are resized to input_size x input_size (multiple of 8) */
+  guint64 seed;          /* same frames + seed + n_threads give a byte-identical model */
+  int n_threads;         /* 0: all cores */
+
+  /* builtin backbone: whitened 7x7 patch dictionary at scales 1 and 1/2 */
+  int dict_size;         /* k-means centroids per scale */
+  int n_scales;          /* 1 or 2 */
+  int fit_patches;       /* patches sampled to fit whitening and k-means */
+
+  /* FUN-AD scorer: adaptor D->D, discriminator D->hidden1->hidden2->1 */
+  int hidden1, hidden2;
+
+  /* FUN-AD loop */
+  int epochs;            /* upper bound; the label-free stopping rule may end sooner */
+  int batch_images;      /* images per step */
+  int patches_per_image; /* patches sampled from each batch image per step */
+  int bank_per_image;    /* adapted patches each confident-normal image gives the memory bank */
+  float learning_rate;
+  float smooth_weight;   /* weight of the mutual-smoothness loss (2.5 in the paper) */
+  gboolean use_irmb;     /* rebuild the bank from confident normals (else: all images) */
+  gboolean use_synthetic;/* Gaussian synthetic anomalies in the ambiguous band */
+  gboolean use_smoothness;
+
+  /* memory-bank scorer */
+  int bank_size;         /* upper bound on the patches kept */
+} FunadTrainParams;
+
+FunadTrainParams funad_train_default_params (void);
+
+typedef struct _FunadTrainer FunadTrainer;
+
+/* Called from funad_trainer_run() as it goes: stage is a short word ("features", "train"). */
+typedef void (*FunadProgressFunc) (const char *stage, int done, int total, const char *detail,
+                                   gpointer user_data);
+
+FunadTrainer *funad_trainer_new (const FunadTrainParams *params);
+void funad_trainer_free (FunadTrainer *trainer);
+/* Preprocesses and keeps one training frame (any size, grey or colour). */
+gboolean funad_trainer_add_frame (FunadTrainer *trainer, const FunadImage *image, GError **error);
+int funad_trainer_n_frames (const FunadTrainer *trainer);
+/* Learns the backbone, trains the scorer and returns the new model (or NULL and an error). */
+FunadModel *funad_trainer_run (FunadTrainer *trainer, FunadProgressFunc progress,
+                               gpointer user_data, GError **error);
+/* Asks a running funad_trainer_run() to stop soon; it then fails with FUNAD_ERROR_CANCELLED. */
+void funad_trainer_cancel (FunadTrainer *trainer);
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+/* Area under the ROC curve of scores against 0/1 labels, ties counted half (Mann-Whitney).
+ * Returns NAN when either class is empty. */
+double funad_auroc (const float *scores, const guint8 *labels, gsize n);
+
+G_END_DECLS
+
+#endif /* FUNAD_H */

@@ -1,0 +1,98 @@
+/* knn.c — exact nearest neighbours through sgemm: |q - r|^2 = |q|^2 + |r|^2 - 2 q.r, in tiles
+ * so that memory stays bounded whatever the bank size. */
+#include <math.h>
+#include "funad-private.h"
+
+#define QUERY_TILE 512
+#define REF_TILE 4096
+
+static void
+squared_norms (const float *x, int n, int d, float *out)
+{
+  for (int i = 0; i < n; i++) {
+    const float *row = x + (gsize) i * d;
+    float s = 0.f;
+    for (int j = 0; j < d; j++)
+      s += row[j] * row[j];
+    out[i] = s;
+  }
+}
+
+/* Inserts (value, idx) into the ascending top-k list if it belongs there. */
+static inline void
+topk_insert (float *dist, int *index, int k, float value, int idx)
+{
+  if (value >= dist[k - 1])
+    return;
+  int p = k - 1;
+  while (p > 0 && dist[p - 1] > value) {
+    dist[p] = dist[p - 1];
+    index[p] = index[p - 1];
+    p--;
+  }
+  dist[p] = value;
+  index[p] = idx;
+}
+
+void
+funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const int *q_group,
+           const int *r_group, float *dist, int *index)
+{
+  float *qn = g_new (float, nq);
+  float *rn = g_new (float, nr);
+  float *dot = g_new (float, (gsize) QUERY_TILE * REF_TILE);
+  squared_norms (q, nq, d, qn);
+  squared_norms (r, nr, d, rn);
+  for (gsize i = 0; i < (gsize) nq * k; i++) {
+    dist[i] = INFINITY;
+    index[i] = -1;
+  }
+  for (int q0 = 0; q0 < nq; q0 += QUERY_TILE) {
+    int qm = MIN (QUERY_TILE, nq - q0);
+    for (int r0 = 0; r0 < nr; r0 += REF_TILE) {
+      int rm = MIN (REF_TILE, nr - r0);
+      funad_gemm_nt (qm, rm, d, -2.f, q + (gsize) q0 * d, r + (gsize) r0 * d, 0.f, dot);
+      for (int i = 0; i < qm; i++) {
+        const float *row = dot + (gsize) i * rm;
+        float *di = dist + (gsize) (q0 + i) * k;
+        int *ii = index + (gsize) (q0 + i) * k;
+        int group = q_group ? q_group[q0 + i] : -1;
+        float base = qn[q0 + i];
+        for (int j = 0; j < rm; j++) {
+          if (q_group && r_group[r0 + j] == group)
+            continue;
+          /* Rounding can make a distance slightly negative; clamp at zero. */
+          float v = MAX (base + rn[r0 + j] + row[j], 0.f);
+          topk_insert (di, ii, k, v, r0 + j);
+        }
+      }
+    }
+  }
+  g_free (dot);
+  g_free (rn);
+  g_free (qn);
+}
+
+int
+funad_mutual_pairs (const float *x, int n, int d, int *pair_i, int *pair_j)
+{
+  int *self = g_new (int, n);
+  int *nearest = g_new (int, n);
+  float *dist = g_new (float, n);
+  for (int i = 0; i < n; i++)
+    self[i] = i;
+  funad_knn (x, n, x, n, d, 1, self, self, dist, nearest);
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    int j = nearest[i];
+    if (j > i && nearest[j] == i) {
+      pair_i[count] = i;
+      pair_j[count] = j;
+      count++;
+    }
+  }
+  g_free (dist);
+  g_free (nearest);
+  g_free (self);
+  return count;
+}

@@ -1,0 +1,442 @@
+/* model-file.c — the model file: safetensors (8-byte little-endian header length, a JSON
+ * header, raw little-endian F32 tensors), readable by Python's `safetensors` package.
+ * __metadata__ carries the format version, backbone, sizes, threshold and a training summary.
+ * The loader checks every length, offset, dtype and shape before use; the writer writes a
+ * temporary file and renames it, so a crash never leaves a half-written model. */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "funad-private.h"
+
+#define MAX_HEADER (16 * 1024 * 1024)
+#define MAX_DIMS 4
+
+typedef struct {
+  char *name;
+  int ndim;
+  gint64 shape[MAX_DIMS];
+  float *data;      /* points into the model */
+} TensorSpec;
+
+static void
+spec_add (GArray *specs, char *name, float *data, int ndim, gint64 d0, gint64 d1)
+{
+  TensorSpec t = { name, ndim, { d0, d1, 0, 0 }, data };
+  g_array_append_val (specs, t);
+}
+
+static void
+spec_clear (gpointer p)
+{
+  g_free (((TensorSpec *) p)->name);
+}
+
+static gsize
+spec_count (const TensorSpec *t)
+{
+  gsize n = 1;
+  for (int i = 0; i < t->ndim; i++)
+    n *= (gsize) t->shape[i];
+  return n;
+}
+
+/* Every tensor of a model, with its name and shape: the one list both load and save use. */
+static GArray *
+model_tensors (FunadModel *m)
+{
+  GArray *specs = g_array_new (FALSE, FALSE, sizeof (TensorSpec));
+  g_array_set_clear_func (specs, spec_clear);
+  FunadBuiltin *bb = &m->backbone;
+  const int P = FUNAD_BUILTIN_PDIM;
+  for (int s = 0; s < bb->n_scales; s++) {
+    spec_add (specs, g_strdup_printf ("backbone.scale%d.zca_mean", s), bb->zca_mean[s], 1, P, 0);
+    spec_add (specs, g_strdup_printf ("backbone.scale%d.zca", s), bb->zca[s], 2, P, P);
+    spec_add (specs, g_strdup_printf ("backbone.scale%d.centroids", s), bb->centroids[s], 2,
+              bb->dict_size, P);
+  }
+  spec_add (specs, g_strdup ("backbone.feat_mean"), bb->feat_mean, 1, bb->dim, 0);
+  spec_add (specs, g_strdup ("backbone.feat_std"), bb->feat_std, 1, bb->dim, 0);
+  if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
+    spec_add (specs, g_strdup ("scorer.bank"), m->bank, 2, m->bank_rows, bb->dim);
+    return specs;
+  }
+  for (int l = 0; l < FUNAD_MLP_LAYERS; l++) {
+    int in = m->mlp.dims[l], out = m->mlp.dims[l + 1];
+    spec_add (specs, g_strdup_printf ("scorer.layer%d.weight", l), m->mlp.w[l], 2, out, in);
+    spec_add (specs, g_strdup_printf ("scorer.layer%d.bias", l), m->mlp.b[l], 1, out, 0);
+  }
+  return specs;
+}
+
+/* ---- save ---------------------------------------------------------------------------------- */
+
+static void
+metadata_int (GHashTable *meta, const char *key, int value)
+{
+  g_hash_table_replace (meta, g_strdup (key), g_strdup_printf ("%d", value));
+}
+
+static gboolean
+write_all (int fd, const void *data, gsize len)
+{
+  const guint8 *p = data;
+  while (len > 0) {
+    ssize_t w = write (fd, p, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return FALSE;
+    p += w;
+    len -= (gsize) w;
+  }
+  return TRUE;
+}
+
+gboolean
+funad_model_save (const FunadModel *model, const char *path, GError **error)
+{
+  /* The model is shared read-only: the file's metadata is the model's plus what the
+   * structure itself says, gathered in a table of our own. */
+  FunadModel *m = (FunadModel *) model;
+  GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, m->metadata);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_replace (meta, g_strdup (key), g_strdup (value));
+  g_hash_table_replace (meta, g_strdup ("format"), g_strdup ("funad"));
+  g_hash_table_replace (meta, g_strdup ("backbone"), g_strdup ("builtin"));
+  g_hash_table_replace (meta, g_strdup ("channels"), g_strdup ("1"));
+  g_hash_table_replace (meta, g_strdup ("scorer"),
+                        g_strdup (m->scorer == FUNAD_SCORER_FUNAD ? "funad" : "memory-bank"));
+  g_hash_table_replace (meta, g_strdup ("threshold"), g_strdup_printf ("%.9g", m->threshold));
+  metadata_int (meta, "format_version", FUNAD_FORMAT_VERSION);
+  metadata_int (meta, "input_size", m->input_size);
+  metadata_int (meta, "grid", m->grid);
+  metadata_int (meta, "n_scales", m->backbone.n_scales);
+  metadata_int (meta, "dict_size", m->backbone.dict_size);
+  if (m->scorer == FUNAD_SCORER_FUNAD) {
+    metadata_int (meta, "hidden1", m->mlp.dims[2]);
+    metadata_int (meta, "hidden2", m->mlp.dims[3]);
+  } else {
+    metadata_int (meta, "bank_rows", m->bank_rows);
+  }
+
+  GArray *specs = model_tensors (m);
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "__metadata__");
+  json_builder_begin_object (b);
+  GList *keys = g_list_sort (g_hash_table_get_keys (meta), (GCompareFunc) strcmp);
+  for (GList *k = keys; k; k = k->next) {
+    json_builder_set_member_name (b, k->data);
+    json_builder_add_string_value (b, g_hash_table_lookup (meta, k->data));
+  }
+  g_list_free (keys);
+  g_hash_table_unref (meta);
+  json_builder_end_object (b);
+  gsize offset = 0;
+  for (guint i = 0; i < specs->len; i++) {
+    TensorSpec *t = &g_array_index (specs, TensorSpec, i);
+    gsize bytes = spec_count (t) * sizeof (float);
+    json_builder_set_member_name (b, t->name);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "dtype");
+    json_builder_add_string_value (b, "F32");
+    json_builder_set_member_name (b, "shape");
+    json_builder_begin_array (b);
+    for (int d = 0; d < t->ndim; d++)
+      json_builder_add_int_value (b, t->shape[d]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "data_offsets");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, (gint64) offset);
+    json_builder_add_int_value (b, (gint64) (offset + bytes));
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    offset += bytes;
+  }
+  json_builder_end_object (b);
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  gsize header_len;
+  char *header = json_generator_to_data (gen, &header_len);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  /* Pad the header with spaces so the tensor data starts 8-byte aligned. */
+  gsize padded = (header_len + 7) & ~(gsize) 7;
+  header = g_realloc (header, padded);
+  memset (header + header_len, ' ', padded - header_len);
+
+  char *tmp = g_strdup_printf ("%s.XXXXXX", path);
+  gboolean ok = FALSE;
+  int fd = g_mkstemp (tmp);
+  if (fd < 0) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': %s", path,
+                 g_strerror (errno));
+    goto out;
+  }
+  guint8 len_le[8];
+  for (int i = 0; i < 8; i++)
+    len_le[i] = (guint8) ((guint64) padded >> (8 * i));
+  gboolean written = write_all (fd, len_le, 8) && write_all (fd, header, padded);
+  for (guint i = 0; written && i < specs->len; i++) {
+    TensorSpec *t = &g_array_index (specs, TensorSpec, i);
+    gsize n = spec_count (t);
+    guint32 *le = g_new (guint32, n);
+    for (gsize j = 0; j < n; j++) {
+      guint32 bits;
+      memcpy (&bits, &t->data[j], 4);
+      le[j] = GUINT32_TO_LE (bits);
+    }
+    written = write_all (fd, le, n * 4);
+    g_free (le);
+  }
+  int saved_errno = errno;
+  if (written && fsync (fd) != 0)
+    written = FALSE, saved_errno = errno;
+  if (close (fd) != 0 && written)
+    written = FALSE, saved_errno = errno;
+  if (!written) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': %s", path,
+                 g_strerror (saved_errno ? saved_errno : EIO));
+    g_unlink (tmp);
+    goto out;
+  }
+  if (g_rename (tmp, path) != 0) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': %s", path,
+                 g_strerror (errno));
+    g_unlink (tmp);
+    goto out;
+  }
+  ok = TRUE;
+out:
+  g_free (tmp);
+  g_free (header);
+  g_array_unref (specs);
+  return ok;
+}
+
+/* ---- load ---------------------------------------------------------------------------------- */
+
+#define FAIL(code, ...) \
+  G_STMT_START { \
+    char *why_ = g_strdup_printf (__VA_ARGS__); \
+    g_set_error (error, FUNAD_ERROR, code, "model file '%s': %s", path, why_); \
+    g_free (why_); \
+    goto fail; \
+  } G_STMT_END
+
+static gboolean
+parse_int (const char *s, int lo, int hi, int *out)
+{
+  if (!s)
+    return FALSE;
+  char *end;
+  gint64 v = g_ascii_strtoll (s, &end, 10);
+  if (end == s || *end || v < lo || v > hi)
+    return FALSE;
+  *out = (int) v;
+  return TRUE;
+}
+
+/* A tensor entry of the header, checked against the data section. */
+static gboolean
+check_entry (JsonNode *node, gsize data_len, const char **why, gint64 *shape, int *ndim,
+             gsize *begin)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return *why = "is not an object", FALSE;
+  JsonObject *o = json_node_get_object (node);
+  JsonNode *dtype = json_object_get_member (o, "dtype");
+  JsonNode *shp = json_object_get_member (o, "shape");
+  JsonNode *offs = json_object_get_member (o, "data_offsets");
+  if (!dtype || json_node_get_value_type (dtype) != G_TYPE_STRING)
+    return *why = "has no dtype", FALSE;
+  if (strcmp (json_node_get_string (dtype), "F32") != 0)
+    return *why = "has a dtype other than F32", FALSE;
+  if (!shp || !JSON_NODE_HOLDS_ARRAY (shp) || !offs || !JSON_NODE_HOLDS_ARRAY (offs))
+    return *why = "lacks shape or data_offsets", FALSE;
+  JsonArray *sa = json_node_get_array (shp), *oa = json_node_get_array (offs);
+  if (json_array_get_length (sa) > MAX_DIMS || json_array_get_length (oa) != 2)
+    return *why = "has a malformed shape or data_offsets", FALSE;
+  gsize count = 1;
+  *ndim = (int) json_array_get_length (sa);
+  for (int i = 0; i < *ndim; i++) {
+    JsonNode *d = json_array_get_element (sa, i);
+    if (json_node_get_value_type (d) != G_TYPE_INT64 || json_node_get_int (d) < 0
+        || json_node_get_int (d) > (1 << 28))
+      return *why = "has an invalid dimension", FALSE;
+    shape[i] = json_node_get_int (d);
+    count *= (gsize) shape[i];
+    if (count > data_len)
+      return *why = "is larger than the file", FALSE;
+  }
+  JsonNode *b = json_array_get_element (oa, 0), *e = json_array_get_element (oa, 1);
+  if (json_node_get_value_type (b) != G_TYPE_INT64 || json_node_get_value_type (e) != G_TYPE_INT64)
+    return *why = "has non-integer data_offsets", FALSE;
+  gint64 bo = json_node_get_int (b), eo = json_node_get_int (e);
+  if (bo < 0 || eo < bo || (guint64) eo > data_len)
+    return *why = "has data_offsets outside the file", FALSE;
+  if ((guint64) (eo - bo) != count * 4)
+    return *why = "has data_offsets that disagree with its shape", FALSE;
+  *begin = (gsize) bo;
+  return TRUE;
+}
+
+FunadModel *
+funad_model_load (const char *path, GError **error)
+{
+  char *contents = NULL;
+  gsize len = 0;
+  GError *io = NULL;
+  JsonParser *parser = NULL;
+  FunadModel *m = NULL;
+  GArray *specs = NULL;
+
+  if (!g_file_get_contents (path, &contents, &len, &io)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot read model file '%s': %s", path,
+                 io->message);
+    g_error_free (io);
+    return NULL;
+  }
+  if (len < 8)
+    FAIL (FUNAD_ERROR_CORRUPT, "too short to be a model (%" G_GSIZE_FORMAT " bytes)", len);
+  guint64 hlen = 0;
+  for (int i = 0; i < 8; i++)
+    hlen |= (guint64) (guint8) contents[i] << (8 * i);
+  if (hlen > len - 8 || hlen > MAX_HEADER || hlen < 2)
+    FAIL (FUNAD_ERROR_CORRUPT, "header length %" G_GUINT64_FORMAT " does not fit the file "
+          "(%" G_GSIZE_FORMAT " bytes); truncated or not a model", hlen, len);
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, contents + 8, (gssize) hlen, &io)) {
+    char *msg = g_strdup (io->message);
+    g_clear_error (&io);
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_CORRUPT,
+                 "model file '%s': header is not valid JSON (%s)", path, msg);
+    g_free (msg);
+    goto fail;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+    FAIL (FUNAD_ERROR_CORRUPT, "header is not a JSON object");
+  JsonObject *header = json_node_get_object (root);
+  JsonNode *meta_node = json_object_get_member (header, "__metadata__");
+  if (!meta_node || !JSON_NODE_HOLDS_OBJECT (meta_node))
+    FAIL (FUNAD_ERROR_CORRUPT, "no __metadata__; not a funad model");
+
+  m = funad_model_new_empty ();
+  JsonObject *meta = json_node_get_object (meta_node);
+  GList *members = json_object_get_members (meta);
+  for (GList *k = members; k; k = k->next) {
+    JsonNode *v = json_object_get_member (meta, k->data);
+    if (json_node_get_value_type (v) != G_TYPE_STRING) {
+      g_list_free (members);
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata '%s' is not a string", (char *) k->data);
+    }
+    funad_model_set_metadata (m, k->data, json_node_get_string (v));
+  }
+  g_list_free (members);
+
+  const char *format = funad_model_get_metadata (m, "format");
+  if (g_strcmp0 (format, "funad") != 0)
+    FAIL (FUNAD_ERROR_CORRUPT, "not a funad model (metadata 'format' is %s)",
+          format ? format : "missing");
+  int version = 0;
+  if (!parse_int (funad_model_get_metadata (m, "format_version"), 0, G_MAXINT, &version)
+      || version != FUNAD_FORMAT_VERSION)
+    FAIL (FUNAD_ERROR_VERSION, "format version %s; this build reads version %d",
+          funad_model_get_metadata (m, "format_version") ?: "missing", FUNAD_FORMAT_VERSION);
+  const char *backbone = funad_model_get_metadata (m, "backbone");
+  if (g_strcmp0 (backbone, "builtin") != 0)
+    FAIL (FUNAD_ERROR_VERSION, "backbone '%s' is not supported by this build",
+          backbone ? backbone : "(missing)");
+  const char *scorer = funad_model_get_metadata (m, "scorer");
+  if (g_strcmp0 (scorer, "funad") == 0)
+    m->scorer = FUNAD_SCORER_FUNAD;
+  else if (g_strcmp0 (scorer, "memory-bank") == 0)
+    m->scorer = FUNAD_SCORER_MEMORY_BANK;
+  else
+    FAIL (FUNAD_ERROR_VERSION, "scorer '%s' is not supported by this build",
+          scorer ? scorer : "(missing)");
+  int size, grid, scales, dict, h1 = 1, h2 = 1, rows = 0;
+  gboolean funad = m->scorer == FUNAD_SCORER_FUNAD;
+  if (!parse_int (funad_model_get_metadata (m, "input_size"), 16, 4096, &size) || size % 8
+      || !parse_int (funad_model_get_metadata (m, "grid"), 2, 512, &grid) || grid * 8 != size
+      || !parse_int (funad_model_get_metadata (m, "n_scales"), 1, FUNAD_MAX_SCALES, &scales)
+      || !parse_int (funad_model_get_metadata (m, "dict_size"), 2, 1024, &dict)
+      || (funad && !parse_int (funad_model_get_metadata (m, "hidden1"), 1, 8192, &h1))
+      || (funad && !parse_int (funad_model_get_metadata (m, "hidden2"), 1, 8192, &h2))
+      || (!funad && !parse_int (funad_model_get_metadata (m, "bank_rows"), 1, 1 << 22, &rows)))
+    FAIL (FUNAD_ERROR_CORRUPT, "metadata sizes are missing or out of range");
+  const char *thr = funad_model_get_metadata (m, "threshold");
+  char *end = NULL;
+  m->threshold = thr ? g_ascii_strtod (thr, &end) : NAN;
+  if (!thr || end == thr || *end || !isfinite (m->threshold))
+    FAIL (FUNAD_ERROR_CORRUPT, "metadata 'threshold' is missing or not a number");
+
+  m->input_size = size;
+  m->grid = grid;
+  funad_builtin_init (&m->backbone, size, scales, dict);
+  if (funad) {
+    funad_mlp_init (&m->mlp, m->backbone.dim, h1, h2);
+  } else {
+    /* The bank's size is checked against the data before it is allocated. */
+    if ((guint64) rows * m->backbone.dim * 4 > len)
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata 'bank_rows' is larger than the file");
+    m->bank_rows = rows;
+    m->bank = g_new (float, (gsize) rows * m->backbone.dim);
+  }
+
+  const guint8 *data = (const guint8 *) contents + 8 + hlen;
+  gsize data_len = len - 8 - hlen;
+  specs = model_tensors (m);
+  if (json_object_get_size (header) != specs->len + 1)
+    FAIL (FUNAD_ERROR_CORRUPT, "holds %u tensors where %u are expected",
+          json_object_get_size (header) - 1, specs->len);
+  for (guint i = 0; i < specs->len; i++) {
+    TensorSpec *t = &g_array_index (specs, TensorSpec, i);
+    JsonNode *node = json_object_get_member (header, t->name);
+    if (!node)
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' is missing", t->name);
+    const char *why = NULL;
+    gint64 shape[MAX_DIMS];
+    int ndim;
+    gsize begin;
+    if (!check_entry (node, data_len, &why, shape, &ndim, &begin))
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' %s", t->name, why);
+    if (ndim != t->ndim || memcmp (shape, t->shape, ndim * sizeof (gint64)) != 0)
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' has the wrong shape for this model", t->name);
+    gsize n = spec_count (t);
+    for (gsize j = 0; j < n; j++) {
+      guint32 bits;
+      memcpy (&bits, data + begin + 4 * j, 4);
+      bits = GUINT32_FROM_LE (bits);
+      memcpy (&t->data[j], &bits, 4);
+      if (!isfinite (t->data[j]))
+        FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' holds a non-finite value", t->name);
+    }
+  }
+  for (int j = 0; j < m->backbone.dim; j++)
+    if (!(m->backbone.feat_std[j] > 0.f))
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor 'backbone.feat_std' holds a non-positive value");
+  g_array_unref (specs);
+  g_object_unref (parser);
+  g_free (contents);
+  return m;
+
+fail:
+  if (specs)
+    g_array_unref (specs);
+  if (parser)
+    g_object_unref (parser);
+  funad_model_unref (m);
+  g_free (contents);
+  return NULL;
+}

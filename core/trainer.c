@@ -1,0 +1,664 @@
+/* trainer.c — builds a model from unlabeled, possibly contaminated frames: learns the builtin
+ * backbone, then trains the FUN-AD scorer.
+ *
+ * The loop, per epoch (reduced-cost version of the reference, which rebuilds every step):
+ *  1. IRMB: score every training image with the current scorer (image score = max patch
+ *     score), min-max normalise over the training set, keep images below 0.5 as candidate
+ *     normals, take a random half; bank_per_image of their patches' adapted features form the
+ *     memory bank. The first epoch, before any training, uses every image.
+ *  2. Pseudo-labels for each step's sampled patches: squared distance in adapted space to the
+ *     nearest bank patch of another image (leave-own-image-out, which also skips the patch
+ *     itself); normalised by a rule fixed per epoch over the whole training set — (d - q50) /
+ *     (q99.9 - q50) of a probe sample — instead of min-max over one batch, which labels a few
+ *     dozen rare-but-normal patches anomalous in every batch (DESIGN.md); label 1 above 0.5.
+ *  3. Label-1 patches with normalised distance in (0.5, 0.9) get Gaussian noise (per-dimension
+ *     sigma of the batch) added to their input features: synthetic anomalies.
+ *  4. Loss: class-balanced BCE + smooth_weight x mutual smoothness over mutually nearest
+ *     pairs of the batch in adapted space; Adam.
+ * Stopping, label-free: when the candidate set is stable (Jaccard >= 0.95) at two rebuilds in
+ * a row, or at the epoch limit.
+ * Threshold, label-free: median + 3 x 1.4826 x MAD of the training frames' scores. */
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+#define PROBES_PER_IMAGE 16
+#define STABLE_JACCARD 0.95
+#ifndef STABLE_REBUILDS
+#define STABLE_REBUILDS 2
+#endif
+#define MIN_SIZE 32
+#define MAX_SIZE 1024
+
+struct _FunadTrainer {
+  FunadTrainParams params;
+  GArray *images;    /* preprocessed frames, input_size^2 floats each */
+  int n_images;
+  gint cancelled;
+};
+
+FunadTrainParams
+funad_train_default_params (void)
+{
+  FunadTrainParams p = {
+    .scorer = FUNAD_SCORER_MEMORY_BANK,
+    .bank_size = 10000,
+    .input_size = 224,
+    .seed = 0,
+    .n_threads = 0,
+    .dict_size = 64,
+    .n_scales = 2,
+    .fit_patches = 100000,
+    .hidden1 = 256,
+    .hidden2 = 64,
+    .epochs = 8,
+    .batch_images = 8,
+    .patches_per_image = 196,
+    .bank_per_image = 64,
+    .learning_rate = 1e-3f,
+    .smooth_weight = 2.5f,
+    .use_irmb = TRUE,
+    .use_synthetic = TRUE,
+    .use_smoothness = TRUE,
+  };
+  return p;
+}
+
+FunadTrainer *
+funad_trainer_new (const FunadTrainParams *params)
+{
+  FunadTrainer *t = g_new0 (FunadTrainer, 1);
+  t->params = params ? *params : funad_train_default_params ();
+  t->images = g_array_new (FALSE, FALSE, sizeof (float));
+  return t;
+}
+
+void
+funad_trainer_free (FunadTrainer *t)
+{
+  if (!t)
+    return;
+  g_array_unref (t->images);
+  g_free (t);
+}
+
+static gboolean
+check_params (const FunadTrainParams *p, GError **error)
+{
+  const char *bad = NULL;
+  if (p->input_size < MIN_SIZE || p->input_size > MAX_SIZE || p->input_size % 8)
+    bad = "input size must be a multiple of 8 between 32 and 1024";
+  else if (p->n_scales < 1 || p->n_scales > FUNAD_MAX_SCALES)
+    bad = "n_scales must be 1 to 3";
+  else if (p->dict_size < 2 || p->dict_size > 1024)
+    bad = "dict_size must be 2 to 1024";
+  else if (p->hidden1 < 1 || p->hidden2 < 1 || p->epochs < 0 || p->batch_images < 1
+           || p->patches_per_image < 2 || p->bank_per_image < 1 || p->fit_patches < 1000
+           || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
+           || p->bank_size > (1 << 22)
+           || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
+    bad = "a training parameter is out of range";
+  if (bad)
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s", bad);
+  return bad == NULL;
+}
+
+gboolean
+funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **error)
+{
+  if (!check_params (&t->params, error))
+    return FALSE;
+  gsize pixels = (gsize) t->params.input_size * t->params.input_size;
+  gsize old = t->images->len;
+  g_array_set_size (t->images, old + pixels);
+  if (!funad_preprocess (image, t->params.input_size, &g_array_index (t->images, float, old),
+                         error)) {
+    g_array_set_size (t->images, old);
+    return FALSE;
+  }
+  t->n_images++;
+  return TRUE;
+}
+
+int
+funad_trainer_n_frames (const FunadTrainer *t)
+{
+  return t->n_images;
+}
+
+void
+funad_trainer_cancel (FunadTrainer *t)
+{
+  g_atomic_int_set (&t->cancelled, 1);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+typedef struct {
+  FunadTrainer *t;
+  FunadProgressFunc progress;
+  gpointer user_data;
+  GRand *rng;
+  int n, P, D;           /* images, patches per image, feature dimension */
+  float *features;       /* n x P x D, standardised */
+  FunadModel *model;
+  FunadMlp *mlp;
+} Run;
+
+static void
+report (Run *r, const char *stage, int done, int total, const char *detail)
+{
+  if (r->progress)
+    r->progress (stage, done, total, detail, r->user_data);
+}
+
+static gboolean
+cancelled (Run *r, GError **error)
+{
+  if (!g_atomic_int_get (&r->t->cancelled))
+    return FALSE;
+  g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_CANCELLED, "training cancelled");
+  return TRUE;
+}
+
+/* The first k entries of a random permutation of 0..n-1 (partial Fisher-Yates). */
+static void
+sample_indices (GRand *rng, int n, int k, int *out, int *scratch)
+{
+  for (int i = 0; i < n; i++)
+    scratch[i] = i;
+  for (int i = 0; i < k; i++) {
+    int j = g_rand_int_range (rng, i, n);
+    int tmp = scratch[i];
+    scratch[i] = scratch[j];
+    scratch[j] = tmp;
+    out[i] = scratch[i];
+  }
+}
+
+static inline const float *
+patch_row (Run *r, int image, int patch)
+{
+  return r->features + ((gsize) image * r->P + patch) * r->D;
+}
+
+static float
+gaussian (GRand *rng)
+{
+  double u1 = g_rand_double (rng), u2 = g_rand_double (rng);
+  return (float) (sqrt (-2.0 * log (1.0 - u1)) * cos (2.0 * G_PI * u2));
+}
+
+/* Image score (max patch score) of every training image under the current scorer. */
+static void
+score_images (Run *r, float *scores)
+{
+  FunadMlpCache cache = { 0 };
+  for (int i = 0; i < r->n; i++) {
+    funad_mlp_forward (r->mlp, patch_row (r, i, 0), r->P, &cache);
+    float best = -INFINITY;
+    for (int p = 0; p < r->P; p++)
+      best = MAX (best, cache.act[FUNAD_MLP_LAYERS - 1][p]);
+    scores[i] = best;
+  }
+  funad_mlp_cache_clear (&cache);
+}
+
+/* Adapted features of chosen patches: rows gathered, then the adaptor run over them. */
+static float *
+adapted (Run *r, const int *images, const int *patches, int count, FunadMlpCache *cache)
+{
+  float *x = g_new (float, (gsize) count * r->D);
+  for (int i = 0; i < count; i++)
+    memcpy (x + (gsize) i * r->D, patch_row (r, images[i], patches[i]), r->D * sizeof (float));
+  funad_mlp_forward (r->mlp, x, count, cache);
+  g_free (x);
+  return g_memdup2 (cache->act[0], (gsize) count * r->D * sizeof (float));
+}
+
+typedef struct {
+  float *a;          /* bank x D adapted features */
+  int *group;        /* image of each entry */
+  int size;
+  int n_candidates;
+  float lo, hi;      /* distance normalisation: (d - lo) / (hi - lo) */
+} Bank;
+
+static void
+bank_clear (Bank *b)
+{
+  g_free (b->a);
+  g_free (b->group);
+  memset (b, 0, sizeof *b);
+}
+
+/* IRMB: candidate normals from the current scores, a random half of them into the bank. */
+static void
+rebuild_bank (Run *r, gboolean use_scores, gboolean *candidate, Bank *bank)
+{
+  const FunadTrainParams *p = &r->t->params;
+  int n = r->n;
+  float *scores = g_new (float, n);
+  int *order = g_new (int, n), *scratch = g_new (int, MAX (n, r->P));
+  int n_cand = 0;
+  if (use_scores) {
+    score_images (r, scores);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++)
+      lo = MIN (lo, scores[i]), hi = MAX (hi, scores[i]);
+    for (int i = 0; i < n; i++) {
+      candidate[i] = hi > lo ? (scores[i] - lo) / (hi - lo) < 0.5f : TRUE;
+      n_cand += candidate[i];
+    }
+    /* A tiny candidate set (one outlier stretching the min-max) must never starve the bank:
+     * fall back to the lower-scoring half of the images. */
+    if (n_cand < MAX (2, n / 10)) {
+      float median = (float) funad_quantile (scores, n, 0.5);
+      n_cand = 0;
+      for (int i = 0; i < n; i++) {
+        candidate[i] = scores[i] <= median;
+        n_cand += candidate[i];
+      }
+    }
+  } else {
+    for (int i = 0; i < n; i++)
+      candidate[i] = TRUE;
+    n_cand = n;
+  }
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (candidate[i])
+      order[k++] = i;
+  /* A random half of the candidates, at least two images so leave-one-out has company. */
+  int chosen = MIN (n_cand, MAX (2, (n_cand + 1) / 2));
+  int *pick = g_new (int, MAX (n_cand, 1));
+  int *cand_scratch = g_new (int, MAX (n_cand, 1));
+  sample_indices (r->rng, n_cand, chosen, pick, cand_scratch);
+  int per = MIN (p->bank_per_image, r->P);
+  int total = chosen * per;
+  int *img = g_new (int, total), *patch = g_new (int, total);
+  for (int c = 0; c < chosen; c++) {
+    int image = order[pick[c]];
+    sample_indices (r->rng, r->P, per, patch + c * per, scratch);
+    for (int j = 0; j < per; j++)
+      img[c * per + j] = image;
+  }
+  FunadMlpCache cache = { 0 };
+  bank_clear (bank);
+  bank->a = adapted (r, img, patch, total, &cache);
+  bank->group = img;
+  bank->size = total;
+  bank->n_candidates = n_cand;
+
+  /* Normalisation of distances, fixed for the epoch, from a probe of every image. */
+  int probes = n * PROBES_PER_IMAGE;
+  int *pimg = g_new (int, probes), *ppatch = g_new (int, probes);
+  for (int i = 0; i < n; i++) {
+    sample_indices (r->rng, r->P, MIN (PROBES_PER_IMAGE, r->P), ppatch + i * PROBES_PER_IMAGE,
+                    scratch);
+    for (int j = 0; j < PROBES_PER_IMAGE; j++) {
+      pimg[i * PROBES_PER_IMAGE + j] = i;
+      if (j >= r->P)
+        ppatch[i * PROBES_PER_IMAGE + j] = ppatch[i * PROBES_PER_IMAGE];
+    }
+  }
+  float *pa = adapted (r, pimg, ppatch, probes, &cache);
+  float *dist = g_new (float, probes);
+  int *nn = g_new (int, probes);
+  funad_knn (pa, probes, bank->a, bank->size, r->D, 1, pimg, bank->group, dist, nn);
+  int finite = 0;
+  for (int i = 0; i < probes; i++)
+    if (isfinite (dist[i]))
+      dist[finite++] = dist[i];
+  bank->lo = (float) funad_quantile (dist, finite, 0.5);
+  bank->hi = (float) funad_quantile (dist, finite, 0.999);
+  if (!(bank->hi > bank->lo))
+    bank->hi = bank->lo + 1e-6f;
+  g_free (nn);
+  g_free (dist);
+  g_free (pa);
+  g_free (ppatch);
+  g_free (pimg);
+  funad_mlp_cache_clear (&cache);
+  g_free (patch);
+  g_free (cand_scratch);
+  g_free (pick);
+  g_free (scratch);
+  g_free (order);
+  g_free (scores);
+}
+
+typedef struct {
+  double loss_bce, loss_smooth;
+  int positives, synthetic, pairs, rows;
+} StepStats;
+
+/* One optimisation step on the images batch[0..nb). */
+static void
+train_step (Run *r, const int *batch, int nb, const Bank *bank, FunadAdam *adam,
+            FunadMlpCache *cache, float *grad, StepStats *stats)
+{
+  const FunadTrainParams *p = &r->t->params;
+  int per = MIN (p->patches_per_image, r->P), n = nb * per, D = r->D;
+  int *img = g_new (int, n), *patch = g_new (int, n), *scratch = g_new (int, r->P);
+  for (int b = 0; b < nb; b++) {
+    sample_indices (r->rng, r->P, per, patch + b * per, scratch);
+    for (int j = 0; j < per; j++)
+      img[b * per + j] = batch[b];
+  }
+  float *x = g_new (float, (gsize) n * D);
+  for (int i = 0; i < n; i++)
+    memcpy (x + (gsize) i * D, patch_row (r, img[i], patch[i]), D * sizeof (float));
+
+  /* Pseudo-labels from the distance to the bank in adapted space. */
+  funad_mlp_forward (r->mlp, x, n, cache);
+  float *dist = g_new (float, n);
+  int *nn = g_new (int, n);
+  funad_knn (cache->act[0], n, bank->a, bank->size, D, 1, img, bank->group, dist, nn);
+  guint8 *label = g_new0 (guint8, n);
+  float *sigma = g_new0 (float, D);
+  if (p->use_synthetic) {
+    for (int j = 0; j < D; j++) {
+      double s = 0, s2 = 0;
+      for (int i = 0; i < n; i++) {
+        float v = x[(gsize) i * D + j];
+        s += v;
+        s2 += (double) v * v;
+      }
+      double mean = s / n;
+      sigma[j] = (float) sqrt (MAX (s2 / n - mean * mean, 0.0));
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    float dn = isfinite (dist[i]) ? (dist[i] - bank->lo) / (bank->hi - bank->lo) : 0.f;
+    label[i] = dn > 0.5f;
+    stats->positives += label[i];
+    if (p->use_synthetic && dn > 0.5f && dn < 0.9f) {
+      float *row = x + (gsize) i * D;
+      for (int j = 0; j < D; j++)
+        row[j] += sigma[j] * gaussian (r->rng);
+      stats->synthetic++;
+    }
+  }
+
+  funad_mlp_forward (r->mlp, x, n, cache);
+  float *dlogit = g_new0 (float, n);
+  const float *logit = cache->pre[FUNAD_MLP_LAYERS - 1];
+  stats->loss_bce += funad_balanced_bce (logit, label, n, dlogit);
+  if (p->use_smoothness && p->smooth_weight > 0.f) {
+    int *pi = g_new (int, n), *pj = g_new (int, n);
+    int pairs = funad_mutual_pairs (cache->act[0], n, D, pi, pj);
+    stats->loss_smooth += funad_mutual_smoothness (logit, pi, pj, pairs, p->smooth_weight,
+                                                   dlogit);
+    stats->pairs += pairs;
+    g_free (pi);
+    g_free (pj);
+  }
+  memset (grad, 0, r->mlp->n_params * sizeof (float));
+  funad_mlp_backward (r->mlp, x, cache, dlogit, grad);
+  funad_adam_step (adam, r->mlp->params, grad);
+  stats->rows += n;
+
+  g_free (dlogit);
+  g_free (sigma);
+  g_free (label);
+  g_free (nn);
+  g_free (dist);
+  g_free (x);
+  g_free (scratch);
+  g_free (patch);
+  g_free (img);
+}
+
+static double
+jaccard (const gboolean *a, const gboolean *b, int n)
+{
+  int both = 0, either = 0;
+  for (int i = 0; i < n; i++) {
+    both += a[i] && b[i];
+    either += a[i] || b[i];
+  }
+  return either ? (double) both / either : 1.0;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+static gboolean
+learn_backbone (Run *r, FunadModel *m, GError **error)
+{
+  const FunadTrainParams *p = &r->t->params;
+  const float *images = (const float *) r->t->images->data;
+  gsize pixels = (gsize) p->input_size * p->input_size;
+  report (r, "backbone", 0, 1, "whitening and dictionary");
+  funad_builtin_fit (&m->backbone, images, r->n, p->fit_patches, r->rng);
+  report (r, "backbone", 1, 1, NULL);
+  for (int i = 0; i < r->n; i++) {
+    if (cancelled (r, error))
+      return FALSE;
+    funad_builtin_features (&m->backbone, images + i * pixels,
+                            r->features + (gsize) i * r->P * r->D);
+    report (r, "features", i + 1, r->n, NULL);
+  }
+  /* Standardise every dimension with the training statistics. */
+  gsize rows = (gsize) r->n * r->P;
+  for (int j = 0; j < r->D; j++) {
+    double s = 0, s2 = 0;
+    for (gsize i = 0; i < rows; i++) {
+      double v = r->features[i * r->D + j];
+      s += v;
+      s2 += v * v;
+    }
+    double mean = s / rows, var = MAX (s2 / rows - mean * mean, 0.0);
+    m->backbone.feat_mean[j] = (float) mean;
+    m->backbone.feat_std[j] = (float) sqrt (var + 1e-6);
+  }
+  for (gsize i = 0; i < rows; i++)
+    for (int j = 0; j < r->D; j++) {
+      float *v = &r->features[i * r->D + j];
+      *v = (*v - m->backbone.feat_mean[j]) / m->backbone.feat_std[j];
+    }
+  return TRUE;
+}
+
+#define THRESHOLD_FRAMES 256
+
+/* Frame scores of training images, by the same map path the element uses. A memory bank
+ * holds the images' own patches, so each image is scored leave-own-image-out, on at most
+ * THRESHOLD_FRAMES evenly spaced images to bound the cost. Returns the count scored. */
+static int
+score_training_frames (Run *r, const FunadModel *m, const int *bank_group, float *scores)
+{
+  gsize pixels = (gsize) m->input_size * m->input_size;
+  float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
+  float *patch = g_new (float, r->P);
+  FunadMlpCache cache = { 0 };
+  gboolean bank = m->scorer == FUNAD_SCORER_MEMORY_BANK;
+  int count = bank ? MIN (r->n, THRESHOLD_FRAMES) : r->n;
+  for (int c = 0; c < count; c++) {
+    int i = (int) ((gint64) c * r->n / count);
+    if (bank)
+      funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, patch);
+    else
+      funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, patch);
+    scores[c] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
+    report (r, "threshold", c + 1, count, NULL);
+  }
+  funad_mlp_cache_clear (&cache);
+  g_free (patch);
+  g_free (tmp);
+  g_free (map);
+  return count;
+}
+
+static char *
+summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop_reason,
+              int bank_size, int n_candidates, double flagged, double median, double mad)
+{
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_object (b);
+#define ADD_INT(k, v) (json_builder_set_member_name (b, k), json_builder_add_int_value (b, v))
+#define ADD_DBL(k, v) (json_builder_set_member_name (b, k), json_builder_add_double_value (b, v))
+#define ADD_STR(k, v) (json_builder_set_member_name (b, k), json_builder_add_string_value (b, v))
+  ADD_STR ("scorer", p->scorer == FUNAD_SCORER_FUNAD ? "funad" : "memory-bank");
+  ADD_INT ("frames", n);
+  ADD_INT ("seed", (gint64) p->seed);
+  ADD_INT ("epochs_run", epochs_run);
+  ADD_INT ("epochs_max", p->epochs);
+  ADD_STR ("stopped", stop_reason);
+  ADD_INT ("bank_size", bank_size);
+  ADD_INT ("candidate_normals", n_candidates);
+  ADD_STR ("threshold_rule", "median + 3 * 1.4826 * MAD of training frame scores");
+  ADD_DBL ("train_score_median", median);
+  ADD_DBL ("train_score_mad", mad);
+  ADD_DBL ("estimated_anomalous_fraction", flagged);
+  ADD_INT ("irmb", p->use_irmb);
+  ADD_INT ("synthetic", p->use_synthetic);
+  ADD_INT ("smoothness", p->use_smoothness);
+#undef ADD_INT
+#undef ADD_DBL
+#undef ADD_STR
+  json_builder_end_object (b);
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  char *s = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  return s;
+}
+
+/* The FUN-AD loop (see the top of this file). */
+static gboolean
+train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
+             int *n_candidates, GError **error)
+{
+  const FunadTrainParams *p = &r->t->params;
+  FunadModel *m = r->model;
+  funad_mlp_init (&m->mlp, m->backbone.dim, p->hidden1, p->hidden2);
+  funad_mlp_randomize (&m->mlp, r->rng);
+
+  FunadAdam adam;
+  funad_adam_init (&adam, m->mlp.n_params, p->learning_rate);
+  float *grad = g_new (float, m->mlp.n_params);
+  FunadMlpCache cache = { 0 };
+  Bank bank = { 0 };
+  gboolean *cand = g_new0 (gboolean, r->n), *prev = g_new0 (gboolean, r->n);
+  int *order = g_new (int, r->n), *scratch = g_new (int, r->n);
+  int stable = 0;
+  gboolean ok = FALSE;
+  *stop_reason = "epoch limit";
+  int steps_per_epoch = (r->n + p->batch_images - 1) / p->batch_images;
+
+  for (int epoch = 0; epoch < p->epochs; epoch++) {
+    if (cancelled (r, error))
+      goto out;
+    rebuild_bank (r, p->use_irmb && epoch > 0, cand, &bank);
+    if (epoch > 1) {
+      stable = jaccard (cand, prev, r->n) >= STABLE_JACCARD ? stable + 1 : 0;
+      if (stable >= STABLE_REBUILDS) {
+        *stop_reason = "candidate normals stable";
+        break;
+      }
+    }
+    memcpy (prev, cand, r->n * sizeof (gboolean));
+    sample_indices (r->rng, r->n, r->n, order, scratch);
+    StepStats stats = { 0 };
+    for (int s = 0; s < steps_per_epoch; s++) {
+      if (cancelled (r, error))
+        goto out;
+      int first = s * p->batch_images;
+      int nb = MIN (p->batch_images, r->n - first);
+      train_step (r, order + first, nb, &bank, &adam, &cache, grad, &stats);
+      char *detail = g_strdup_printf ("epoch %d/%d, bce %.4f, smooth %.4f, anomalous %.2f%%, "
+                                      "bank %d from %d candidates", epoch + 1, p->epochs,
+                                      stats.loss_bce / (s + 1), stats.loss_smooth / (s + 1),
+                                      100.0 * stats.positives / MAX (stats.rows, 1), bank.size,
+                                      bank.n_candidates);
+      report (r, "train", epoch * steps_per_epoch + s + 1, p->epochs * steps_per_epoch, detail);
+      g_free (detail);
+    }
+    (*epochs_run)++;
+  }
+  *bank_rows = bank.size;
+  *n_candidates = bank.n_candidates;
+  ok = TRUE;
+
+out:
+  g_free (scratch);
+  g_free (order);
+  g_free (prev);
+  g_free (cand);
+  bank_clear (&bank);
+  funad_mlp_cache_clear (&cache);
+  g_free (grad);
+  funad_adam_clear (&adam);
+  return ok;
+}
+
+FunadModel *
+funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_data,
+                   GError **error)
+{
+  const FunadTrainParams *p = &t->params;
+  if (!check_params (p, error))
+    return NULL;
+  if (t->n_images < 2) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_TRAIN,
+                 "need at least 2 usable frames to train, got %d", t->n_images);
+    return NULL;
+  }
+  funad_set_threads (p->n_threads);
+  guint32 seed[2] = { (guint32) p->seed, (guint32) (p->seed >> 32) };
+  FunadModel *m = funad_model_new_empty ();
+  m->input_size = p->input_size;
+  m->grid = p->input_size / 8;
+  funad_builtin_init (&m->backbone, p->input_size, p->n_scales, p->dict_size);
+  m->scorer = p->scorer;
+
+  Run r = { t, progress, user_data, g_rand_new_with_seed_array (seed, 2), t->n_images,
+            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp };
+  r.features = g_new (float, (gsize) r.n * r.P * r.D);
+  const char *stop_reason = "no training (memory bank)";
+  int epochs_run = 0, bank_rows = 0, n_candidates = r.n;
+  int *bank_group = NULL;
+  FunadModel *result = NULL;
+  if (!learn_backbone (&r, m, error))
+    goto out;
+  if (p->scorer == FUNAD_SCORER_MEMORY_BANK) {
+    report (&r, "bank", 0, 1, NULL);
+    bank_group = funad_memory_bank_build (m, r.features, r.n, r.P, p->bank_size, r.rng);
+    bank_rows = m->bank_rows;
+    report (&r, "bank", 1, 1, NULL);
+  } else if (!train_funad (&r, &epochs_run, &stop_reason, &bank_rows, &n_candidates, error)) {
+    goto out;
+  }
+
+  float *scores = g_new (float, r.n), *dev = g_new (float, r.n);
+  report (&r, "threshold", 0, 1, NULL);
+  int scored = score_training_frames (&r, m, bank_group, scores);
+  double median = funad_quantile (scores, scored, 0.5);
+  for (int i = 0; i < scored; i++)
+    dev[i] = fabsf (scores[i] - (float) median);
+  double mad = funad_quantile (dev, scored, 0.5);
+  m->threshold = median + 3.0 * 1.4826 * mad;
+  int flagged = 0;
+  for (int i = 0; i < scored; i++)
+    flagged += scores[i] > m->threshold;
+  char *summary = summary_json (p, r.n, epochs_run, stop_reason, bank_rows, n_candidates,
+                                (double) flagged / scored, median, mad);
+  funad_model_set_metadata (m, "training_summary", summary);
+  g_free (summary);
+  g_free (dev);
+  g_free (scores);
+  report (&r, "threshold", 1, 1, NULL);
+  result = funad_model_ref (m);
+
+out:
+  g_free (bank_group);
+  g_free (r.features);
+  g_rand_free (r.rng);
+  funad_model_unref (m);
+  return result;
+}

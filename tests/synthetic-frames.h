@@ -1,0 +1,42 @@
+/* synthetic-frames.h — textured test frames made on the fly, with an optional dark defect.
+ * Shared by the core tests; deterministic from the seed. */
+#ifndef SYNTHETIC_FRAMES_H
+#define SYNTHETIC_FRAMES_H
+
+#include <math.h>
+#include "funad.h"
+
+/* Fills an RGB frame (w x h, stride 3w) with a striped grain texture; a defect, when asked,
+ * is a dark blob of radius r at a random place. */
+static inline void
+synthetic_frame (guint8 *rgb, int w, int h, guint32 seed, gboolean defect, int r)
+{
+  GRand *rng = g_rand_new_with_seed (seed);
+  double phase = g_rand_double_range (rng, 0, 6.28), phase2 = g_rand_double_range (rng, 0, 6.28);
+  int cx = g_rand_int_range (rng, r + 2, w - r - 2), cy = g_rand_int_range (rng, r + 2, h - r - 2);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      double v = 128 + 40 * sin (x * 0.45 + phase) + 20 * sin (y * 0.21 + x * 0.1 + phase2) +
+        g_rand_double_range (rng, -12, 12);
+      if (defect) {
+        double dd = ((x - cx) * (x - cx) + (y - cy) * (y - cy)) / (double) (r * r);
+        if (dd < 1)
+          v = 20 + 10 * dd;
+      }
+      guint8 b = (guint8) CLAMP (v, 0, 255);
+      guint8 *p = rgb + ((gsize) y * w + x) * 3;
+      p[0] = b;
+      p[1] = b;
+      p[2] = (guint8) CLAMP (v * 0.9, 0, 255);
+    }
+  g_rand_free (rng);
+}
+
+static inline FunadImage
+synthetic_image (guint8 *rgb, int w, int h)
+{
+  FunadImage im = { rgb, w, h, 3 * w, 3, 0, 1, 2 };
+  return im;
+}
+
+#endif

@@ -1,0 +1,224 @@
+/* test-model-file.c — the safetensors model file: round trip, and corrupt, truncated, lying or
+ * foreign files rejected with a message that names the file and the problem. */
+#include <glib/gstdio.h>
+#include <string.h>
+#include "funad-private.h"
+#include "synthetic-frames.h"
+
+static char *tmpdir;
+
+static FunadModel *
+tiny_model (void)
+{
+  FunadTrainParams p = funad_train_default_params ();
+  p.input_size = 32;
+  p.dict_size = 8;
+  p.hidden1 = 8;
+  p.hidden2 = 4;
+  p.epochs = 1;
+  p.fit_patches = 2000;
+  FunadTrainer *t = funad_trainer_new (&p);
+  guint8 rgb[40 * 40 * 3];
+  for (int i = 0; i < 6; i++) {
+    synthetic_frame (rgb, 40, 40, i, FALSE, 3);
+    FunadImage im = synthetic_image (rgb, 40, 40);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  GError *error = NULL;
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  return m;
+}
+
+static char *
+path_in_tmp (const char *name)
+{
+  return g_build_filename (tmpdir, name, NULL);
+}
+
+static void
+test_round_trip (void)
+{
+  FunadModel *m = tiny_model ();
+  char *path = path_in_tmp ("round.safetensors");
+  GError *error = NULL;
+  g_assert_true (funad_model_save (m, path, &error));
+  g_assert_no_error (error);
+  FunadModel *back = funad_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (funad_model_input_size (back), ==, 32);
+  g_assert_cmpint (funad_model_grid_size (back), ==, 4);
+  g_assert_cmpfloat_with_epsilon (funad_model_threshold (back), funad_model_threshold (m), 1e-6);
+  g_assert_cmpstr (funad_model_get_metadata (back, "backbone"), ==, "builtin");
+  g_assert_nonnull (funad_model_get_metadata (back, "training_summary"));
+  g_assert_cmpmem (back->mlp.params, back->mlp.n_params * 4, m->mlp.params, m->mlp.n_params * 4);
+  g_assert_cmpmem (back->backbone.centroids[1], 8 * 49 * 4, m->backbone.centroids[1], 8 * 49 * 4);
+  /* The same frame scores the same through both models. */
+  guint8 rgb[50 * 30 * 3];
+  synthetic_frame (rgb, 50, 30, 99, TRUE, 4);
+  FunadImage im = synthetic_image (rgb, 50, 30);
+  FunadScorer *a = funad_scorer_new (m), *b = funad_scorer_new (back);
+  float sa, sb;
+  g_assert_true (funad_scorer_score (a, &im, &sa, NULL, NULL));
+  g_assert_true (funad_scorer_score (b, &im, &sb, NULL, NULL));
+  g_assert_cmpfloat (sa, ==, sb);
+  /* Saving again gives the same bytes, and no temporary file is left behind. */
+  char *again = path_in_tmp ("again.safetensors");
+  g_assert_true (funad_model_save (back, again, NULL));
+  char *c1, *c2;
+  gsize l1, l2;
+  g_assert_true (g_file_get_contents (path, &c1, &l1, NULL));
+  g_assert_true (g_file_get_contents (again, &c2, &l2, NULL));
+  g_assert_cmpmem (c1, l1, c2, l2);
+  GDir *dir = g_dir_open (tmpdir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)))
+    g_assert_true (g_str_has_suffix (name, ".safetensors"));
+  g_dir_close (dir);
+  g_free (c1);
+  g_free (c2);
+  funad_scorer_free (a);
+  funad_scorer_free (b);
+  funad_model_unref (back);
+  funad_model_unref (m);
+  g_free (again);
+  g_free (path);
+}
+
+/* Writes bytes to a file and expects loading it to fail with a message holding `expect`. */
+static void
+expect_rejected (const char *name, const void *bytes, gsize len, int code, const char *expect)
+{
+  char *path = path_in_tmp (name);
+  g_assert_true (g_file_set_contents (path, bytes, (gssize) len, NULL));
+  GError *error = NULL;
+  FunadModel *m = funad_model_load (path, &error);
+  g_assert_null (m);
+  g_assert_error (error, FUNAD_ERROR, code);
+  if (g_test_verbose ())
+    g_printerr ("%s\n", error->message);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, expect));
+  g_assert_null (strchr (error->message, '\n'));
+  g_error_free (error);
+  g_free (path);
+}
+
+static char *
+good_bytes (gsize *len)
+{
+  FunadModel *m = tiny_model ();
+  char *path = path_in_tmp ("good.safetensors");
+  g_assert_true (funad_model_save (m, path, NULL));
+  char *c;
+  g_assert_true (g_file_get_contents (path, &c, len, NULL));
+  funad_model_unref (m);
+  g_free (path);
+  return c;
+}
+
+/* Replaces the first occurrence of `from` by `to` (same length) in the header. */
+static void
+patch_header (char *c, gsize len, const char *from, const char *to)
+{
+  g_assert_cmpuint (strlen (from), ==, strlen (to));
+  char *hit = g_strstr_len (c + 8, (gssize) len - 8, from);
+  g_assert_nonnull (hit);
+  memcpy (hit, to, strlen (to));
+}
+
+static void
+test_corrupt_files (void)
+{
+  gsize len;
+  char *good = good_bytes (&len);
+
+  expect_rejected ("empty.safetensors", "", 0, FUNAD_ERROR_CORRUPT, "too short");
+  expect_rejected ("truncated-len.safetensors", good, 5, FUNAD_ERROR_CORRUPT, "too short");
+  expect_rejected ("truncated-header.safetensors", good, 100, FUNAD_ERROR_CORRUPT,
+                   "does not fit the file");
+  expect_rejected ("truncated-data.safetensors", good, len - 16, FUNAD_ERROR_CORRUPT,
+                   "outside the file");
+  char garbage[4096];
+  for (gsize i = 0; i < sizeof garbage; i++)
+    garbage[i] = (char) (i * 7919 % 251);
+  expect_rejected ("garbage.safetensors", garbage, sizeof garbage, FUNAD_ERROR_CORRUPT,
+                   "header length");
+
+  char *bad = g_memdup2 (good, len);
+  patch_header (bad, len, "\"F32\"", "\"F16\"");
+  expect_rejected ("dtype.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "dtype");
+  g_free (bad);
+
+  bad = g_memdup2 (good, len);
+  patch_header (bad, len, "\"format_version\":\"1\"", "\"format_version\":\"9\"");
+  expect_rejected ("version.safetensors", bad, len, FUNAD_ERROR_VERSION, "format version 9");
+  g_free (bad);
+
+  bad = g_memdup2 (good, len);
+  patch_header (bad, len, "\"backbone\":\"builtin\"", "\"backbone\":\"resnet9\"");
+  expect_rejected ("backbone.safetensors", bad, len, FUNAD_ERROR_VERSION, "resnet9");
+  g_free (bad);
+
+  /* A shape that lies about the data (8 centroids claimed as 9). */
+  bad = g_memdup2 (good, len);
+  patch_header (bad, len, "\"shape\":[8,49]", "\"shape\":[9,49]");
+  expect_rejected ("shape.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "disagree with its shape");
+  g_free (bad);
+
+  bad = g_memdup2 (good, len);
+  patch_header (bad, len, "{\"__metadata__\"", "[\"__metadata__\"");
+  expect_rejected ("json.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "not valid JSON");
+  g_free (bad);
+
+  /* A NaN weight. */
+  bad = g_memdup2 (good, len);
+  guint32 nan_bits = 0x7fc00000;
+  memcpy (bad + len - 4, &nan_bits, 4);
+  expect_rejected ("nan.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "non-finite");
+  g_free (bad);
+  g_free (good);
+
+  GError *error = NULL;
+  char *missing = path_in_tmp ("does-not-exist.safetensors");
+  g_assert_null (funad_model_load (missing, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+  g_free (missing);
+}
+
+static void
+test_unwritable_keeps_old (void)
+{
+  FunadModel *m = tiny_model ();
+  GError *error = NULL;
+  g_assert_false (funad_model_save (m, "/nonexistent-dir/model.safetensors", &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "/nonexistent-dir/model.safetensors"));
+  g_clear_error (&error);
+  funad_model_unref (m);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("funad-model-XXXXXX", NULL);
+  g_test_add_func ("/model-file/round-trip", test_round_trip);
+  g_test_add_func ("/model-file/corrupt", test_corrupt_files);
+  g_test_add_func ("/model-file/unwritable", test_unwritable_keeps_old);
+  int rc = g_test_run ();
+  GDir *dir = g_dir_open (tmpdir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir))) {
+    char *p = g_build_filename (tmpdir, name, NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  g_dir_close (dir);
+  g_rmdir (tmpdir);
+  g_free (tmpdir);
+  return rc;
+}

@@ -1,0 +1,216 @@
+/* test-trainer.c — the FUN-AD trainer: finds injected defects by a clear margin when trained on
+ * contaminated frames, is deterministic to the byte, survives degenerate inputs, and cancels. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+#include "synthetic-frames.h"
+
+enum { W = 96, H = 80 };
+
+static FunadTrainParams
+small_params (void)
+{
+  FunadTrainParams p = funad_train_default_params ();
+  p.input_size = 64;
+  p.dict_size = 16;
+  p.hidden1 = 32;
+  p.hidden2 = 16;
+  p.epochs = 4;
+  p.fit_patches = 10000;
+  p.patches_per_image = 32;
+  p.bank_per_image = 32;
+  return p;
+}
+
+/* 40 frames, 3 of them defective: training data is contaminated, and nobody says which. */
+static FunadTrainer *
+contaminated_trainer (const FunadTrainParams *p)
+{
+  FunadTrainer *t = funad_trainer_new (p);
+  guint8 *rgb = g_new (guint8, W * H * 3);
+  for (int i = 0; i < 40; i++) {
+    synthetic_frame (rgb, W, H, 1000 + i, i % 13 == 5, 6);
+    FunadImage im = synthetic_image (rgb, W, H);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  g_free (rgb);
+  return t;
+}
+
+static double
+held_out_auroc (FunadScorerKind kind)
+{
+  FunadTrainParams p = small_params ();
+  p.scorer = kind;
+  FunadTrainer *t = contaminated_trainer (&p);
+  GError *error = NULL;
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  FunadScorer *s = funad_scorer_new (m);
+  enum { N = 40 };
+  float scores[N];
+  guint8 labels[N];
+  guint8 *rgb = g_new (guint8, W * H * 3);
+  for (int i = 0; i < N; i++) {
+    labels[i] = i % 2;
+    synthetic_frame (rgb, W, H, 5000 + i, labels[i], 6);
+    FunadImage im = synthetic_image (rgb, W, H);
+    const float *map;
+    g_assert_true (funad_scorer_score (s, &im, &scores[i], &map, NULL));
+    g_assert_true (isfinite (scores[i]));
+  }
+  double auroc = funad_auroc (scores, labels, N);
+  int correct = 0;
+  for (int i = 0; i < N; i++)
+    correct += (scores[i] > funad_model_threshold (m)) == labels[i];
+  if (g_test_verbose ())
+    g_printerr ("scorer %d: held-out AUROC %.3f, threshold %.4f, %d/%d right at it\n", kind,
+                auroc, funad_model_threshold (m), correct, N);
+  /* The label-free threshold separates most of them too (the default scorer). */
+  if (kind == funad_train_default_params ().scorer)
+    g_assert_cmpint (correct, >=, 30);
+  g_free (rgb);
+  funad_scorer_free (s);
+  funad_model_unref (m);
+  return auroc;
+}
+
+/* The default scorer, trained on contaminated frames, ranks held-out defects far above. */
+static void
+test_finds_defects (void)
+{
+  g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
+}
+
+/* FUN-AD's discriminator learns from its pseudo-labels: better than chance, though on these
+ * features it trails the memory bank (see the README's measurements). */
+static void
+test_funad_learns (void)
+{
+  g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_FUNAD), >, 0.6);
+}
+
+static char *
+train_to_bytes (const FunadTrainParams *p, gsize *len)
+{
+  FunadTrainer *t = contaminated_trainer (p);
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, NULL);
+  g_assert_nonnull (m);
+  char *dir = g_dir_make_tmp ("funad-det-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  g_assert_true (funad_model_save (m, path, NULL));
+  char *bytes;
+  g_assert_true (g_file_get_contents (path, &bytes, len, NULL));
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  funad_model_unref (m);
+  funad_trainer_free (t);
+  return bytes;
+}
+
+static void
+test_deterministic (void)
+{
+  FunadTrainParams p = small_params ();
+  p.epochs = 2;
+  gsize l1, l2, l3;
+  char *a = train_to_bytes (&p, &l1), *b = train_to_bytes (&p, &l2);
+  g_assert_cmpmem (a, l1, b, l2);
+  p.scorer = FUNAD_SCORER_FUNAD;
+  char *f1 = train_to_bytes (&p, &l1), *f2 = train_to_bytes (&p, &l2);
+  g_assert_cmpmem (f1, l1, f2, l2);
+  g_free (f1);
+  g_free (f2);
+  p.scorer = FUNAD_SCORER_MEMORY_BANK;
+  p.seed = 1;
+  char *c = train_to_bytes (&p, &l3);
+  g_assert_false (l1 == l3 && memcmp (a, c, l1) == 0);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+}
+
+/* Identical frames (every score equal) and the minimum of two frames must train, not crash. */
+static void
+degenerate_inputs (FunadScorerKind kind)
+{
+  FunadTrainParams p = small_params ();
+  p.epochs = 3;
+  p.scorer = kind;
+  FunadTrainer *t = funad_trainer_new (&p);
+  guint8 *rgb = g_new (guint8, W * H * 3);
+  synthetic_frame (rgb, W, H, 1, FALSE, 6);
+  for (int i = 0; i < 5; i++) {
+    FunadImage im = synthetic_image (rgb, W, H);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  GError *error = NULL;
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (isfinite (funad_model_threshold (m)));
+  funad_model_unref (m);
+  funad_trainer_free (t);
+
+  t = funad_trainer_new (&p);
+  for (int i = 0; i < 2; i++) {
+    synthetic_frame (rgb, W, H, 10 + i, i == 1, 6);
+    FunadImage im = synthetic_image (rgb, W, H);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_model_unref (m);
+  funad_trainer_free (t);
+
+  t = funad_trainer_new (&p);
+  FunadImage im = synthetic_image (rgb, W, H);
+  g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  g_assert_null (funad_trainer_run (t, NULL, NULL, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_TRAIN);
+  g_clear_error (&error);
+  funad_trainer_free (t);
+  g_free (rgb);
+}
+
+static void
+test_degenerate_inputs (void)
+{
+  degenerate_inputs (FUNAD_SCORER_MEMORY_BANK);
+  degenerate_inputs (FUNAD_SCORER_FUNAD);
+}
+
+static void
+cancel_at_training (const char *stage, int done, int total, const char *detail, gpointer data)
+{
+  if (g_str_equal (stage, "train"))
+    funad_trainer_cancel (data);
+}
+
+static void
+test_cancel (void)
+{
+  FunadTrainParams p = small_params ();
+  p.scorer = FUNAD_SCORER_FUNAD;
+  FunadTrainer *t = contaminated_trainer (&p);
+  GError *error = NULL;
+  g_assert_null (funad_trainer_run (t, cancel_at_training, t, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+  funad_trainer_free (t);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/trainer/finds-defects", test_finds_defects);
+  g_test_add_func ("/trainer/funad-learns", test_funad_learns);
+  g_test_add_func ("/trainer/deterministic", test_deterministic);
+  g_test_add_func ("/trainer/degenerate", test_degenerate_inputs);
+  g_test_add_func ("/trainer/cancel", test_cancel);
+  return g_test_run ();
+}
