@@ -32,6 +32,9 @@
 #define PART_SPACING_FRACTION 0.55
 #define BELT_SPEED_FRACTION 0.16
 #define RAIL_FRACTION 0.09
+/* The camera looks through an opening in the machine's housing: a static frame around the
+ * belt. Parts slide in and out under its sides, so the image border never cuts a part. */
+#define SIDE_COVER_FRACTION 0.07
 
 /* A frame is labelled defective when at least this share of a defect's pixels is in view.
  * Frames with a smaller sliver in view are "ambiguous": labelled 0 in the CSV and left out of
@@ -66,7 +69,9 @@ typedef struct {
   const char *name;      /* "train" or "test": also selects the random stream */
   int width, height, n_frames;
   guint64 seed;
-  int part_w, part_h, spacing, speed, rail;
+  int part_w, part_h, spacing, speed;
+  int rail, window_left, window_right;   /* the opening: rows [rail, height - rail), columns
+                                          * [window_left, window_right) */
   int n_parts;
   DefectKind *part_kind; /* n_parts: which parts are defective, and how */
   Part **parts;          /* n_parts, made when first in view, freed when gone */
@@ -339,25 +344,27 @@ scene_init (Scene *scene, const char *name, int width, int height, int n_frames,
   scene->spacing = (int) lround (PART_SPACING_FRACTION * width);
   scene->speed = MAX (1, (int) lround (BELT_SPEED_FRACTION * width));
   scene->rail = (int) lround (RAIL_FRACTION * height);
+  scene->window_left = (int) lround (SIDE_COVER_FRACTION * width);
+  scene->window_right = width - scene->window_left;
 
   /* Parts 0 .. n_parts-1 are those that have entered the view by the last frame. */
   scene->n_parts = (scene->speed * (n_frames - 1) + width + scene->part_w) / scene->spacing + 1;
   scene->part_kind = g_new0 (DefectKind, scene->n_parts);
   scene->parts = g_new0 (Part *, scene->n_parts);
 
-  GRand *rng = rand_for (seed, name, G_MAXUINT32);
+  /* The belt is the same conveyor in training and test footage: its texture depends on the
+   * seed only. Dark rubber, a little mottled, with fine grain. */
+  GRand *rng = rand_for (seed, "belt", 0);
 
-  /* The belt: dark rubber with a little texture and a seam every quarter period. */
   scene->belt_period = 2 * width;
   scene->belt = g_new (float, (gsize) scene->belt_period * height);
   for (gsize i = 0; i < (gsize) scene->belt_period * height; i++)
     scene->belt[i] = 0.22f;
   add_value_noise (scene->belt, scene->belt_period, height, 12.0f, 12.0f, 0.03f, TRUE, rng);
   add_grain (scene->belt, (gsize) scene->belt_period * height, 0.015f, rng);
-  for (int y = 0; y < height; y++)
-    for (int seam = 0; seam < 4; seam++)
-      for (int dx = 0; dx < 3; dx++)
-        scene->belt[(gsize) y * scene->belt_period + seam * scene->belt_period / 4 + dx] *= 0.6f;
+  g_rand_free (rng);
+
+  rng = rand_for (seed, name, G_MAXUINT32);
   scene->light_phase = (float) g_rand_double_range (rng, 0.0, 2.0 * G_PI);
   g_rand_free (rng);
 }
@@ -440,14 +447,17 @@ scene_render (Scene *scene, int t, float *plane, Frame *frame)
   int belt_shift = (scene->speed * t) % scene->belt_period;
   int best_visible = 0;
 
-  /* Background: rails top and bottom, the moving belt between. */
+  /* Background: the moving belt seen through the opening in the static housing. */
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++) {
       gsize i = (gsize) y * W + x;
+      /* Distance into the housing from the opening's edge (negative inside the opening). */
+      int into = MAX (MAX (scene->window_left - 1 - x, x - scene->window_right),
+                      MAX (scene->rail - 1 - y, y - (H - scene->rail)));
       float v;
 
-      if (y < scene->rail || y >= H - scene->rail)
-        v = 0.46f + 0.08f * (float) (y < scene->rail ? y : H - 1 - y) / scene->rail;
+      if (into >= 0)
+        v = into < 2 ? 0.25f : 0.44f + 0.08f * MIN (into, 20) / 20.0f;  /* a dark lip, then metal */
       else
         v = scene->belt[(gsize) y * scene->belt_period +
                         (x - belt_shift + scene->belt_period) % scene->belt_period];
@@ -482,12 +492,12 @@ scene_render (Scene *scene, int t, float *plane, Frame *frame)
     for (int ly = -shadow; ly < part->h + 2 * shadow; ly++) {
       int y = top + ly;
 
-      if (y < 0 || y >= H)
+      if (y < scene->rail || y >= H - scene->rail)
         continue;
       for (int lx = -shadow; lx < part->w + 2 * shadow; lx++) {
         int x = left + lx;
 
-        if (x < 0 || x >= W)
+        if (x < scene->window_left || x >= scene->window_right)
           continue;
         gsize i = (gsize) y * W + x;
         float px = lx + 0.5f - half_w, py = ly + 0.5f - half_h;

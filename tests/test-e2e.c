@@ -1,0 +1,676 @@
+/* test-e2e.c — end-to-end: generated footage, funad-train, a real funaddetect pipeline,
+ * funad-eval, and the tools' error paths.
+ *
+ * Copyright (C) 2026 funad contributors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The tools are found through $FUNAD_MAKE_DEMO, $FUNAD_TRAIN and $FUNAD_EVAL, the element
+ * through GST_PLUGIN_PATH (tests/meson.build sets all four). One footage set and one model are
+ * made on first use and shared by the tests; FUNAD_E2E_KEEP=1 keeps the temporary folder.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+
+#include "funad.h"
+
+/* Small, fast training settings: the whole suite should run in about a minute on 2 cores. */
+#define TRAIN_SIZE "128"
+#define TRAIN_EPOCHS "3"
+#define DEMO_FPS 15
+
+static char *work_dir;     /* temporary folder of this run */
+static char *demo_dir;     /* train.avi, test.avi, test-labels.csv */
+static char *layout_dir;   /* the same test frames as PNG in the MVTec AD layout */
+static char *model_path;   /* trained on demo_dir/train.avi */
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static const char *
+tool (const char *env_name)
+{
+  const char *path = g_getenv (env_name);
+
+  if (!path)
+    g_error ("%s is not set (run the test through meson test)", env_name);
+  return path;
+}
+
+/* Runs argv to completion; returns the exit status (-1 when killed by a signal). */
+static int
+run_tool (const char *const *argv, char **out, char **err)
+{
+  GError *error = NULL;
+  int wait_status = 0;
+  char *command = g_strjoinv (" ", (char **) argv);
+
+  g_test_message ("running: %s", command);
+  g_free (command);
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err,
+                     &wait_status, &error))
+    g_error ("could not run %s: %s", argv[0], error->message);
+  if (WIFEXITED (wait_status))
+    return WEXITSTATUS (wait_status);
+  return -1;
+}
+
+static void
+run_tool_ok (const char *const *argv)
+{
+  char *out = NULL, *err = NULL;
+  int status = run_tool (argv, &out, &err);
+
+  if (status != 0)
+    g_error ("%s failed (status %d):\n%s%s", argv[0], status, out, err);
+  g_free (out);
+  g_free (err);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    GDir *dir = g_dir_open (path, 0, NULL);
+    const char *name;
+
+    while (dir && (name = g_dir_read_name (dir))) {
+      char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+      g_free (child);
+    }
+    if (dir)
+      g_dir_close (dir);
+    g_rmdir (path);
+  } else {
+    g_unlink (path);
+  }
+}
+
+static guint
+count_files (const char *dir)
+{
+  GDir *handle = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (handle && g_dir_read_name (handle))
+    n++;
+  if (handle)
+    g_dir_close (handle);
+  return n;
+}
+
+/* The footage and the model, made once. */
+static void
+ensure_demo_and_model (void)
+{
+  if (model_path)
+    return;
+
+  char *demo = g_build_filename (work_dir, "demo", NULL);
+  char *layout = g_build_filename (work_dir, "layout", NULL);
+  char *model = g_build_filename (work_dir, "model.safetensors", NULL);
+  char *train_avi = g_build_filename (demo, "train.avi", NULL);
+  const char *make_argv[] = { tool ("FUNAD_MAKE_DEMO"), "-q", "-o", demo, "--png-layout",
+                              layout, "--seed", "1", NULL };
+  const char *train_argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", TRAIN_SIZE,
+                               "--epochs", TRAIN_EPOCHS, "--seed", "1", "--threads", "2",
+                               train_avi, NULL };
+  gint64 start = g_get_monotonic_time ();
+
+  run_tool_ok (make_argv);
+  g_test_message ("funad-make-demo: %.1f s", (g_get_monotonic_time () - start) / 1e6);
+  start = g_get_monotonic_time ();
+  run_tool_ok (train_argv);
+  g_test_message ("funad-train: %.1f s", (g_get_monotonic_time () - start) / 1e6);
+  g_assert_true (g_file_test (model, G_FILE_TEST_IS_REGULAR));
+
+  demo_dir = demo;
+  layout_dir = layout;
+  model_path = model;
+  g_free (train_avi);
+}
+
+/* test-labels.csv as an array of 0/1, indexed by frame. */
+static GArray *
+read_labels (void)
+{
+  char *path = g_build_filename (demo_dir, "test-labels.csv", NULL);
+  char *text = NULL;
+  GArray *labels = g_array_new (FALSE, TRUE, sizeof (guint8));
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  char **lines = g_strsplit (text, "\n", -1);
+
+  g_assert_cmpstr (lines[0], ==, "frame,label");
+  for (int i = 1; lines[i] && lines[i][0]; i++) {
+    guint frame;
+    guint label;
+
+    g_assert_cmpint (sscanf (lines[i], "%u,%u", &frame, &label), ==, 2);
+    g_assert_cmpuint (frame, ==, labels->len);  /* one line per frame, in order */
+    g_assert_true (label == 0 || label == 1);
+    guint8 value = label;
+    g_array_append_val (labels, value);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  g_free (path);
+  return labels;
+}
+
+/* ---- the pipeline --------------------------------------------------------------------------- */
+
+typedef struct {
+  double score;
+  double threshold;
+  gboolean anomaly;
+  gboolean seen;
+} FrameResult;
+
+/* Runs filesrc ! decodebin ! videoconvert ! funaddetect ! fakesink over a file and returns
+ * the per-frame results from the bus, indexed by frame. */
+static GArray *
+score_with_pipeline (const char *video, const char *results_path)
+{
+  char *description = g_strdup_printf (
+      "filesrc location=\"%s\" ! decodebin ! videoconvert ! funaddetect model=\"%s\" "
+      "results-location=\"%s\" ! fakesink", video, model_path, results_path);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+
+  g_test_message ("pipeline: %s", description);
+  g_free (description);
+  g_assert_no_error (error);
+
+  GArray *results = g_array_new (FALSE, TRUE, sizeof (FrameResult));
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gboolean done = FALSE;
+
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+                   GST_STATE_CHANGE_FAILURE);
+  while (!done) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND, GST_MESSAGE_ELEMENT |
+                                                  GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+
+    g_assert_nonnull (msg);  /* NULL: two minutes without a message, the pipeline hangs */
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *gst_error = NULL;
+      gst_message_parse_error (msg, &gst_error, NULL);
+      g_error ("pipeline error: %s", gst_error->message);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      done = TRUE;
+    } else {
+      const GstStructure *s = gst_message_get_structure (msg);
+
+      if (gst_structure_has_name (s, "funad")) {
+        guint64 timestamp, frame;
+        FrameResult result = { 0 };
+
+        g_assert_true (gst_structure_get_uint64 (s, "timestamp", &timestamp));
+        g_assert_true (gst_structure_get_uint64 (s, "frame", &frame));
+        g_assert_true (gst_structure_get_double (s, "score", &result.score));
+        g_assert_true (gst_structure_get_double (s, "threshold", &result.threshold));
+        g_assert_true (gst_structure_get_boolean (s, "anomaly", &result.anomaly));
+        g_assert_true (gst_structure_has_field (s, "stream-time"));
+        g_assert_true (gst_structure_has_field (s, "running-time"));
+        g_assert_true (gst_structure_has_field (s, "duration"));
+        /* The frame counter and the timestamp agree on which frame this is. */
+        g_assert_cmpuint (frame, ==, gst_util_uint64_scale_round (timestamp, DEMO_FPS, GST_SECOND));
+        g_assert_true (isfinite (result.score));
+        result.seen = TRUE;
+        if (frame >= results->len)
+          g_array_set_size (results, frame + 1);
+        g_assert_false (g_array_index (results, FrameResult, frame).seen);
+        g_array_index (results, FrameResult, frame) = result;
+      }
+    }
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return results;
+}
+
+static void
+test_pipeline_ranks_defective_frames_higher (void)
+{
+  ensure_demo_and_model ();
+
+  char *video = g_build_filename (demo_dir, "test.avi", NULL);
+  char *results_path = g_build_filename (work_dir, "scores.jsonl", NULL);
+  GArray *labels = read_labels ();
+  gint64 start = g_get_monotonic_time ();
+  GArray *results = score_with_pipeline (video, results_path);
+  GError *error = NULL;
+  FunadModel *model = funad_model_load (model_path, &error);
+
+  g_assert_no_error (error);
+  g_test_message ("pipeline over %u frames: %.1f s", results->len,
+                  (g_get_monotonic_time () - start) / 1e6);
+
+  /* Every frame scored once, against the model's own threshold. */
+  g_assert_cmpuint (results->len, ==, labels->len);
+  float *scores = g_new (float, results->len);
+  guint n_defective = 0;
+
+  for (guint i = 0; i < results->len; i++) {
+    FrameResult *r = &g_array_index (results, FrameResult, i);
+
+    g_assert_true (r->seen);
+    g_assert_cmpfloat_with_epsilon (r->threshold, funad_model_threshold (model), 1e-6);
+    g_assert_cmpint (r->anomaly, ==, r->score > r->threshold);
+    scores[i] = (float) r->score;
+    n_defective += g_array_index (labels, guint8, i);
+  }
+  g_assert_cmpuint (n_defective, >, 0);
+  g_assert_cmpuint (n_defective, <, labels->len);
+
+  double auroc = funad_auroc (scores, (const guint8 *) labels->data, labels->len);
+  g_test_message ("frame AUROC on test.avi: %.4f (%u of %u frames defective)", auroc,
+                  n_defective, labels->len);
+  g_assert_cmpfloat (auroc, >, 0.8);
+
+  /* The results file says the same as the bus, a line per frame. */
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (results_path, &text, NULL, NULL));
+  char **lines = g_strsplit (text, "\n", -1);
+  guint n_lines = 0;
+  JsonParser *parser = json_parser_new ();
+
+  for (int i = 0; lines[i] && lines[i][0]; i++, n_lines++) {
+    g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+    gint64 frame = json_object_get_int_member (o, "frame");
+
+    g_assert_cmpint (frame, >=, 0);
+    g_assert_cmpint (frame, <, (gint64) results->len);
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "score"),
+                                    g_array_index (results, FrameResult, frame).score,
+                                    1e-5 * MAX (1.0, fabs (scores[frame])));
+  }
+  g_assert_cmpuint (n_lines, ==, results->len);
+
+  g_object_unref (parser);
+  g_strfreev (lines);
+  g_free (text);
+  funad_model_unref (model);
+  g_free (scores);
+  g_array_unref (results);
+  g_array_unref (labels);
+  g_free (results_path);
+  g_free (video);
+}
+
+/* ---- funad-eval ------------------------------------------------------------------------------ */
+
+static guint
+count_test_images (gboolean defective)
+{
+  char *test_dir = g_build_filename (layout_dir, "test", NULL);
+  GDir *dir = g_dir_open (test_dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir))) {
+    if ((strcmp (name, "good") != 0) == defective) {
+      char *class_dir = g_build_filename (test_dir, name, NULL);
+      n += count_files (class_dir);
+      g_free (class_dir);
+    }
+  }
+  g_dir_close (dir);
+  g_free (test_dir);
+  return n;
+}
+
+static void
+test_eval_reports_auroc_as_json (void)
+{
+  ensure_demo_and_model ();
+
+  char *scores_path = g_build_filename (work_dir, "eval-scores.jsonl", NULL);
+  const char *argv[] = { tool ("FUNAD_EVAL"), "--model", model_path, "--dataset", layout_dir,
+                         "--json", "--scores", scores_path, "-q", NULL };
+  char *out = NULL, *err = NULL;
+  GError *error = NULL;
+
+  g_assert_cmpint (run_tool (argv, &out, &err), ==, 0);
+  g_test_message ("funad-eval: %s", out);
+
+  JsonParser *parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+
+  g_assert_nonnull (o);
+  for (const char *const *key = (const char *const[]) { "image_auroc", "pixel_auroc", "n_normal",
+                                                         "n_anomalous", "model", NULL };
+       *key; key++)
+    g_assert_true (json_object_has_member (o, *key));
+  g_assert_cmpstr (json_object_get_string_member (o, "model"), ==, model_path);
+
+  guint n_normal = count_test_images (FALSE), n_anomalous = count_test_images (TRUE);
+  g_assert_cmpint (json_object_get_int_member (o, "n_normal"), ==, n_normal);
+  g_assert_cmpint (json_object_get_int_member (o, "n_anomalous"), ==, n_anomalous);
+
+  double image_auroc = json_object_get_double_member (o, "image_auroc");
+  double pixel_auroc = json_object_get_double_member (o, "pixel_auroc");
+  g_assert_cmpfloat (image_auroc, >=, 0.0);
+  g_assert_cmpfloat (image_auroc, <=, 1.0);
+  /* Exact masks: the map must find where the defects are. */
+  g_assert_cmpfloat (pixel_auroc, >, 0.8);
+  g_assert_cmpfloat (pixel_auroc, <=, 1.0);
+
+  /* One score line per test image, labelled by its folder. */
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (scores_path, &text, NULL, NULL));
+  char **lines = g_strsplit (text, "\n", -1);
+  guint n_lines = 0;
+
+  for (int i = 0; lines[i] && lines[i][0]; i++, n_lines++) {
+    g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+    JsonObject *line = json_node_get_object (json_parser_get_root (parser));
+    const char *path = json_object_get_string_member (line, "path");
+    char *parent = g_path_get_dirname (path);
+    char *class_name = g_path_get_basename (parent);
+
+    g_assert_cmpint (json_object_get_int_member (line, "label"), ==,
+                     strcmp (class_name, "good") != 0);
+    g_assert_true (isfinite (json_object_get_double_member (line, "score")));
+    g_free (class_name);
+    g_free (parent);
+  }
+  g_assert_cmpuint (n_lines, ==, n_normal + n_anomalous);
+
+  g_strfreev (lines);
+  g_free (text);
+  g_object_unref (parser);
+  g_free (out);
+  g_free (err);
+  g_free (scores_path);
+}
+
+/* funad-eval and funaddetect give the same number for the same frame. */
+static void
+test_eval_and_element_agree (void)
+{
+  ensure_demo_and_model ();
+
+  char *scores_path = g_build_filename (work_dir, "eval-scores.jsonl", NULL);
+  char *text = NULL;
+
+  if (!g_file_test (scores_path, G_FILE_TEST_EXISTS)) {
+    const char *argv[] = { tool ("FUNAD_EVAL"), "--model", model_path, "--dataset", layout_dir,
+                           "--scores", scores_path, "-q", NULL };
+    run_tool_ok (argv);
+  }
+  g_assert_true (g_file_get_contents (scores_path, &text, NULL, NULL));
+  char **lines = g_strsplit (text, "\n", -1);
+  JsonParser *parser = json_parser_new ();
+
+  guint n_lines = g_strv_length (lines);
+
+  /* A few images of both kinds: every pipeline run costs a model load. */
+  for (guint i = 0; i < n_lines && lines[i][0]; i += 9) {
+    g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+    JsonObject *line = json_node_get_object (json_parser_get_root (parser));
+    const char *path = json_object_get_string_member (line, "path");
+    double eval_score = json_object_get_double_member (line, "score");
+    char *description = g_strdup_printf (
+        "filesrc location=\"%s\" ! pngdec ! videoconvert ! video/x-raw,format=RGB ! "
+        "funaddetect model=\"%s\" overlay=false ! fakesink", path, model_path);
+    GError *error = NULL;
+    GstElement *pipeline = gst_parse_launch (description, &error);
+
+    g_assert_no_error (error);
+    GstBus *bus = gst_element_get_bus (pipeline);
+    double element_score = NAN;
+
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    for (;;) {
+      GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT |
+                                                    GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+      g_assert_nonnull (msg);
+      gboolean end = GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT;
+
+      g_assert_cmpint (GST_MESSAGE_TYPE (msg), !=, GST_MESSAGE_ERROR);
+      if (!end && gst_structure_has_name (gst_message_get_structure (msg), "funad"))
+        gst_structure_get_double (gst_message_get_structure (msg), "score", &element_score);
+      gst_message_unref (msg);
+      if (end)
+        break;
+    }
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pipeline);
+    g_free (description);
+
+    g_test_message ("%s: funad-eval %.6f, funaddetect %.6f", path, eval_score, element_score);
+    g_assert_cmpfloat_with_epsilon (element_score, eval_score, 1e-5 * MAX (1.0, fabs (eval_score)));
+  }
+  g_object_unref (parser);
+  g_strfreev (lines);
+  g_free (text);
+  g_free (scores_path);
+}
+
+/* ---- error paths ----------------------------------------------------------------------------- */
+
+/* Runs a tool that must fail: non-zero status, one line on stderr starting with "PROG: error:"
+ * and mentioning `mentions`, and no file at must_not_exist. */
+static void
+assert_fails_cleanly (const char *const *argv, const char *prog, const char *mentions,
+                      const char *must_not_exist)
+{
+  char *out = NULL, *err = NULL;
+  int status = run_tool (argv, &out, &err);
+  char *prefix = g_strdup_printf ("%s: error: ", prog);
+
+  g_test_message ("status %d, stderr: %s", status, err);
+  g_assert_cmpint (status, >, 0);
+  g_assert_true (g_str_has_prefix (err, prefix));
+  g_assert_nonnull (strchr (err, '\n'));
+  g_assert_cmpstr (strchr (err, '\n') + 1, ==, "");  /* exactly one line */
+  if (mentions)
+    g_assert_nonnull (strstr (err, mentions));
+  if (must_not_exist)
+    g_assert_false (g_file_test (must_not_exist, G_FILE_TEST_EXISTS));
+  g_free (prefix);
+  g_free (out);
+  g_free (err);
+}
+
+static void
+test_train_rejects_empty_folder (void)
+{
+  char *empty = g_build_filename (work_dir, "empty-folder", NULL);
+  char *model = g_build_filename (work_dir, "never-written.model", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, empty, NULL };
+
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  assert_fails_cleanly (argv, "funad-train", empty, model);
+  g_free (model);
+  g_free (empty);
+}
+
+static void
+test_train_rejects_non_image_file (void)
+{
+  char *notes = g_build_filename (work_dir, "notes.txt", NULL);
+  char *model = g_build_filename (work_dir, "never-written.model", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, notes, NULL };
+
+  g_assert_true (g_file_set_contents (notes, "these are not pixels\n", -1, NULL));
+  assert_fails_cleanly (argv, "funad-train", notes, model);
+  g_free (model);
+  g_free (notes);
+}
+
+static void
+test_train_rejects_unwritable_output (void)
+{
+  ensure_demo_and_model ();
+
+  char *model = g_build_filename (work_dir, "no-such-folder", "model.safetensors", NULL);
+  char *train_avi = g_build_filename (demo_dir, "train.avi", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, train_avi, NULL };
+
+  assert_fails_cleanly (argv, "funad-train", "no-such-folder", model);
+  g_free (train_avi);
+  g_free (model);
+}
+
+static void
+test_train_reads_image_folder (void)
+{
+  ensure_demo_and_model ();
+
+  char *folder = g_build_filename (layout_dir, "train", "good", NULL);
+  char *model = g_build_filename (work_dir, "from-folder.model", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "64", "--epochs",
+                         "1", "--threads", "2", "--max-frames", "40", folder, NULL };
+  GError *error = NULL;
+
+  run_tool_ok (argv);
+  FunadModel *loaded = funad_model_load (model, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (funad_model_input_size (loaded), ==, 64);
+  funad_model_unref (loaded);
+  g_free (model);
+  g_free (folder);
+}
+
+static void
+test_eval_rejects_bad_input (void)
+{
+  ensure_demo_and_model ();
+
+  char *missing_model = g_build_filename (work_dir, "missing.model", NULL);
+  char *corrupt_model = g_build_filename (work_dir, "corrupt.model", NULL);
+  char *missing_dir = g_build_filename (work_dir, "missing-dataset", NULL);
+  const char *eval = tool ("FUNAD_EVAL");
+
+  g_assert_true (g_file_set_contents (corrupt_model, "\x10\0\0\0\0\0\0\0{not json at all", 24,
+                                      NULL));
+  const char *no_model[] = { eval, "--model", missing_model, "--dataset", layout_dir, NULL };
+  const char *bad_model[] = { eval, "--model", corrupt_model, "--dataset", layout_dir, NULL };
+  const char *no_dataset[] = { eval, "--model", model_path, "--dataset", missing_dir, NULL };
+
+  assert_fails_cleanly (no_model, "funad-eval", missing_model, NULL);
+  assert_fails_cleanly (bad_model, "funad-eval", corrupt_model, NULL);
+  assert_fails_cleanly (no_dataset, "funad-eval", missing_dir, NULL);
+  g_free (missing_model);
+  g_free (corrupt_model);
+  g_free (missing_dir);
+}
+
+/* Ctrl-C: training stops, no model is written, exit status 130. */
+static void
+test_train_interrupt_writes_nothing (void)
+{
+  ensure_demo_and_model ();
+
+  char *model = g_build_filename (work_dir, "interrupted.model", NULL);
+  char *train_avi = g_build_filename (demo_dir, "train.avi", NULL);
+  const char *argv[64];
+  int n = 0;
+
+  argv[n++] = tool ("FUNAD_TRAIN");
+  argv[n++] = "-o";
+  argv[n++] = model;
+  argv[n++] = "--size";
+  argv[n++] = "64";
+  argv[n++] = "--threads";
+  argv[n++] = "2";
+  /* The same video many times over, so decoding alone outlasts the interrupt by far. */
+  while (n < 50)
+    argv[n++] = train_avi;
+  argv[n] = NULL;
+
+  GError *error = NULL;
+  GPid pid;
+  int err_fd;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+  g_assert_no_error (error);
+
+  /* Its first progress line means the signal handlers are in place and decoding runs. */
+  GString *first_line = g_string_new (NULL);
+  char c;
+
+  while (read (err_fd, &c, 1) == 1 && c != '\n')
+    g_string_append_c (first_line, c);
+  g_test_message ("first line: %s", first_line->str);
+  g_assert_true (g_str_has_prefix (first_line->str, "funad-train: "));
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+
+  int wait_status = 0, reaped = 0;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not stop within 60 s of SIGINT");
+  }
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
+
+  close (err_fd);
+  g_spawn_close_pid (pid);
+  g_string_free (first_line, TRUE);
+  g_free (train_avi);
+  g_free (model);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+
+  GError *error = NULL;
+  work_dir = g_dir_make_tmp ("funad-e2e-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  /* The element must come from this build (GST_PLUGIN_PATH), not be missing. */
+  GstElementFactory *factory = gst_element_factory_find ("funaddetect");
+  if (!factory)
+    g_error ("funaddetect not found: GST_PLUGIN_PATH=%s", g_getenv ("GST_PLUGIN_PATH"));
+  gst_object_unref (factory);
+
+  g_test_add_func ("/e2e/train/rejects-empty-folder", test_train_rejects_empty_folder);
+  g_test_add_func ("/e2e/train/rejects-non-image-file", test_train_rejects_non_image_file);
+  g_test_add_func ("/e2e/pipeline/ranks-defective-frames-higher",
+                   test_pipeline_ranks_defective_frames_higher);
+  g_test_add_func ("/e2e/eval/reports-auroc-as-json", test_eval_reports_auroc_as_json);
+  g_test_add_func ("/e2e/eval/agrees-with-element", test_eval_and_element_agree);
+  g_test_add_func ("/e2e/eval/rejects-bad-input", test_eval_rejects_bad_input);
+  g_test_add_func ("/e2e/train/rejects-unwritable-output", test_train_rejects_unwritable_output);
+  g_test_add_func ("/e2e/train/reads-image-folder", test_train_reads_image_folder);
+  g_test_add_func ("/e2e/train/interrupt-writes-nothing", test_train_interrupt_writes_nothing);
+
+  int rc = g_test_run ();
+
+  if (g_strcmp0 (g_getenv ("FUNAD_E2E_KEEP"), "1") == 0)
+    g_printerr ("kept %s\n", work_dir);
+  else
+    remove_tree (work_dir);
+  g_free (work_dir);
+  g_free (demo_dir);
+  g_free (layout_dir);
+  g_free (model_path);
+  return rc;
+}
