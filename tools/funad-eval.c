@@ -12,6 +12,7 @@
  * without a mask are left out of it).
  */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,8 @@ main (int argc, char **argv)
   GOptionContext *context = g_option_context_new ("- measure a funad model on an MVTec AD style "
                                                   "dataset");
 
+  /* Messages (GLib's and ours) in the user's character set. */
+  setlocale (LC_ALL, "");
   g_set_prgname ("funad-eval");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());

@@ -14,6 +14,7 @@
  * exact defect masks, for funad-eval.
  */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -842,6 +843,8 @@ main (int argc, char **argv)
   };
   GOptionContext *context = g_option_context_new ("- make synthetic conveyor footage for funad");
 
+  /* Messages (GLib's and ours) in the user's character set. */
+  setlocale (LC_ALL, "");
   g_set_prgname ("funad-make-demo");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());

@@ -10,6 +10,7 @@
  * SIGTERM: Ctrl-C asks the trainer to stop, nothing is written, and the exit status is 130.
  */
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,8 @@ main (int argc, char **argv)
   GOptionContext *context = g_option_context_new ("INPUT... - learn a funad model from "
                                                   "unlabeled frames");
 
+  /* Messages (GLib's and ours) in the user's character set. */
+  setlocale (LC_ALL, "");
   g_set_prgname ("funad-train");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());
