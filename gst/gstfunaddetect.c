@@ -341,9 +341,14 @@ gst_funad_detect_start (GstBaseTransform * trans)
 
   model = funad_model_load (model_location, &err);
   if (model == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not load model file \"%s\": %s", model_location,
-            err->message), (NULL));
+    /* core's messages already name the file; don't say it twice */
+    if (strstr (err->message, model_location) != NULL)
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not load the model: %s", err->message), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not load model file \"%s\": %s", model_location,
+              err->message), (NULL));
     g_clear_error (&err);
     goto fail;
   }

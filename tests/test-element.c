@@ -72,6 +72,8 @@ fill_texture (guint8 * data, int w, int h, int stride, GRand * rand)
 static void
 make_model (void)
 {
+  static const gchar garbage[] =
+      "\x13\x37 this is not a model \xff\xfe\x00\x01 garbage";
   FunadTrainParams params = funad_train_default_params ();
   FunadTrainer *trainer;
   FunadModel *model;
@@ -112,8 +114,8 @@ make_model (void)
 
   /* not a safetensors file: the loader must refuse it */
   garbage_path = g_build_filename (tmp_dir, "garbage.funad", NULL);
-  fail_unless (g_file_set_contents (garbage_path,
-          "\x13\x37 this is not a model \xff\xfe\x00\x01 garbage", 40, &err));
+  fail_unless (g_file_set_contents (garbage_path, garbage, sizeof (garbage),
+          &err));
   g_assert_no_error (err);
 
   funad_model_unref (model);
@@ -582,6 +584,52 @@ GST_START_TEST (test_overlay_only_when_on)
 
 GST_END_TEST;
 
+/* overlay can be switched while PLAYING; the next frame follows it */
+GST_START_TEST (test_overlay_toggle_while_playing)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GList *l;
+  guint64 i;
+
+  g_object_set (detect, "threshold", 0.0, NULL);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, 32, 32);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+
+  for (i = 0; i < 4; i++) {
+    g_object_set (detect, "overlay", i % 2 == 0, NULL);
+    fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 100,
+                NULL, i)), GST_FLOW_OK);
+  }
+  fail_unless_equals_int (g_list_length (buffers), 4);
+  for (l = buffers, i = 0; l; l = l->next, i++) {
+    GstMapInfo map;
+    gsize k, n_changed = 0;
+
+    gst_buffer_map (GST_BUFFER (l->data), &map, GST_MAP_READ);
+    for (k = 0; k < map.size; k++)
+      n_changed += map.data[k] != 100;
+    gst_buffer_unmap (GST_BUFFER (l->data), &map);
+    if (i % 2 == 0)
+      fail_unless (n_changed > 0, "frame %" G_GUINT64_FORMAT
+          ": overlay on but not drawn", i);
+    else
+      fail_unless_equals_int (n_changed, 0);
+  }
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
 /* The overlay writes the heat colour into the right bytes of every format:
  * R, G and B where the format keeps them, the x/alpha byte untouched. */
 GST_START_TEST (test_overlay_byte_layout)
@@ -874,6 +922,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_messages_per_frame);
   tcase_add_test (tc, test_segment_times);
   tcase_add_test (tc, test_overlay_only_when_on);
+  tcase_add_test (tc, test_overlay_toggle_while_playing);
   tcase_add_test (tc, test_overlay_byte_layout);
   tcase_add_test (tc, test_all_formats);
   tcase_add_test (tc, test_missing_model);
