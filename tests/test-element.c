@@ -179,6 +179,7 @@ run_pipeline (const gchar * desc, GPtrArray * funad_msgs)
   return msg;
 }
 
+/* takes ownership of msg */
 static void
 assert_eos (GstMessage * msg)
 {
@@ -190,6 +191,7 @@ assert_eos (GstMessage * msg)
     fail ("pipeline error: %s (%s)", err->message, GST_STR_NULL (dbg));
   }
   fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
 }
 
 static guint64
