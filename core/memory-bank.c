@@ -8,6 +8,7 @@
 #include "funad-private.h"
 
 #define OVERSAMPLE 2
+#define OUTLIER_REFERENCE 20000   /* candidates the outlier test compares against, at most */
 #ifndef OUTLIER_Z
 #define OUTLIER_Z 3.0
 #endif
@@ -35,11 +36,28 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
       group[i * per + k] = i;
     }
   }
-  /* Leave-own-image-out distance of every candidate, and a robust cut on it. */
+  /* Leave-own-image-out distance of every candidate to a random reference subset of the
+   * others (bounded, so the cost grows linearly with the bank), and a robust cut on it. */
+  int n_ref = MIN (total, OUTLIER_REFERENCE);
+  float *ref = g_new (float, (gsize) n_ref * D);
+  int *ref_group = g_new (int, n_ref), *pick = g_new (int, total);
+  for (int i = 0; i < total; i++)
+    pick[i] = i;
+  for (int k = 0; k < n_ref; k++) {
+    int j = g_rand_int_range (rng, k, total);
+    int tmp = pick[k];
+    pick[k] = pick[j];
+    pick[j] = tmp;
+    memcpy (ref + (gsize) k * D, cand + (gsize) pick[k] * D, D * sizeof (float));
+    ref_group[k] = group[pick[k]];
+  }
   float *dist = g_new (float, total), *dev = g_new (float, total);
   int *nn = g_new (int, total);
-  funad_knn (cand, total, cand, total, D, 1, n > 1 ? group : NULL, n > 1 ? group : NULL, dist,
-             nn);
+  funad_knn (cand, total, ref, n_ref, D, 1, n > 1 ? group : NULL, n > 1 ? ref_group : NULL,
+             dist, nn);
+  g_free (pick);
+  g_free (ref_group);
+  g_free (ref);
   double median = funad_quantile (dist, total, 0.5);
   for (int i = 0; i < total; i++)
     dev[i] = fabsf (dist[i] - (float) median);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "funad-private.h"
 
@@ -182,6 +183,11 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
                  g_strerror (errno));
     goto out;
   }
+  /* mkstemp creates the file 0600; a model gets the mode any new file would (0666 & ~umask). */
+  mode_t mask = umask (0);
+  umask (mask);
+  if (fchmod (fd, 0666 & ~mask) != 0)
+    g_debug ("could not set the mode of %s: %s", tmp, g_strerror (errno));
   guint8 len_le[8];
   for (int i = 0; i < 8; i++)
     len_le[i] = (guint8) ((guint64) padded >> (8 * i));

@@ -93,10 +93,14 @@ funad_map_resize (const float *src, int sw, int sh, float *dst, int dw, int dh)
 }
 
 /* The reference blurs with sigma 4 at 224 px; keep the same blur relative to the frame. */
+#ifndef BLUR_SIGMA_AT_224
+#define BLUR_SIGMA_AT_224 4.f
+#endif
+
 float
 funad_map_blur_sigma (int input_size)
 {
-  return 4.f * input_size / 224.f;
+  return BLUR_SIGMA_AT_224 * input_size / 224.f;
 }
 
 /* Separable Gaussian blur, edges replicated. */
