@@ -128,12 +128,18 @@ float funad_map_blur_sigma (int input_size);
 float funad_patch_scores_to_map (const float *patch_scores, int grid, int size, float *map,
                                  float *tmp);
 
+/* ---- coreset.c --------------------------------------------------------------------------- */
+/* Greedy k-center selection of up to k of the n rows; when group is given, at most group_cap
+ * rows of any one group. Writes the chosen row indices in order and returns their count. */
+int funad_coreset_select (const float *x, int n, int d, int k, const int *group, int group_cap,
+                          GRand *rng, int *selected);
+
 /* ---- memory-bank.c ----------------------------------------------------------------------- */
 /* Builds the bank from n images' features (n x P x D): per-image quotas, then patches whose
  * leave-own-image-out distance marks them as outliers of the training set are dropped.
  * Returns the image each bank row came from (free with g_free). */
 int *funad_memory_bank_build (FunadModel *model, const float *features, int n, int P,
-                              int bank_size, GRand *rng);
+                              int bank_size, float outlier_z, GRand *rng);
 /* Patch scores (distance to the nearest bank patch) of P patches. With group >= 0, bank rows
  * of that image (bank_group) are skipped: leave-own-image-out scores of training images. */
 void funad_memory_bank_score (const FunadModel *model, const float *features, int P,

@@ -130,6 +130,8 @@ typedef struct {
 
   /* memory-bank scorer */
   int bank_size;         /* upper bound on the patches kept */
+  float outlier_z;       /* drop training patches whose leave-own-image-out distance has a
+                          * robust z-score above this; 0 keeps every patch */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

@@ -1,25 +1,25 @@
 /* memory-bank.c — the memory-bank scorer: a patch's score is its distance to the nearest of a
  * bounded set of training patches (PatchCore-style). Training footage is contaminated, so the
  * bank is cleaned without labels: a patch far from every other image's patches (robust z-score
- * of its leave-own-image-out distance above 3) is an outlier of the training set and is left
- * out. Per-image quotas keep a few images from filling the bank. */
+ * of its leave-own-image-out distance above outlier_z) is an outlier of the training set and is
+ * left out. The rest is reduced to the bank size by a greedy coreset (on a random projection,
+ * as PatchCore does), with a per-image cap so a few images cannot fill the bank. */
 #include <math.h>
 #include <string.h>
 #include "funad-private.h"
 
-#define OVERSAMPLE 2
+#define MIN_CANDIDATES 48       /* candidates drawn per image, at least */
+#define PROJECTED_DIM 32        /* the coreset selects on features projected to this */
+#define IMAGE_CAP 2             /* an image gives at most IMAGE_CAP x its fair share */
 #define OUTLIER_REFERENCE 20000   /* candidates the outlier test compares against, at most */
-#ifndef OUTLIER_Z
-#define OUTLIER_Z 3.0
-#endif
 
 int *
 funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int bank_size,
-                         GRand *rng)
+                         float outlier_z, GRand *rng)
 {
   int D = m->backbone.dim;
   int quota = CLAMP (bank_size / n, 1, P);
-  int per = MIN (OVERSAMPLE * quota, P);
+  int per = MIN (MAX (2 * quota, MIN_CANDIDATES), P);
   int total = n * per;
   float *cand = g_new (float, (gsize) total * D);
   int *group = g_new (int, total), *perm = g_new (int, P);
@@ -62,23 +62,44 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   for (int i = 0; i < total; i++)
     dev[i] = fabsf (dist[i] - (float) median);
   double mad = funad_quantile (dev, total, 0.5);
-  float cut = (float) (median + OUTLIER_Z * 1.4826 * mad);
+  float cut = outlier_z > 0.f ? (float) (median + outlier_z * 1.4826 * mad) : INFINITY;
 
-  g_free (m->bank);
-  m->bank = g_new (float, (gsize) n * quota * D);
-  int *bank_group = g_new (int, n * quota);
-  int rows = 0;
-  for (int i = 0; i < n; i++) {
-    int taken = 0;
-    for (int k = 0; k < per && taken < quota; k++) {
-      int c = i * per + k;
-      if (dist[c] > cut)
-        continue;
-      memcpy (m->bank + (gsize) rows * D, cand + (gsize) c * D, D * sizeof (float));
-      bank_group[rows++] = i;
-      taken++;
+  int kept = 0;
+  for (int c = 0; c < total; c++)
+    if (dist[c] <= cut) {
+      if (kept != c) {
+        memcpy (cand + (gsize) kept * D, cand + (gsize) c * D, D * sizeof (float));
+        group[kept] = group[c];
+      }
+      kept++;
     }
+  int *chosen = g_new (int, MAX (kept, 1));
+  int rows;
+  if (kept <= bank_size) {
+    for (int i = 0; i < kept; i++)
+      chosen[i] = i;
+    rows = kept;
+  } else {
+    int pd = MIN (PROJECTED_DIM, D);
+    float *proj = g_new (float, (gsize) D * pd), *low = g_new (float, (gsize) kept * pd);
+    for (int i = 0; i < D * pd; i++) {
+      double u1 = g_rand_double (rng), u2 = g_rand_double (rng);
+      proj[i] = (float) (sqrt (-2.0 * log (1.0 - u1)) * cos (2.0 * G_PI * u2));
+    }
+    funad_gemm_nn (kept, pd, D, 1.f, cand, proj, 0.f, low);
+    rows = funad_coreset_select (low, kept, pd, bank_size, n > 1 ? group : NULL,
+                                 IMAGE_CAP * quota, rng, chosen);
+    g_free (low);
+    g_free (proj);
   }
+  g_free (m->bank);
+  m->bank = g_new (float, (gsize) MAX (rows, 1) * D);
+  int *bank_group = g_new (int, MAX (rows, 1));
+  for (int i = 0; i < rows; i++) {
+    memcpy (m->bank + (gsize) i * D, cand + (gsize) chosen[i] * D, D * sizeof (float));
+    bank_group[i] = group[chosen[i]];
+  }
+  g_free (chosen);
   m->bank_rows = rows;
   g_free (nn);
   g_free (dev);

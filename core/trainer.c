@@ -44,6 +44,7 @@ funad_train_default_params (void)
   FunadTrainParams p = {
     .scorer = FUNAD_SCORER_MEMORY_BANK,
     .bank_size = 10000,
+    .outlier_z = 3.f,
     .input_size = 224,
     .seed = 0,
     .n_threads = 0,
@@ -96,7 +97,7 @@ check_params (const FunadTrainParams *p, GError **error)
   else if (p->hidden1 < 1 || p->hidden2 < 1 || p->epochs < 0 || p->batch_images < 1
            || p->patches_per_image < 2 || p->bank_per_image < 1 || p->fit_patches < 1000
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
-           || p->bank_size > (1 << 22)
+           || p->bank_size > (1 << 22) || p->outlier_z < 0.f
            || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
     bad = "a training parameter is out of range";
   if (bad)
@@ -512,6 +513,8 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_DBL ("train_score_median", median);
   ADD_DBL ("train_score_mad", mad);
   ADD_DBL ("estimated_anomalous_fraction", flagged);
+  ADD_INT ("bank_limit", p->bank_size);
+  ADD_DBL ("outlier_z", p->outlier_z);
   ADD_INT ("irmb", p->use_irmb);
   ADD_INT ("synthetic", p->use_synthetic);
   ADD_INT ("smoothness", p->use_smoothness);
@@ -628,7 +631,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     goto out;
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK) {
     report (&r, "bank", 0, 1, NULL);
-    bank_group = funad_memory_bank_build (m, r.features, r.n, r.P, p->bank_size, r.rng);
+    bank_group = funad_memory_bank_build (m, r.features, r.n, r.P, p->bank_size,
+                                          p->outlier_z, r.rng);
     bank_rows = m->bank_rows;
     report (&r, "bank", 1, 1, NULL);
   } else if (!train_funad (&r, &epochs_run, &stop_reason, &bank_rows, &n_candidates, error)) {

@@ -225,6 +225,10 @@ main (int argc, char **argv)
   char **inputs = NULL;
   gint64 seed = (gint64) params.seed, max_frames = 0;
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
+  int bank_size = params.bank_size;
+  double outlier_z = params.outlier_z;
+  char *scorer = NULL;
+  gboolean no_irmb = FALSE, no_synthetic = FALSE, no_smoothness = FALSE;
   gboolean quiet = FALSE;
   GError *error = NULL;
   char *size_help = g_strdup_printf ("Side of the square frame the model sees, a multiple of 8 "
@@ -242,6 +246,17 @@ main (int argc, char **argv)
       "N" },
     { "max-frames", 0, 0, G_OPTION_ARG_INT64, &max_frames, "Stop reading after N frames "
       "(default 0: all)", "N" },
+    { "scorer", 0, 0, G_OPTION_ARG_STRING, &scorer, "memory-bank or funad (default "
+      "memory-bank: it measured better, see README)", "NAME" },
+    { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, "Memory-bank patches at most", "N" },
+    { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, "Memory bank: drop training patches "
+      "whose leave-own-image-out distance has a robust z-score above Z (0: keep all)", "Z" },
+    { "no-irmb", 0, 0, G_OPTION_ARG_NONE, &no_irmb, "FUN-AD ablation: memory bank from all "
+      "images, not from confident normals", NULL },
+    { "no-synthetic", 0, 0, G_OPTION_ARG_NONE, &no_synthetic, "FUN-AD ablation: no synthetic "
+      "anomalies", NULL },
+    { "no-smoothness", 0, 0, G_OPTION_ARG_NONE, &no_smoothness, "FUN-AD ablation: no mutual "
+      "smoothness loss", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, NULL, "INPUT..." },
     { NULL }
@@ -293,6 +308,17 @@ main (int argc, char **argv)
   params.input_size = size;
   params.epochs = epochs;
   params.n_threads = threads;
+  params.bank_size = bank_size;
+  params.outlier_z = (float) outlier_z;
+  params.use_irmb = !no_irmb;
+  params.use_synthetic = !no_synthetic;
+  params.use_smoothness = !no_smoothness;
+  if (scorer && g_str_equal (scorer, "funad"))
+    params.scorer = FUNAD_SCORER_FUNAD;
+  else if (scorer && g_str_equal (scorer, "memory-bank"))
+    params.scorer = FUNAD_SCORER_MEMORY_BANK;
+  else if (scorer)
+    return fail ("unknown --scorer: use memory-bank or funad");
 
   TrainJob job = { 0 };
   job.inputs = inputs;

@@ -1,0 +1,121 @@
+/* test-memory-bank.c — the memory-bank scorer's parts: greedy coreset against a brute-force
+ * reference, the per-image cap, and label-free removal of planted outliers. */
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+static double
+sq_dist (const float *a, const float *b, int d)
+{
+  double s = 0;
+  for (int j = 0; j < d; j++)
+    s += (double) (a[j] - b[j]) * (a[j] - b[j]);
+  return s;
+}
+
+static void
+test_coreset_brute_force (void)
+{
+  enum { N = 200, D = 6, K = 25 };
+  GRand *rng = g_rand_new_with_seed (4);
+  float x[N * D];
+  for (int i = 0; i < N * D; i++)
+    x[i] = (float) g_rand_double_range (rng, -1, 1);
+  int chosen[K];
+  GRand *pick = g_rand_new_with_seed (8);
+  int count = funad_coreset_select (x, N, D, K, NULL, 0, pick, chosen);
+  g_assert_cmpint (count, ==, K);
+  /* Reference: from the same first point, always the point farthest from the chosen set. */
+  int ref[K];
+  ref[0] = chosen[0];
+  for (int k = 1; k < K; k++) {
+    double best = -1;
+    for (int i = 0; i < N; i++) {
+      double near = INFINITY;
+      for (int c = 0; c < k; c++)
+        near = MIN (near, sq_dist (x + i * D, x + ref[c] * D, D));
+      if (near > best)
+        best = near, ref[k] = i;
+    }
+  }
+  for (int k = 0; k < K; k++)
+    g_assert_cmpint (chosen[k], ==, ref[k]);
+  g_rand_free (pick);
+  g_rand_free (rng);
+}
+
+static void
+test_coreset_group_cap (void)
+{
+  enum { N = 120, D = 3 };
+  GRand *rng = g_rand_new_with_seed (5);
+  float x[N * D];
+  int group[N];
+  for (int i = 0; i < N; i++) {
+    group[i] = i % 4;
+    /* Group 0 is spread ten times wider: unchecked, greedy selection would favour it. */
+    double spread = group[i] == 0 ? 10 : 1;
+    for (int j = 0; j < D; j++)
+      x[i * D + j] = (float) g_rand_double_range (rng, -spread, spread);
+  }
+  int chosen[40], per_group[4] = { 0 };
+  int count = funad_coreset_select (x, N, D, 40, group, 10, rng, chosen);
+  g_assert_cmpint (count, ==, 40);
+  for (int k = 0; k < count; k++)
+    per_group[group[chosen[k]]]++;
+  for (int g = 0; g < 4; g++)
+    g_assert_cmpint (per_group[g], <=, 10);
+  g_rand_free (rng);
+}
+
+/* Ten images of clustered "normal" patches; image 3 carries a few far-away patches. The bank
+ * built with outlier removal must leave every planted outlier out, and without it keep some. */
+static void
+test_planted_outliers_removed (void)
+{
+  enum { N = 10, P = 64, D = 8 };
+  GRand *rng = g_rand_new_with_seed (6);
+  float *features = g_new (float, N * P * D);
+  for (int i = 0; i < N * P * D; i++)
+    features[i] = (float) g_rand_double_range (rng, -1, 1);
+  for (int p = 0; p < 6; p++)
+    for (int j = 0; j < D; j++)
+      features[(3 * P + p) * D + j] = 25.f + j;
+  for (int with_removal = 0; with_removal < 2; with_removal++) {
+    FunadModel *m = funad_model_new_empty ();
+    funad_builtin_init (&m->backbone, 64, 1, D);
+    int *group = funad_memory_bank_build (m, features, N, P, N * P, with_removal ? 3.f : 0.f,
+                                          rng);
+    int planted = 0;
+    for (int r = 0; r < m->bank_rows; r++)
+      planted += m->bank[(gsize) r * D] > 20.f;
+    if (with_removal) {
+      g_assert_cmpint (planted, ==, 0);
+      g_assert_cmpint (m->bank_rows, >, N * P / 2);   /* normal patches are kept */
+    } else {
+      g_assert_cmpint (planted, >, 0);
+    }
+    /* A planted patch scores far above a normal one against the cleaned bank. */
+    float scores[2];
+    float probe[2 * D];
+    memcpy (probe, features + (3 * P) * D, D * sizeof (float));
+    memcpy (probe + D, features + (5 * P + 1) * D, D * sizeof (float));
+    funad_memory_bank_score (m, probe, 2, -1, NULL, scores);
+    if (with_removal)
+      g_assert_cmpfloat (scores[0], >, 10 * MAX (scores[1], 0.1f));
+    g_free (group);
+    funad_model_unref (m);
+  }
+  g_free (features);
+  g_rand_free (rng);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/coreset/brute-force", test_coreset_brute_force);
+  g_test_add_func ("/coreset/group-cap", test_coreset_group_cap);
+  g_test_add_func ("/memory-bank/planted-outliers", test_planted_outliers_removed);
+  return g_test_run ();
+}
