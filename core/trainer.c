@@ -1,5 +1,6 @@
 /* trainer.c — builds a model from unlabeled, possibly contaminated frames: learns the builtin
- * backbone, then trains the FUN-AD scorer.
+ * backbone, then either builds the memory-bank scorer (memory-bank.c; the default, as it
+ * measured better) or trains the FUN-AD scorer with the loop below.
  *
  * The loop, per epoch (reduced-cost version of the reference, which rebuilds every step):
  *  1. IRMB: score every training image with the current scorer (image score = max patch
@@ -17,7 +18,8 @@
  *     pairs of the batch in adapted space; Adam.
  * Stopping, label-free: when the candidate set is stable (Jaccard >= 0.95) at two rebuilds in
  * a row, or at the epoch limit.
- * Threshold, label-free: median + 3 x 1.4826 x MAD of the training frames' scores. */
+ * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the training frames'
+ * scores (memory bank: leave-own-image-out, on at most 256 evenly spaced frames). */
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -43,8 +45,8 @@ funad_train_default_params (void)
 {
   FunadTrainParams p = {
     .scorer = FUNAD_SCORER_MEMORY_BANK,
-    .bank_size = 10000,
-    .outlier_z = 3.f,
+    .bank_size = 40000,
+    .outlier_z = 0.f,
     .input_size = 224,
     .seed = 0,
     .n_threads = 0,
