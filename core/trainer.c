@@ -19,7 +19,8 @@
  * Stopping, label-free: when the candidate set is stable (Jaccard >= 0.95) at two rebuilds in
  * a row, or at the epoch limit.
  * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the training frames'
- * scores (memory bank: leave-own-image-out, on at most 256 evenly spaced frames). */
+ * scores (memory bank: leave-own-image-out, on at most 256 evenly spaced frames; FUN-AD: of
+ * the scores' logits, as they are probabilities). */
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -511,7 +512,9 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_STR ("stopped", stop_reason);
   ADD_INT ("bank_size", bank_size);
   ADD_INT ("candidate_normals", n_candidates);
-  ADD_STR ("threshold_rule", "median + 3 * 1.4826 * MAD of training frame scores");
+  ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
+           ? "median + 3 * 1.4826 * MAD of the logits of training frame scores"
+           : "median + 3 * 1.4826 * MAD of training frame scores (leave-own-image-out)");
   ADD_DBL ("train_score_median", median);
   ADD_DBL ("train_score_mad", mad);
   ADD_DBL ("estimated_anomalous_fraction", flagged);
@@ -644,11 +647,21 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   float *scores = g_new (float, r.n), *dev = g_new (float, r.n);
   report (&r, "threshold", 0, 1, NULL);
   int scored = score_training_frames (&r, m, bank_group, scores);
-  double median = funad_quantile (scores, scored, 0.5);
+  /* FUN-AD's scores are probabilities: the rule is applied to their logits, so the threshold
+   * stays inside (0, 1) however tightly the training scores crowd towards 1. */
+  gboolean probabilities = p->scorer == FUNAD_SCORER_FUNAD;
+  float *scale = g_new (float, MAX (scored, 1));
+  for (int i = 0; i < scored; i++) {
+    double s = CLAMP (scores[i], 1e-6, 1.0 - 1e-6);
+    scale[i] = probabilities ? (float) log (s / (1.0 - s)) : scores[i];
+  }
+  double median = funad_quantile (scale, scored, 0.5);
   for (int i = 0; i < scored; i++)
-    dev[i] = fabsf (scores[i] - (float) median);
+    dev[i] = fabsf (scale[i] - (float) median);
   double mad = funad_quantile (dev, scored, 0.5);
-  m->threshold = median + 3.0 * 1.4826 * mad;
+  double cut = median + 3.0 * 1.4826 * mad;
+  m->threshold = probabilities ? 1.0 / (1.0 + exp (-cut)) : cut;
+  g_free (scale);
   int flagged = 0;
   for (int i = 0; i < scored; i++)
     flagged += scores[i] > m->threshold;
