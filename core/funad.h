@@ -159,6 +159,27 @@ void funad_trainer_cancel (FunadTrainer *trainer);
  * Returns NAN when either class is empty. */
 double funad_auroc (const float *scores, const guint8 *labels, gsize n);
 
+/* Labels the 8-connected regions of non-zero pixels of a width x height mask: regions[i] is 0
+ * outside them and first_id, first_id + 1, ... inside (first_id >= 1). Returns how many. */
+guint funad_label_regions (const guint8 *mask, int width, int height, guint32 *regions,
+                           guint32 first_id);
+
+/* AUPRO: the area under the per-region-overlap curve over the false positive rate, from 0 to
+ * max_fpr (0.3 is usual), divided by max_fpr, so 1 is perfect. regions[i] names the defect
+ * region of pixel i (0: normal pixel; ids unique across images, as funad_label_regions gives
+ * with offsets); a pixel counts as flagged at threshold t when scores[i] >= t. Returns NAN
+ * when there is no region or no normal pixel. */
+double funad_aupro (const float *scores, const guint32 *regions, gsize n, double max_fpr);
+
+/* The best F1 over all thresholds (flag score >= t), and in *threshold (may be NULL) the t
+ * that reaches it. Returns NAN when no label is positive. */
+double funad_f1_max (const float *scores, const guint8 *labels, gsize n, float *threshold);
+
+/* Precision, recall and F1 of flagging score > threshold (funaddetect's rule). Precision is
+ * NAN when nothing is flagged, recall and F1 when no label is positive. Outputs may be NULL. */
+void funad_detection_at (const float *scores, const guint8 *labels, gsize n, double threshold,
+                         double *precision, double *recall, double *f1);
+
 G_END_DECLS
 
 #endif /* FUNAD_H */
