@@ -19,8 +19,15 @@
 /* Symbolic links can make a folder tree cyclic; no real dataset nests this deep. */
 #define MAX_FOLDER_DEPTH 64
 
+/* After a capture pipeline is told to end (EOS), how long it may take to drain. */
+#define EOS_TIMEOUT_NS (5 * GST_SECOND)
+
 static const char *const image_extensions[] = {
   "png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff", "gif", "webp", "ppm", "pgm", "pnm", NULL
+};
+static const char *const video_extensions[] = {
+  "avi", "mp4", "m4v", "mov", "mkv", "webm", "ogv", "ogg", "mpg", "mpeg", "ts", "mts", "m2ts",
+  "flv", "wmv", "asf", "mjpeg", "mjpg", "3gp", "y4m", NULL
 };
 
 void
@@ -39,22 +46,34 @@ frame_source_init (int *argc, char ***argv)
   }
 }
 
-gboolean
-frame_source_is_image_path (const char *path)
+static gboolean
+has_extension (const char *path, const char *const *extensions)
 {
   const char *base = strrchr (path, G_DIR_SEPARATOR);
   const char *dot = strrchr (base ? base + 1 : path, '.');
 
   if (!dot)
     return FALSE;
-  for (int i = 0; image_extensions[i]; i++)
-    if (g_ascii_strcasecmp (dot + 1, image_extensions[i]) == 0)
+  for (int i = 0; extensions[i]; i++)
+    if (g_ascii_strcasecmp (dot + 1, extensions[i]) == 0)
       return TRUE;
   return FALSE;
 }
 
+gboolean
+frame_source_is_image_path (const char *path)
+{
+  return has_extension (path, image_extensions);
+}
+
+gboolean
+frame_source_is_video_path (const char *path)
+{
+  return has_extension (path, video_extensions);
+}
+
 static gboolean
-collect_images (const char *dir, int depth, GPtrArray *out, GError **error)
+collect_files (const char *dir, int depth, gboolean videos, GPtrArray *out, GError **error)
 {
   GError *local_error = NULL;
   GDir *handle = g_dir_open (dir, 0, &local_error);
@@ -80,13 +99,14 @@ collect_images (const char *dir, int depth, GPtrArray *out, GError **error)
         g_dir_close (handle);
         return FALSE;
       }
-      if (!collect_images (path, depth + 1, out, error)) {
+      if (!collect_files (path, depth + 1, videos, out, error)) {
         g_free (path);
         g_dir_close (handle);
         return FALSE;
       }
       g_free (path);
-    } else if (frame_source_is_image_path (path)) {
+    } else if (frame_source_is_image_path (path) ||
+               (videos && frame_source_is_video_path (path))) {
       g_ptr_array_add (out, path);
     } else {
       g_free (path);
@@ -102,18 +122,30 @@ compare_paths (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
-GPtrArray *
-frame_source_list_images (const char *dir, GError **error)
+static GPtrArray *
+list_files (const char *dir, gboolean videos, GError **error)
 {
   GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
 
-  if (!collect_images (dir, 0, paths, error)) {
+  if (!collect_files (dir, 0, videos, paths, error)) {
     g_ptr_array_unref (paths);
     return NULL;
   }
   /* Byte-wise, not locale collation: the same folder gives the same order everywhere. */
   g_ptr_array_sort (paths, compare_paths);
   return paths;
+}
+
+GPtrArray *
+frame_source_list_images (const char *dir, GError **error)
+{
+  return list_files (dir, FALSE, error);
+}
+
+GPtrArray *
+frame_source_list_media (const char *dir, GError **error)
+{
+  return list_files (dir, TRUE, error);
 }
 
 /* Links the first raw video pad decodebin exposes to videoconvert; other streams (audio,
@@ -203,17 +235,154 @@ deliver_sample (GstSample *sample, FrameFormat format, const char *path, guint64
   return keep_going;
 }
 
-gboolean
-frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
-                          gpointer user_data, guint64 *n_frames, GError **error)
-{
-  guint64 count = 0;
-  gboolean ok = FALSE;
+/* Why pump_frames() returned. */
+typedef enum {
+  PUMP_END,      /* end of stream (or the capture's duration reached) */
+  PUMP_STOPPED,  /* the callback returned FALSE, with or without an error */
+  PUMP_FAILED    /* decoding failed or stalled; error is set */
+} PumpResult;
 
+static gpointer
+send_eos (gpointer pipeline)
+{
+  gst_element_send_event (pipeline, gst_event_new_eos ());
+  return NULL;
+}
+
+/* Ends a pipeline politely: EOS from the sources, then a bounded wait for it to drain, so a
+ * live source (a camera, an RTSP stream) closes its connection cleanly. The event is sent from
+ * a helper thread: a source holds its lock while it pushes into a full appsink, so sending
+ * from here, without pulling, would wait for ever. */
+static void
+stop_with_eos (GstElement *pipeline, GstAppSink *appsink)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GThread *sender = g_thread_new ("funad-eos", send_eos, pipeline);
+  gint64 deadline = g_get_monotonic_time () + EOS_TIMEOUT_NS / GST_USECOND;
+
+  while (g_get_monotonic_time () < deadline && !gst_app_sink_is_eos (appsink)) {
+    GstSample *sample = gst_app_sink_try_pull_sample (appsink, 20 * GST_MSECOND);
+    if (sample)
+      gst_sample_unref (sample);
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    if (msg) {
+      gst_message_unref (msg);
+      break;
+    }
+  }
+  /* Going to NULL unblocks a source that never took the event; then the sender returns. */
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_thread_join (sender);
+  gst_object_unref (bus);
+}
+
+/* Pulls frames from appsink into func until the end, an error, a stall, the callback says
+ * stop, or (max_seconds > 0) the footage's timestamps span max_seconds. label names the
+ * source in messages; convert (may be NULL) tells whether a video stream was ever linked. */
+static PumpResult
+pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, const char *label,
+             FrameFormat format, double max_seconds, FrameFunc func, gpointer user_data,
+             guint64 *n_frames, GError **error)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gint64 last_progress = g_get_monotonic_time (), wall_start = last_progress;
+  guint64 count = 0, first_pts = GST_CLOCK_TIME_NONE;
+  PumpResult result = PUMP_FAILED;
+
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    /* The reason, if any, is on the bus; fall through to read it. */
+  }
+  for (;;) {
+    GstSample *sample = gst_app_sink_try_pull_sample (appsink, 50 * GST_MSECOND);
+
+    if (sample) {
+      GstBuffer *buffer = gst_sample_get_buffer (sample);
+      guint64 pts = buffer ? GST_BUFFER_PTS (buffer) : GST_CLOCK_TIME_NONE;
+
+      if (max_seconds > 0) {
+        /* Footage time when frames carry timestamps (a non-live test source runs faster than
+         * real time); wall-clock time when they do not. */
+        double span;
+        if (GST_CLOCK_TIME_IS_VALID (pts)) {
+          if (!GST_CLOCK_TIME_IS_VALID (first_pts))
+            first_pts = pts;
+          span = (double) (pts - MIN (pts, first_pts)) / GST_SECOND;
+        } else {
+          span = (g_get_monotonic_time () - wall_start) / 1e6;
+        }
+        if (span >= max_seconds) {
+          gst_sample_unref (sample);
+          stop_with_eos (pipeline, appsink);
+          result = PUMP_END;
+          break;
+        }
+      }
+      gboolean keep_going = deliver_sample (sample, format, label, count, func, user_data,
+                                            error);
+
+      gst_sample_unref (sample);
+      if (!keep_going) {
+        if (max_seconds > 0 || !convert)
+          stop_with_eos (pipeline, appsink);
+        result = PUMP_STOPPED;
+        break;
+      }
+      count++;
+      last_progress = g_get_monotonic_time ();
+    }
+
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    if (msg) {
+      GError *gst_error = NULL;
+      gboolean has_video = count > 0;
+
+      if (convert) {
+        GstPad *convert_sink = gst_element_get_static_pad (convert, "sink");
+        has_video = has_video || gst_pad_is_linked (convert_sink);
+        gst_object_unref (convert_sink);
+      }
+      gst_message_parse_error (msg, &gst_error, NULL);
+      if (!has_video && count == 0)
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: cannot decode as image or "
+                     "video: %s", label, gst_error->message);
+      else
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: decoding failed after %"
+                     G_GUINT64_FORMAT " frames: %s", label, count, gst_error->message);
+      g_error_free (gst_error);
+      gst_message_unref (msg);
+      break;
+    }
+    if (!sample && gst_app_sink_is_eos (appsink)) {
+      if (count == 0)
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video frames in %s",
+                     label, convert ? "file" : "stream");
+      else
+        result = PUMP_END;
+      break;
+    }
+    if (!sample && g_get_monotonic_time () - last_progress > STALL_TIMEOUT_US) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
+                   "%s: decoding stalled (no frame for %d s)", label,
+                   (int) (STALL_TIMEOUT_US / G_USEC_PER_SEC));
+      break;
+    }
+  }
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  if (n_frames)
+    *n_frames = count;
+  return result;
+}
+
+static PumpResult
+decode_file (const char *path, FrameFormat format, FrameFunc func, gpointer user_data,
+             guint64 *n_frames, GError **error)
+{
   if (n_frames)
     *n_frames = 0;
   if (!check_readable_file (path, error))
-    return FALSE;
+    return PUMP_FAILED;
 
   GstElement *pipeline = gst_pipeline_new ("frame-source");
   GstElement *src = gst_element_factory_make ("filesrc", NULL);
@@ -230,7 +399,7 @@ frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
     g_clear_object (&convert);
     g_clear_object (&sink);
     gst_object_unref (pipeline);
-    return FALSE;
+    return PUMP_FAILED;
   }
 
   GstCaps *caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
@@ -245,64 +414,62 @@ frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
   gst_element_link (convert, sink);
   g_signal_connect (decode, "pad-added", G_CALLBACK (on_pad_added), convert);
 
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstAppSink *appsink = GST_APP_SINK (sink);
-  gint64 last_progress = g_get_monotonic_time ();
+  PumpResult result = pump_frames (pipeline, GST_APP_SINK (sink), convert, path, format, 0,
+                                   func, user_data, n_frames, error);
+  gst_object_unref (pipeline);
+  return result;
+}
 
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  for (;;) {
-    GstSample *sample = gst_app_sink_try_pull_sample (appsink, 50 * GST_MSECOND);
+gboolean
+frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
+                          gpointer user_data, guint64 *n_frames, GError **error)
+{
+  return decode_file (path, format, func, user_data, n_frames, error) == PUMP_END;
+}
 
-    if (sample) {
-      gboolean keep_going = deliver_sample (sample, format, path, count, func, user_data, error);
+gboolean
+frame_source_capture (const char *description, double max_seconds, FrameFormat format,
+                      FrameFunc func, gpointer user_data, guint64 *n_frames, GError **error)
+{
+  GError *parse_error = NULL;
+  char *full = g_strdup_printf ("%s ! videoconvert ! video/x-raw,format=%s ! "
+                                "appsink name=funad_frames sync=false max-buffers=4",
+                                description, format == FRAME_FORMAT_RGB ? "RGB" : "GRAY8");
+  GstElement *pipeline = gst_parse_launch_full (full, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+                                                &parse_error);
 
-      gst_sample_unref (sample);
-      if (!keep_going)
-        break;
-      count++;
-      last_progress = g_get_monotonic_time ();
-    }
-
-    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-    if (msg) {
-      GError *gst_error = NULL;
-      GstPad *convert_sink = gst_element_get_static_pad (convert, "sink");
-      gboolean has_video = gst_pad_is_linked (convert_sink);
-
-      gst_object_unref (convert_sink);
-      gst_message_parse_error (msg, &gst_error, NULL);
-      if (!has_video && count == 0)
-        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: cannot decode as image or "
-                     "video: %s", path, gst_error->message);
-      else
-        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: decoding failed after %"
-                     G_GUINT64_FORMAT " frames: %s", path, count, gst_error->message);
-      g_error_free (gst_error);
-      gst_message_unref (msg);
-      break;
-    }
-    if (!sample && gst_app_sink_is_eos (appsink)) {
-      if (count == 0)
-        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video frames in file",
-                     path);
-      else
-        ok = TRUE;
-      break;
-    }
-    if (!sample && g_get_monotonic_time () - last_progress > STALL_TIMEOUT_US) {
-      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
-                   "%s: decoding stalled (no frame for %d s)", path,
-                   (int) (STALL_TIMEOUT_US / G_USEC_PER_SEC));
-      break;
-    }
+  if (n_frames)
+    *n_frames = 0;
+  g_free (full);
+  if (!pipeline || parse_error) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "pipeline \"%s\": %s", description,
+                 parse_error ? parse_error->message : "could not be built");
+    g_clear_error (&parse_error);
+    if (pipeline)
+      gst_object_unref (pipeline);
+    return FALSE;
   }
 
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (bus);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "funad_frames");
+  PumpResult result = pump_frames (pipeline, GST_APP_SINK (sink), NULL, "pipeline", format,
+                                   max_seconds, func, user_data, n_frames, error);
+  gst_object_unref (sink);
   gst_object_unref (pipeline);
-  if (n_frames)
-    *n_frames = count;
-  return ok;
+  return result == PUMP_END;
+}
+
+/* Reports a file that failed part-way or entirely, and counts it. */
+static void
+count_bad_file (const char *path, guint64 n, GError *file_error, FrameSourceStats *stats)
+{
+  if (n > 0) {
+    g_printerr ("%s: warning: kept %" G_GUINT64_FORMAT " frames of %s\n", g_get_prgname (), n,
+                file_error->message);
+    stats->n_partial++;
+  } else {
+    g_printerr ("%s: warning: skipped %s\n", g_get_prgname (), file_error->message);
+    stats->n_failed++;
+  }
 }
 
 gboolean
@@ -316,19 +483,30 @@ frame_source_foreach (const char *input, FrameFormat format, FrameFunc func,
     stats = &local_stats;
 
   if (!g_file_test (input, G_FILE_TEST_IS_DIR)) {
-    gboolean ok = frame_source_decode_file (input, format, func, user_data, &n, error);
+    GError *file_error = NULL;
+    PumpResult result = decode_file (input, format, func, user_data, &n, &file_error);
 
     stats->n_files++;
     stats->n_frames += n;
-    return ok;
+    /* A file named directly that gave nothing is an error; one that broke part-way keeps the
+     * frames before the break. */
+    if (result == PUMP_FAILED && n > 0) {
+      count_bad_file (input, n, file_error, stats);
+      g_clear_error (&file_error);
+      return TRUE;
+    }
+    if (file_error)
+      g_propagate_error (error, file_error);
+    return result == PUMP_END;
   }
 
-  GPtrArray *paths = frame_source_list_images (input, error);
+  GPtrArray *paths = frame_source_list_media (input, error);
   if (!paths)
     return FALSE;
   if (paths->len == 0) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
-                 "%s: no image files in this folder (looked for png, jpg, bmp, tif, ...)", input);
+                 "%s: no image or video files in this folder (looked for png, jpg, bmp, tif, "
+                 "avi, mp4, mkv, ...)", input);
     g_ptr_array_unref (paths);
     return FALSE;
   }
@@ -339,16 +517,16 @@ frame_source_foreach (const char *input, FrameFormat format, FrameFunc func,
   for (guint i = 0; i < paths->len && !stopped; i++) {
     const char *path = g_ptr_array_index (paths, i);
     GError *file_error = NULL;
+    PumpResult result = decode_file (path, format, func, user_data, &n, &file_error);
 
     stats->n_files++;
-    if (frame_source_decode_file (path, format, func, user_data, &n, &file_error)) {
+    stats->n_frames += n;
+    if (result == PUMP_END) {
       decoded++;
-    } else if (file_error && file_error->domain == FUNAD_ERROR &&
-               (file_error->code == FUNAD_ERROR_INPUT || file_error->code == FUNAD_ERROR_IO) &&
-               n == 0) {
+    } else if (result == PUMP_FAILED) {
       /* One bad file in a folder is reported and skipped, never fatal. */
-      g_printerr ("%s: warning: skipped %s\n", g_get_prgname (), file_error->message);
-      stats->n_failed++;
+      count_bad_file (path, n, file_error, stats);
+      decoded += n > 0;
       g_clear_error (&file_error);
     } else {
       /* The callback stopped or failed: pass that on. */
@@ -356,12 +534,11 @@ frame_source_foreach (const char *input, FrameFormat format, FrameFunc func,
         g_propagate_error (error, file_error);
       stopped = TRUE;
     }
-    stats->n_frames += n;
   }
 
   if (!stopped && decoded == 0)
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
-                 "%s: none of its %u image files could be decoded", input, paths->len);
+                 "%s: none of its %u files could be decoded", input, paths->len);
   g_ptr_array_unref (paths);
   return !stopped && decoded > 0;
 }

@@ -5,7 +5,8 @@
  *
  * Every input goes through filesrc ! decodebin ! videoconvert ! appsink, so any format the
  * installed GStreamer plugins read works. An image file is one frame, a video is every frame,
- * a folder is every image file below it (recursively) in byte-wise sorted path order.
+ * a folder is every image and video file below it (recursively) in byte-wise sorted path
+ * order. A pipeline description (a camera, a stream) is captured through appsink too.
  */
 #ifndef FRAME_SOURCE_H
 #define FRAME_SOURCE_H
@@ -37,6 +38,7 @@ typedef gboolean (*FrameFunc) (const FunadImage *image, const FrameInfo *info,
 typedef struct {
   guint n_files;        /* files it tried to decode */
   guint n_failed;       /* files inside a folder that could not be decoded (skipped) */
+  guint n_partial;      /* files whose decoding broke part-way (frames before it kept) */
   guint64 n_frames;     /* frames handed to the callback */
 } FrameSourceStats;
 
@@ -47,20 +49,39 @@ void frame_source_init (int *argc, char ***argv);
 /* TRUE when path's extension names a still image format (png, jpg, jpeg, bmp, tif, ...). */
 gboolean frame_source_is_image_path (const char *path);
 
+/* TRUE when path's extension names a video container (avi, mp4, mkv, mov, webm, ...). */
+gboolean frame_source_is_video_path (const char *path);
+
 /* All image files under dir, recursively, sorted byte-wise by path. Hidden entries are skipped.
  * Returns NULL and an error when dir cannot be read; an empty array when it holds no image. */
 GPtrArray *frame_source_list_images (const char *dir, GError **error);
+
+/* All image and video files under dir, as frame_source_list_images() lists images. */
+GPtrArray *frame_source_list_media (const char *dir, GError **error);
 
 /* Decodes every frame of one file (an image is one frame). Fails, with a message naming the
  * file, when it cannot be decoded or holds no video; returns FALSE too when func stops. */
 gboolean frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
                                    gpointer user_data, guint64 *n_frames, GError **error);
 
-/* Decodes one input: a file, or a folder of images. In a folder, a file that cannot be decoded
- * is reported on stderr, counted in stats->n_failed and skipped; a file given directly that
- * cannot be decoded is an error. stats is accumulated into (not reset), may be NULL. */
+/* Decodes one input: a file, or a folder of images and videos. A file that breaks part-way is
+ * reported on stderr, its frames before the break kept and counted in stats->n_partial; in a
+ * folder, a file that gives no frame is reported, counted in stats->n_failed and skipped; a
+ * file given directly that gives no frame is an error. stats is accumulated into (not reset),
+ * may be NULL. */
 gboolean frame_source_foreach (const char *input, FrameFormat format, FrameFunc func,
                                gpointer user_data, FrameSourceStats *stats, GError **error);
+
+/* Captures from a GStreamer pipeline description ("v4l2src", "rtspsrc location=... !
+ * decodebin", ...), to which "! videoconvert ! video/x-raw,format=... ! appsink" is appended.
+ * Stops at the end of the stream, when func returns FALSE, or, when max_seconds > 0, once the
+ * frames' timestamps span max_seconds (wall-clock time if they carry none); then it sends EOS
+ * and waits a bounded time for the pipeline to drain. Returns TRUE when it ended by itself or
+ * by max_seconds; FALSE when func stopped it or it failed (error set: bad description, no
+ * frame for 30 s, a pipeline error). */
+gboolean frame_source_capture (const char *description, double max_seconds, FrameFormat format,
+                               FrameFunc func, gpointer user_data, guint64 *n_frames,
+                               GError **error);
 
 G_END_DECLS
 

@@ -4,13 +4,16 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   funad-train -o MODEL [options] INPUT...
+ *   funad-train -o MODEL --pipeline "v4l2src" --duration 600 [options]
  *
- * INPUTs are image files, videos, or folders of images (searched recursively). Decoding and
- * training run in a worker thread while the main thread waits in a main loop for SIGINT and
- * SIGTERM: Ctrl-C asks the trainer to stop, nothing is written, and the exit status is 130.
+ * INPUTs are image files, videos, or folders of them (searched recursively); --pipeline
+ * captures from any GStreamer source. Decoding and training run in a worker thread while the
+ * main thread waits in a main loop for SIGINT and SIGTERM: Ctrl-C asks the trainer to stop,
+ * nothing is written, and the exit status is 130. The model is written atomically by core.
  */
 #include <errno.h>
 #include <locale.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,33 +22,39 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <json-glib/json-glib.h>
 
+#include "frame-dedup.h"
 #include "frame-source.h"
 #include "funad.h"
+#include "progress.h"
 
 #define EXIT_INTERRUPTED 130
+#define DEFAULT_DEDUP 1.0
 
 typedef struct {
   /* settings, fixed before the worker starts */
   char **inputs;
-  int every;               /* keep every Nth frame of each file */
+  const char *pipeline;    /* capture description, or NULL */
+  double duration;         /* capture for this many seconds (0: until it ends) */
+  int every;               /* keep every Nth frame of each file or capture */
   guint64 max_frames;      /* stop decoding after this many frames (0: no limit) */
-  gboolean quiet;
-  gboolean progress_on_tty;
 
   FunadTrainer *trainer;
   GMainLoop *loop;
+  Progress *progress;
   gint cancelled;          /* atomic: set by the signal handler */
+  FrameDedup dedup;
 
   /* filled by the worker */
   FrameSourceStats stats;
+  guint64 n_read;          /* frames decoded, before --every and de-duplication */
+  guint64 n_duplicates;    /* near-duplicates dropped */
   guint64 n_rejected;      /* frames the trainer refused (unusable) */
   gboolean enough_frames;
   FunadModel *model;
   GError *error;
   double decode_seconds, train_seconds;
-  char *last_stage;
-  int last_percent;
 } TrainJob;
 
 /* ---- frames in ---------------------------------------------------------------------------- */
@@ -54,6 +63,7 @@ static gboolean
 on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GError **error)
 {
   TrainJob *job = user_data;
+  GError *frame_error = NULL;
 
   if (g_atomic_int_get (&job->cancelled))
     return FALSE;
@@ -61,14 +71,36 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
     job->enough_frames = TRUE;
     return FALSE;
   }
+  job->n_read++;
+  progress_update (job->progress, "reading", job->max_frames ? (guint64)
+                   funad_trainer_n_frames (job->trainer) : job->n_read, job->max_frames,
+                   "frames");
   if (info->index % job->every != 0)
     return TRUE;
-  if (!funad_trainer_add_frame (job->trainer, image, error)) {
-    g_prefix_error (error, "%s: frame %" G_GUINT64_FORMAT ": ", info->path, info->index);
+  if (frame_dedup_is_duplicate (&job->dedup, image, NULL)) {
+    job->n_duplicates++;
+    return TRUE;
+  }
+  if (!funad_trainer_add_frame (job->trainer, image, &frame_error)) {
+    /* One unusable frame is skipped and counted, never fatal. */
+    progress_break_line (job->progress);
+    g_printerr ("funad-train: warning: skipped %s frame %" G_GUINT64_FORMAT ": %s\n", info->path,
+                info->index, frame_error->message);
+    g_error_free (frame_error);
     job->n_rejected++;
-    return FALSE;
   }
   return TRUE;
+}
+
+/* Stops reading without an error: the user interrupted, or --max-frames was reached. */
+static gboolean
+stopped_on_purpose (TrainJob *job, GError **input_error)
+{
+  if (g_atomic_int_get (&job->cancelled) || job->enough_frames) {
+    g_clear_error (input_error);
+    return TRUE;
+  }
+  return FALSE;
 }
 
 /* Decodes every input into the trainer. An input that cannot be read or decoded at all is an
@@ -76,58 +108,44 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
 static gboolean
 decode_inputs (TrainJob *job, GError **error)
 {
-  for (int i = 0; job->inputs[i]; i++) {
+  for (int i = 0; job->inputs && job->inputs[i]; i++) {
     const char *input = job->inputs[i];
-    int before = funad_trainer_n_frames (job->trainer);
     GError *input_error = NULL;
 
     if (!frame_source_foreach (input, FRAME_FORMAT_RGB, on_frame, job, &job->stats,
                                &input_error)) {
-      if (g_atomic_int_get (&job->cancelled) || job->enough_frames) {
-        g_clear_error (&input_error);
+      if (stopped_on_purpose (job, &input_error))
         return TRUE;
-      }
       if (input_error) {
         g_propagate_error (error, input_error);
         return FALSE;
       }
     }
-    if (!job->quiet)
-      g_printerr ("funad-train: %s: %d frames\n", input,
-                  funad_trainer_n_frames (job->trainer) - before);
+  }
+  if (job->pipeline) {
+    GError *capture_error = NULL;
+
+    if (!frame_source_capture (job->pipeline, job->duration, FRAME_FORMAT_RGB, on_frame, job,
+                               NULL, &capture_error) &&
+        !stopped_on_purpose (job, &capture_error)) {
+      g_propagate_error (error, capture_error);
+      return FALSE;
+    }
   }
   return TRUE;
 }
 
-/* ---- progress ----------------------------------------------------------------------------- */
+/* ---- the worker ----------------------------------------------------------------------------- */
 
-/* On a terminal one line is rewritten in place; in a log, a line per stage and per 10%. */
 static void
 on_progress (const char *stage, int done, int total, const char *detail, gpointer user_data)
 {
   TrainJob *job = user_data;
-  int percent = total > 0 ? (int) (100LL * done / total) : 100;
-  gboolean new_stage = g_strcmp0 (stage, job->last_stage) != 0;
 
-  if (job->quiet)
-    return;
-  if (job->progress_on_tty) {
-    g_printerr ("\r\033[Kfunad-train: %s %d/%d%s%s", stage, done, total, detail ? " " : "",
-                detail ? detail : "");
-    if (done >= total)
-      g_printerr ("\n");
-  } else if (new_stage || percent / 10 != job->last_percent / 10 || done >= total) {
-    g_printerr ("funad-train: %s %d/%d%s%s\n", stage, done, total, detail ? " " : "",
-                detail ? detail : "");
-  }
-  if (new_stage) {
-    g_free (job->last_stage);
-    job->last_stage = g_strdup (stage);
-  }
-  job->last_percent = percent;
+  progress_update (job->progress, stage, done, total,
+                   g_str_equal (stage, "features") || g_str_equal (stage, "threshold")
+                       ? "frames" : "steps");
 }
-
-/* ---- the worker ----------------------------------------------------------------------------- */
 
 static gboolean
 quit_loop (gpointer user_data)
@@ -144,15 +162,21 @@ train_worker (gpointer user_data)
 
   if (decode_inputs (job, &job->error)) {
     job->decode_seconds = (g_get_monotonic_time () - start) / 1e6;
+    progress_update (job->progress, "reading", job->n_read, job->n_read, "frames");
     if (g_atomic_int_get (&job->cancelled)) {
       /* nothing to do: main reports the interruption */
     } else if (funad_trainer_n_frames (job->trainer) == 0) {
       g_set_error (&job->error, FUNAD_ERROR, FUNAD_ERROR_INPUT,
-                   "no usable frame in the inputs (%u files tried, %u could not be decoded)",
-                   job->stats.n_files, job->stats.n_failed);
+                   "no usable frame in the inputs (%u files tried, %u could not be decoded, %"
+                   G_GUINT64_FORMAT " frames unusable)", job->stats.n_files, job->stats.n_failed,
+                   job->n_rejected);
     } else {
       start = g_get_monotonic_time ();
       job->model = funad_trainer_run (job->trainer, on_progress, job, &job->error);
+      if (!job->model && job->n_duplicates > 0 &&
+          g_error_matches (job->error, FUNAD_ERROR, FUNAD_ERROR_TRAIN))
+        g_prefix_error (&job->error, "%" G_GUINT64_FORMAT " near-duplicate frames were dropped "
+                        "(--dedup 0 keeps them): ", job->n_duplicates);
       job->train_seconds = (g_get_monotonic_time () - start) / 1e6;
     }
   }
@@ -192,6 +216,9 @@ check_output_writable (const char *path, GError **error)
   else if (access (dir, W_OK) != 0)
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write into %s: %s", path, dir,
                  g_strerror (errno));
+  else if (g_file_test (path, G_FILE_TEST_EXISTS) && access (path, W_OK) != 0)
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot overwrite: %s", path,
+                 g_strerror (errno));
   else
     ok = TRUE;
   g_free (dir);
@@ -201,7 +228,7 @@ check_output_writable (const char *path, GError **error)
 static gboolean
 check_inputs_exist (char **inputs, GError **error)
 {
-  for (int i = 0; inputs[i]; i++) {
+  for (int i = 0; inputs && inputs[i]; i++) {
     if (access (inputs[i], R_OK) != 0) {
       g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: %s", inputs[i], g_strerror (errno));
       return FALSE;
@@ -217,51 +244,156 @@ fail (const char *message)
   return EXIT_FAILURE;
 }
 
+/* ---- the summary ---------------------------------------------------------------------------- */
+
+/* The trainer's own summary (threshold rule, estimated contamination, ...) from the model. */
+static JsonObject *
+training_summary (FunadModel *model, JsonParser *parser)
+{
+  const char *text = funad_model_get_metadata (model, "training_summary");
+
+  if (!text || !json_parser_load_from_data (parser, text, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static void
+print_summary (TrainJob *job, const char *output, gboolean as_json, double seconds)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *summary = training_summary (job->model, parser);
+  const char *rule = summary && json_object_has_member (summary, "threshold_rule")
+                         ? json_object_get_string_member (summary, "threshold_rule") : "unknown";
+  double fraction = summary && json_object_has_member (summary, "estimated_anomalous_fraction")
+                        ? json_object_get_double_member (summary, "estimated_anomalous_fraction")
+                        : NAN;
+  int used = funad_trainer_n_frames (job->trainer);
+
+  if (as_json) {
+    JsonBuilder *b = json_builder_new ();
+    JsonGenerator *gen = json_generator_new ();
+
+    json_builder_begin_object (b);
+#define ADD_INT(k, v) (json_builder_set_member_name (b, k), json_builder_add_int_value (b, v))
+#define ADD_DBL(k, v) (json_builder_set_member_name (b, k), json_builder_add_double_value (b, v))
+    json_builder_set_member_name (b, "model");
+    json_builder_add_string_value (b, output);
+    ADD_INT ("frames_used", used);
+    ADD_INT ("frames_read", job->n_read);
+    ADD_INT ("duplicates_dropped", job->n_duplicates);
+    ADD_INT ("frames_unusable", job->n_rejected);
+    ADD_INT ("files", job->stats.n_files);
+    ADD_INT ("files_skipped", job->stats.n_failed);
+    ADD_INT ("files_partly_decoded", job->stats.n_partial);
+    ADD_DBL ("decode_seconds", job->decode_seconds);
+    ADD_DBL ("train_seconds", job->train_seconds);
+    ADD_DBL ("seconds", seconds);
+    ADD_DBL ("threshold", funad_model_threshold (job->model));
+    json_builder_set_member_name (b, "threshold_rule");
+    json_builder_add_string_value (b, rule);
+    json_builder_set_member_name (b, "estimated_anomalous_fraction");
+    if (isfinite (fraction))
+      json_builder_add_double_value (b, fraction);
+    else
+      json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "training_summary");
+    if (summary)
+      json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+    else
+      json_builder_add_null_value (b);
+#undef ADD_INT
+#undef ADD_DBL
+    json_builder_end_object (b);
+
+    JsonNode *root = json_builder_get_root (b);
+    json_generator_set_root (gen, root);
+    char *text = json_generator_to_data (gen, NULL);
+    g_print ("%s\n", text);
+    g_free (text);
+    json_node_unref (root);
+    g_object_unref (gen);
+    g_object_unref (b);
+  } else {
+    g_printerr ("funad-train: wrote %s in %.1f s (reading %.1f s, training %.1f s)\n", output,
+                seconds, job->decode_seconds, job->train_seconds);
+    g_printerr ("  frames:    %d used of %" G_GUINT64_FORMAT " read; %" G_GUINT64_FORMAT
+                " near-duplicates dropped, %" G_GUINT64_FORMAT " unusable\n", used, job->n_read,
+                job->n_duplicates, job->n_rejected);
+    g_printerr ("  files:     %u read, %u skipped (could not be decoded), %u broke part-way\n",
+                job->stats.n_files, job->stats.n_failed, job->stats.n_partial);
+    g_printerr ("  threshold: %.6g (%s)\n", funad_model_threshold (job->model), rule);
+    if (isfinite (fraction))
+      g_printerr ("  training frames above it: %.1f%% (an estimate of the anomalous fraction)\n",
+                  100.0 * fraction);
+  }
+  g_object_unref (parser);
+}
+
 int
 main (int argc, char **argv)
 {
   FunadTrainParams params = funad_train_default_params ();
-  char *output = NULL;
+  char *output = NULL, *pipeline = NULL;
   char **inputs = NULL;
   gint64 seed = (gint64) params.seed, max_frames = 0;
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
   int bank_size = params.bank_size;
-  double outlier_z = params.outlier_z;
+  double outlier_z = params.outlier_z, duration = 0, dedup = DEFAULT_DEDUP;
   char *scorer = NULL;
   gboolean no_irmb = FALSE, no_synthetic = FALSE, no_smoothness = FALSE;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, as_json = FALSE;
   GError *error = NULL;
   char *size_help = g_strdup_printf ("Side of the square frame the model sees, a multiple of 8 "
                                      "(default %d)", params.input_size);
-  char *epochs_help = g_strdup_printf ("Most training epochs; a label-free rule may stop sooner "
-                                       "(default %d)", params.epochs);
+  char *epochs_help = g_strdup_printf ("FUN-AD: most training epochs; a label-free rule may "
+                                       "stop sooner (default %d)", params.epochs);
+  char *seed_help = g_strdup_printf ("Random seed: same frames, seed and --threads give a "
+                                     "byte-identical model (default %" G_GINT64_FORMAT ")",
+                                     (gint64) params.seed);
+  char *bank_help = g_strdup_printf ("Memory bank: patches kept at most (default %d)",
+                                     params.bank_size);
+  char *outlier_help = g_strdup_printf ("Memory bank: drop training patches whose "
+                                        "leave-own-image-out distance has a robust z-score "
+                                        "above Z (default %g; 0 keeps all)", params.outlier_z);
+  char *dedup_help = g_strdup_printf ("Drop a frame whose 32x32 grey thumbnail differs from "
+                                      "the last kept frame's by less than T grey levels (mean "
+                                      "absolute difference; default %g; 0 keeps all)",
+                                      DEFAULT_DEDUP);
   GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write", "MODEL" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed: same frames and seed, same model",
-      "N" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)",
+      "MODEL" },
+    { "pipeline", 0, 0, G_OPTION_ARG_STRING, &pipeline, "Also capture from a GStreamer "
+      "pipeline description ending in a video pad, e.g. \"v4l2src\" (default: none)", "DESC" },
+    { "duration", 0, 0, G_OPTION_ARG_DOUBLE, &duration, "Capture from --pipeline for S "
+      "seconds of footage (default 0: until the stream ends or --max-frames)", "S" },
+    { "max-frames", 0, 0, G_OPTION_ARG_INT64, &max_frames, "Stop reading once N frames are "
+      "kept (default 0: all)", "N" },
+    { "every", 0, 0, G_OPTION_ARG_INT, &every, "Use every Nth frame of each video or capture "
+      "(default 1)", "N" },
+    { "dedup", 0, 0, G_OPTION_ARG_DOUBLE, &dedup, dedup_help, "T" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size, size_help, "N" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, seed_help, "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads (default 0: all cores)", "N" },
-    { "every", 0, 0, G_OPTION_ARG_INT, &every, "Use every Nth frame of each video (default 1)",
-      "N" },
-    { "max-frames", 0, 0, G_OPTION_ARG_INT64, &max_frames, "Stop reading after N frames "
-      "(default 0: all)", "N" },
     { "scorer", 0, 0, G_OPTION_ARG_STRING, &scorer, "memory-bank or funad (default "
       "memory-bank: it measured better, see README)", "NAME" },
-    { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, "Memory-bank patches at most", "N" },
-    { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, "Memory bank: drop training patches "
-      "whose leave-own-image-out distance has a robust z-score above Z (0: keep all)", "Z" },
+    { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, bank_help, "N" },
+    { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, outlier_help, "Z" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-irmb", 0, 0, G_OPTION_ARG_NONE, &no_irmb, "FUN-AD ablation: memory bank from all "
-      "images, not from confident normals", NULL },
+      "images, not from confident normals (default: off)", NULL },
     { "no-synthetic", 0, 0, G_OPTION_ARG_NONE, &no_synthetic, "FUN-AD ablation: no synthetic "
-      "anomalies", NULL },
+      "anomalies (default: off)", NULL },
     { "no-smoothness", 0, 0, G_OPTION_ARG_NONE, &no_smoothness, "FUN-AD ablation: no mutual "
-      "smoothness loss", NULL },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
+      "smoothness loss (default: off)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the summary as one JSON object on "
+      "stdout (default: text on stderr)", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors (and --json)",
+      NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, NULL, "INPUT..." },
     { NULL }
   };
-  GOptionContext *context = g_option_context_new ("INPUT... - learn a funad model from "
+  GOptionContext *context = g_option_context_new ("[INPUT...] - learn a funad model from "
                                                   "unlabeled frames");
 
   /* Messages (GLib's and ours) in the user's character set. */
@@ -270,9 +402,13 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());
   g_option_context_set_description (context,
-      "Each INPUT is an image, a video (every frame is used) or a folder of images (searched\n"
-      "recursively). The footage may contain some defective items: funad does not need labels.\n"
-      "Ctrl-C stops training without writing a model (exit status 130).");
+      "Each INPUT is an image, a video (every frame is used) or a folder of images and videos\n"
+      "(searched recursively); --pipeline captures from a camera or stream. The footage may\n"
+      "contain some defective items: funad does not need labels. A file that cannot be decoded\n"
+      "is skipped and counted (an INPUT named directly that gives no frame is an error).\n"
+      "Progress goes to stderr (a bar on a terminal, a line every few seconds otherwise).\n"
+      "Ctrl-C stops without writing a model (exit status 130); the model file is written\n"
+      "atomically, so an existing one is never half-overwritten.");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     int rc = fail (error->message);
     g_error_free (error);
@@ -281,11 +417,15 @@ main (int argc, char **argv)
   g_option_context_free (context);
   g_free (size_help);
   g_free (epochs_help);
+  g_free (seed_help);
+  g_free (bank_help);
+  g_free (outlier_help);
+  g_free (dedup_help);
 
   if (!output)
     return fail ("no model file given: use -o MODEL");
-  if (!inputs || !inputs[0])
-    return fail ("no input given: name image files, videos or folders of images");
+  if ((!inputs || !inputs[0]) && !pipeline)
+    return fail ("no input given: name image files, videos or folders, or use --pipeline");
   if (size < 32 || size > 1024 || size % 8 != 0)
     return fail ("--size must be a multiple of 8 between 32 and 1024");
   if (epochs < 0)
@@ -296,6 +436,14 @@ main (int argc, char **argv)
     return fail ("--every must be at least 1");
   if (max_frames < 0)
     return fail ("--max-frames must not be negative");
+  if (!(duration >= 0))
+    return fail ("--duration must not be negative");
+  if (duration > 0 && !pipeline)
+    return fail ("--duration applies to --pipeline only");
+  if (!(dedup >= 0))
+    return fail ("--dedup must not be negative");
+  if (bank_size < 1)
+    return fail ("--bank-size must be at least 1");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
     int rc = fail (error->message);
     g_error_free (error);
@@ -322,14 +470,16 @@ main (int argc, char **argv)
 
   TrainJob job = { 0 };
   job.inputs = inputs;
+  job.pipeline = pipeline;
+  job.duration = duration;
   job.every = every;
   job.max_frames = (guint64) max_frames;
-  job.quiet = quiet;
-  job.progress_on_tty = isatty (STDERR_FILENO);
-  job.last_percent = -1;
+  job.progress = progress_new ("funad-train", !quiet);
+  frame_dedup_init (&job.dedup, dedup);
   job.trainer = funad_trainer_new (&params);
   job.loop = g_main_loop_new (NULL, FALSE);
 
+  gint64 start = g_get_monotonic_time ();
   guint sigint = g_unix_signal_add (SIGINT, on_interrupt, &job);
   guint sigterm = g_unix_signal_add (SIGTERM, on_interrupt, &job);
   GThread *worker = g_thread_new ("funad-train", train_worker, &job);
@@ -338,6 +488,7 @@ main (int argc, char **argv)
   g_thread_join (worker);
   g_source_remove (sigint);
   g_source_remove (sigterm);
+  progress_break_line (job.progress);
 
   int rc = EXIT_SUCCESS;
 
@@ -349,22 +500,19 @@ main (int argc, char **argv)
   } else if (!funad_model_save (job.model, output, &error)) {
     rc = fail (error->message);
     g_clear_error (&error);
-  } else if (!quiet) {
-    g_printerr ("funad-train: wrote %s: %d frames (decoding %.1f s, training %.1f s), "
-                "threshold %.4g\n", output, funad_trainer_n_frames (job.trainer),
-                job.decode_seconds, job.train_seconds, funad_model_threshold (job.model));
-    if (job.stats.n_failed > 0)
-      g_printerr ("funad-train: %u files could not be decoded and were skipped\n",
-                  job.stats.n_failed);
+  } else if (as_json || !quiet) {
+    print_summary (&job, output, as_json, (g_get_monotonic_time () - start) / 1e6);
   }
 
   if (job.model)
     funad_model_unref (job.model);
   g_clear_error (&job.error);
-  g_free (job.last_stage);
+  progress_free (job.progress);
   funad_trainer_free (job.trainer);
   g_main_loop_unref (job.loop);
   g_strfreev (inputs);
   g_free (output);
+  g_free (pipeline);
+  g_free (scorer);
   return rc;
 }
