@@ -15,6 +15,10 @@
 
 #define MAX_HEADER (16 * 1024 * 1024)
 #define MAX_DIMS 4
+#define MAX_JSON_DEPTH 8          /* a funad header is 3 deep */
+#define MAX_SIDE 1024             /* input sizes the trainer makes */
+#define MAX_HIDDEN 4096
+#define MAX_SCORER_FLOATS (64u << 20)  /* grid^2 x dim of one frame's features, at most */
 
 typedef struct {
   char *name;
@@ -252,6 +256,32 @@ parse_int (const char *s, int lo, int hi, int *out)
   return TRUE;
 }
 
+/* Nesting depth of JSON text, brackets inside strings ignored. json-glib parses recursively,
+ * so a crafted header nested a hundred thousand deep would overflow the stack: measure first. */
+static int
+json_depth (const char *text, gsize len)
+{
+  int depth = 0, deepest = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      depth++;
+      deepest = MAX (deepest, depth);
+    } else if (c == '}' || c == ']') {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 /* A tensor entry of the header, checked against the data section. */
 static gboolean
 check_entry (JsonNode *node, gsize data_len, const char **why, gint64 *shape, int *ndim,
@@ -320,6 +350,9 @@ funad_model_load (const char *path, GError **error)
   if (hlen > len - 8 || hlen > MAX_HEADER || hlen < 2)
     FAIL (FUNAD_ERROR_CORRUPT, "header length %" G_GUINT64_FORMAT " does not fit the file "
           "(%" G_GSIZE_FORMAT " bytes); truncated or not a model", hlen, len);
+  if (json_depth (contents + 8, hlen) > MAX_JSON_DEPTH)
+    FAIL (FUNAD_ERROR_CORRUPT, "header is nested deeper than a model's (%d levels)",
+          MAX_JSON_DEPTH);
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, contents + 8, (gssize) hlen, &io)) {
     char *msg = g_strdup (io->message);
@@ -373,14 +406,19 @@ funad_model_load (const char *path, GError **error)
           scorer ? scorer : "(missing)");
   int size, grid, scales, dict, h1 = 1, h2 = 1, rows = 0;
   gboolean funad = m->scorer == FUNAD_SCORER_FUNAD;
-  if (!parse_int (funad_model_get_metadata (m, "input_size"), 16, 4096, &size) || size % 8
-      || !parse_int (funad_model_get_metadata (m, "grid"), 2, 512, &grid) || grid * 8 != size
+  if (!parse_int (funad_model_get_metadata (m, "input_size"), 32, MAX_SIDE, &size) || size % 8
+      || !parse_int (funad_model_get_metadata (m, "grid"), 4, MAX_SIDE / 8, &grid)
+      || grid * 8 != size
       || !parse_int (funad_model_get_metadata (m, "n_scales"), 1, FUNAD_MAX_SCALES, &scales)
       || !parse_int (funad_model_get_metadata (m, "dict_size"), 2, 1024, &dict)
-      || (funad && !parse_int (funad_model_get_metadata (m, "hidden1"), 1, 8192, &h1))
-      || (funad && !parse_int (funad_model_get_metadata (m, "hidden2"), 1, 8192, &h2))
+      || (funad && !parse_int (funad_model_get_metadata (m, "hidden1"), 1, MAX_HIDDEN, &h1))
+      || (funad && !parse_int (funad_model_get_metadata (m, "hidden2"), 1, MAX_HIDDEN, &h2))
       || (!funad && !parse_int (funad_model_get_metadata (m, "bank_rows"), 1, 1 << 22, &rows)))
     FAIL (FUNAD_ERROR_CORRUPT, "metadata sizes are missing or out of range");
+  /* Bound what a scorer of this model would allocate, before anything is allocated. */
+  if ((guint64) grid * grid * scales * dict > MAX_SCORER_FLOATS)
+    FAIL (FUNAD_ERROR_CORRUPT, "grid %d with %d features per patch is larger than supported",
+          grid, scales * dict);
   const char *thr = funad_model_get_metadata (m, "threshold");
   char *end = NULL;
   m->threshold = thr ? g_ascii_strtod (thr, &end) : NAN;

@@ -97,8 +97,9 @@ check_params (const FunadTrainParams *p, GError **error)
     bad = "n_scales must be 1 to 3";
   else if (p->dict_size < 2 || p->dict_size > 1024)
     bad = "dict_size must be 2 to 1024";
-  else if (p->hidden1 < 1 || p->hidden2 < 1 || p->epochs < 0 || p->batch_images < 1
+  else if (p->hidden1 < 1 || p->hidden2 < 1 || p->hidden1 > 4096 || p->hidden2 > 4096 || p->epochs < 0 || p->batch_images < 1
            || p->patches_per_image < 2 || p->bank_per_image < 1 || p->fit_patches < 1000
+           || p->fit_patches < 2 * p->dict_size
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
            || p->bank_size > (1 << 22) || p->outlier_z < 0.f
            || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
@@ -115,6 +116,13 @@ funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **erro
     return FALSE;
   gsize pixels = (gsize) t->params.input_size * t->params.input_size;
   gsize old = t->images->len;
+  /* GArray lengths are 32-bit: refuse a frame that would overflow it. */
+  if (old + pixels > G_MAXUINT) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_TRAIN,
+                 "too many training frames at this size (%d kept); use fewer frames "
+                 "(--max-frames, --every)", t->n_images);
+    return FALSE;
+  }
   g_array_set_size (t->images, old + pixels);
   if (!funad_preprocess (image, t->params.input_size, &g_array_index (t->images, float, old),
                          error)) {

@@ -172,6 +172,29 @@ test_corrupt_files (void)
   expect_rejected ("json.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "not valid JSON");
   g_free (bad);
 
+  /* Metadata sizes out of range or inconsistent with each other. */
+  bad = g_memdup2 (good, len);
+  patch_header (bad, len, "\"grid\":\"4\"", "\"grid\":\"9\"");
+  expect_rejected ("grid.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "out of range");
+  g_free (bad);
+
+  /* A header nested deep enough to overflow a recursive JSON parser's stack. */
+  {
+    enum { DEPTH = 200000 };
+    GString *h = g_string_new ("{\"__metadata__\":{},\"x\":");
+    for (int i = 0; i < DEPTH; i++)
+      g_string_append_c (h, '[');
+    for (int i = 0; i < DEPTH; i++)
+      g_string_append_c (h, ']');
+    g_string_append_c (h, '}');
+    guint8 hl[8];
+    for (int i = 0; i < 8; i++)
+      hl[i] = (guint8) ((guint64) h->len >> (8 * i));
+    g_string_prepend_len (h, (const char *) hl, 8);
+    expect_rejected ("deep.safetensors", h->str, h->len, FUNAD_ERROR_CORRUPT, "nested deeper");
+    g_string_free (h, TRUE);
+  }
+
   /* A NaN weight. */
   bad = g_memdup2 (good, len);
   guint32 nan_bits = 0x7fc00000;
