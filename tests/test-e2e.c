@@ -9,6 +9,7 @@
  * made on first use and shared by the tests; FUNAD_E2E_KEEP=1 keeps the temporary folder.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
@@ -106,6 +107,83 @@ count_files (const char *dir)
   return n;
 }
 
+/* Parses a tool's JSON output into an object the caller unrefs with the parser. */
+static JsonObject *
+parse_object (JsonParser *parser, const char *text)
+{
+  GError *error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* Runs funad-train with --json and returns its summary (parser owns it). */
+static JsonObject *
+train_json (const char *const *argv, JsonParser *parser)
+{
+  char *out = NULL, *err = NULL;
+  int status = run_tool (argv, &out, &err);
+
+  if (status != 0)
+    g_error ("funad-train failed (status %d):\n%s%s", status, out, err);
+  g_test_message ("summary: %s", out);
+  JsonObject *o = parse_object (parser, out);
+  g_free (out);
+  g_free (err);
+  return o;
+}
+
+/* First file (byte order) under dir with this suffix. */
+static char *
+first_file (const char *dir, const char *suffix)
+{
+  GDir *handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+  char *best = NULL;
+
+  g_assert_nonnull (handle);
+  while ((name = g_dir_read_name (handle)))
+    if (g_str_has_suffix (name, suffix) && (!best || strcmp (name, best) < 0)) {
+      g_free (best);
+      best = g_strdup (name);
+    }
+  g_dir_close (handle);
+  g_assert_nonnull (best);
+  char *path = g_build_filename (dir, best, NULL);
+  g_free (best);
+  return path;
+}
+
+static void
+copy_file (const char *from, const char *to)
+{
+  char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+  g_assert_true (g_file_set_contents (to, data, len, NULL));
+  g_free (data);
+}
+
+/* Width and height from a PNG's IHDR chunk. */
+static void
+png_size (const char *path, int *width, int *height)
+{
+  char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_assert_cmpuint (len, >, 24);
+  g_assert_cmpint (memcmp (data, "\x89PNG\r\n\x1a\n", 8), ==, 0);
+  g_assert_cmpint (memcmp (data + 12, "IHDR", 4), ==, 0);
+  const guint8 *u = (const guint8 *) data;
+  *width = (u[16] << 24) | (u[17] << 16) | (u[18] << 8) | u[19];
+  *height = (u[20] << 24) | (u[21] << 16) | (u[22] << 8) | u[23];
+  g_free (data);
+}
+
 /* The footage and the model, made once. */
 static void
 ensure_demo_and_model (void)
@@ -164,6 +242,9 @@ read_labels (void)
   g_free (path);
   return labels;
 }
+
+static void assert_fails_cleanly (const char *const *argv, const char *prog,
+                                  const char *mentions, const char *must_not_exist);
 
 /* ---- the pipeline --------------------------------------------------------------------------- */
 
@@ -391,12 +472,185 @@ test_eval_reports_auroc_as_json (void)
   }
   g_assert_cmpuint (n_lines, ==, n_normal + n_anomalous);
 
+  /* The image metrics, recomputed here from the score lines, say the same. (The parser read
+   * the lines since: parse the report again.) */
+  JsonParser *report_parser = json_parser_new ();
+  o = parse_object (report_parser, out);
+  float *scores = g_new (float, n_lines);
+  guint8 *labels = g_new (guint8, n_lines);
+  double threshold = json_object_get_double_member (o, "threshold");
+  guint tp = 0, fp = 0, fn = 0;
+  for (guint i = 0; i < n_lines; i++) {
+    JsonParser *line_parser = json_parser_new ();
+    JsonObject *line = parse_object (line_parser, lines[i]);
+    scores[i] = json_object_get_double_member (line, "score");
+    labels[i] = json_object_get_int_member (line, "label");
+    tp += labels[i] && scores[i] > threshold;
+    fp += !labels[i] && scores[i] > threshold;
+    fn += labels[i] && !(scores[i] > threshold);
+    g_object_unref (line_parser);
+  }
+  g_assert_cmpfloat_with_epsilon (image_auroc, funad_auroc (scores, labels, n_lines), 1e-9);
+  /* F1-max: the best over every score as a threshold, and no threshold beats it. */
+  double best = 0;
+  for (guint k = 0; k < n_lines; k++) {
+    guint t = 0, f = 0, m = 0;
+    for (guint i = 0; i < n_lines; i++) {
+      t += labels[i] && scores[i] >= scores[k];
+      f += !labels[i] && scores[i] >= scores[k];
+      m += labels[i] && scores[i] < scores[k];
+    }
+    best = MAX (best, 2.0 * t / (2 * t + f + m));
+  }
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "f1_max"), best, 1e-9);
+  JsonObject *at = json_object_get_object_member (o, "at_threshold");
+  g_assert_nonnull (at);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (at, "recall"),
+                                  (double) tp / (tp + fn), 1e-9);
+  if (tp + fp > 0)
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member (at, "precision"),
+                                    (double) tp / (tp + fp), 1e-9);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (at, "f1"),
+                                  2.0 * tp / (2 * tp + fp + fn), 1e-9);
+  /* Pixel metrics: exact masks, the map finds the defects. */
+  double aupro = json_object_get_double_member (o, "aupro");
+  g_assert_cmpfloat (aupro, >, 0.5);
+  g_assert_cmpfloat (aupro, <=, 1.0);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "aupro_max_fpr"), 0.3, 1e-12);
+  g_assert_cmpint (json_object_get_int_member (o, "n_regions"), >=,
+                   json_object_get_int_member (o, "n_masks"));
+  /* Every defect type has its own numbers. */
+  JsonObject *classes = json_object_get_object_member (o, "classes");
+  GList *names = json_object_get_members (classes);
+  guint n_types = 0;
+  for (GList *c = names; c; c = c->next) {
+    JsonObject *type = json_object_get_object_member (classes, c->data);
+    if (strcmp (c->data, "good") == 0) {
+      g_assert_true (json_object_has_member (type, "flagged_at_threshold"));
+      continue;
+    }
+    n_types++;
+    for (const char *const *key = (const char *const[]) { "image_auroc", "pixel_auroc", "aupro",
+                                                           "recall_at_threshold", NULL };
+         *key; key++)
+      g_assert_true (json_object_has_member (type, *key));
+  }
+  g_assert_cmpuint (n_types, >=, 2);
+  g_list_free (names);
+  g_free (scores);
+  g_free (labels);
+  g_object_unref (report_parser);
+
   g_strfreev (lines);
   g_free (text);
   g_object_unref (parser);
   g_free (out);
   g_free (err);
   g_free (scores_path);
+}
+
+/* The plain layout (--normal, --anomalous with a folder per type, --masks) over the same files
+ * gives the same numbers as the MVTec layout; --heatmaps writes one overlay per image at the
+ * image's size. */
+static void
+test_eval_plain_layout_and_heatmaps (void)
+{
+  ensure_demo_and_model ();
+
+  char *plain = g_build_filename (work_dir, "plain", NULL);
+  char *normal = g_build_filename (plain, "normal", NULL);
+  char *anomalous = g_build_filename (plain, "anomalous", NULL);
+  char *masks = g_build_filename (plain, "masks", NULL);
+  char *heatmaps = g_build_filename (work_dir, "heatmaps", NULL);
+  char *test_dir = g_build_filename (layout_dir, "test", NULL);
+  GDir *dir = g_dir_open (test_dir, 0, NULL);
+  const char *name;
+
+  g_assert_cmpint (g_mkdir_with_parents (anomalous, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (masks, 0755), ==, 0);
+  while ((name = g_dir_read_name (dir))) {
+    char *from = g_build_filename (test_dir, name, NULL);
+    char *to = strcmp (name, "good") == 0 ? g_strdup (normal)
+                                          : g_build_filename (anomalous, name, NULL);
+    g_assert_cmpint (symlink (from, to), ==, 0);
+    if (strcmp (name, "good") != 0) {
+      char *gt = g_build_filename (layout_dir, "ground_truth", name, NULL);
+      char *gt_to = g_build_filename (masks, name, NULL);
+      g_assert_cmpint (symlink (gt, gt_to), ==, 0);
+      g_free (gt);
+      g_free (gt_to);
+    }
+    g_free (from);
+    g_free (to);
+  }
+  g_dir_close (dir);
+
+  const char *mvtec_argv[] = { tool ("FUNAD_EVAL"), "-q", "--json", "--model", model_path,
+                               "--dataset", layout_dir, NULL };
+  const char *plain_argv[] = { tool ("FUNAD_EVAL"), "-q", "--json", "--model", model_path,
+                               "--normal", normal, "--anomalous", anomalous, "--masks", masks,
+                               "--heatmaps", heatmaps, NULL };
+  char *out_a = NULL, *out_b = NULL, *err = NULL;
+  JsonParser *pa = json_parser_new (), *pb = json_parser_new ();
+
+  g_assert_cmpint (run_tool (mvtec_argv, &out_a, &err), ==, 0);
+  g_free (err);
+  g_assert_cmpint (run_tool (plain_argv, &out_b, &err), ==, 0);
+  g_free (err);
+  JsonObject *a = parse_object (pa, out_a), *b = parse_object (pb, out_b);
+  for (const char *const *key = (const char *const[]) { "image_auroc", "pixel_auroc", "aupro",
+                                                         "f1_max", NULL };
+       *key; key++)
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member (a, *key),
+                                    json_object_get_double_member (b, *key), 1e-12);
+  g_assert_cmpint (json_object_get_int_member (a, "n_masks"), ==,
+                   json_object_get_int_member (b, "n_masks"));
+
+  /* One overlay per test image, named after it, at its size. */
+  guint n_images = count_test_images (FALSE) + count_test_images (TRUE), n_pngs = 0;
+  GDir *out_dir = g_dir_open (heatmaps, 0, NULL);
+  g_assert_nonnull (out_dir);
+  while ((name = g_dir_read_name (out_dir))) {
+    char *sub = g_build_filename (heatmaps, name, NULL);
+    n_pngs += count_files (sub);
+    g_free (sub);
+  }
+  g_dir_close (out_dir);
+  g_assert_cmpuint (n_pngs, ==, n_images);
+  char *good_dir = g_build_filename (normal, NULL);
+  char *source = first_file (good_dir, ".png");
+  char *base = g_path_get_basename (source);
+  char *overlay = g_build_filename (heatmaps, "good", base, NULL);
+  int sw, sh, ow, oh;
+  png_size (source, &sw, &sh);
+  png_size (overlay, &ow, &oh);
+  g_assert_cmpint (ow, ==, sw);
+  g_assert_cmpint (oh, ==, sh);
+
+  /* An output that cannot be written is refused before any scoring. */
+  char *blocked = g_build_filename (work_dir, "a-plain-file", NULL);
+  char *under = g_build_filename (blocked, "heatmaps", NULL);
+  g_assert_true (g_file_set_contents (blocked, "x", 1, NULL));
+  const char *bad[] = { tool ("FUNAD_EVAL"), "--model", model_path, "--dataset", layout_dir,
+                        "--heatmaps", under, NULL };
+  assert_fails_cleanly (bad, "funad-eval", under, NULL);
+
+  g_free (under);
+  g_free (blocked);
+  g_free (overlay);
+  g_free (base);
+  g_free (source);
+  g_free (good_dir);
+  g_object_unref (pa);
+  g_object_unref (pb);
+  g_free (out_a);
+  g_free (out_b);
+  g_free (test_dir);
+  g_free (heatmaps);
+  g_free (masks);
+  g_free (anomalous);
+  g_free (normal);
+  g_free (plain);
 }
 
 /* funad-eval and funaddetect give the same number for the same frame. */
@@ -573,6 +827,236 @@ test_eval_rejects_bad_input (void)
   g_free (missing_dir);
 }
 
+/* ---- funad-train inputs ---------------------------------------------------------------------- */
+
+/* --pipeline: videotestsrc's snow changes every frame, so nothing is a duplicate; --duration
+ * counts footage time (30 frames a second) and --max-frames frames kept. */
+static void
+test_train_captures_pipeline (void)
+{
+  char *model = g_build_filename (work_dir, "captured.model", NULL);
+  const char *by_duration[] = { tool ("FUNAD_TRAIN"), "-q", "--json", "-o", model, "--size",
+                                "64", "--threads", "2", "--pipeline",
+                                "videotestsrc pattern=snow ! video/x-raw,framerate=30/1",
+                                "--duration", "1", NULL };
+  const char *by_count[] = { tool ("FUNAD_TRAIN"), "-q", "--json", "-o", model, "--size", "64",
+                             "--threads", "2", "--pipeline", "videotestsrc pattern=snow",
+                             "--max-frames", "12", "--every", "2", NULL };
+  JsonParser *parser = json_parser_new ();
+  GError *error = NULL;
+
+  JsonObject *o = train_json (by_duration, parser);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_read"), ==, 30);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_used"), ==, 30);
+  g_assert_cmpint (json_object_get_int_member (o, "duplicates_dropped"), ==, 0);
+
+  o = train_json (by_count, parser);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_used"), ==, 12);
+  /* --every 2: twice as many frames read as kept (the last one read stops the capture) */
+  g_assert_cmpint (json_object_get_int_member (o, "frames_read"), >=, 23);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_read"), <=, 24);
+  g_assert_true (json_object_has_member (o, "threshold_rule"));
+  g_assert_true (json_object_has_member (o, "estimated_anomalous_fraction"));
+
+  FunadModel *loaded = funad_model_load (model, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "threshold"),
+                                  funad_model_threshold (loaded),
+                                  1e-7 * fabs (funad_model_threshold (loaded)));
+  funad_model_unref (loaded);
+
+  const char *bad[] = { tool ("FUNAD_TRAIN"), "-o", model, "--pipeline", "nosuchsrc", NULL };
+  assert_fails_cleanly (bad, "funad-train", "nosuchsrc", NULL);
+
+  g_object_unref (parser);
+  g_free (model);
+}
+
+/* A still camera: 40 copies of one view give one frame; --dedup 0 keeps them all. */
+static void
+test_train_drops_still_duplicates (void)
+{
+  ensure_demo_and_model ();
+
+  char *good = g_build_filename (layout_dir, "test", "good", NULL);
+  char *image = first_file (good, ".png");
+  char *model = g_build_filename (work_dir, "dedup.model", NULL);
+  const char *still = "videotestsrc pattern=smpte num-buffers=40";
+  const char *dedup[] = { tool ("FUNAD_TRAIN"), "-q", "--json", "-o", model, "--size", "64",
+                          "--threads", "2", "--pipeline", still, image, NULL };
+  const char *keep[] = { tool ("FUNAD_TRAIN"), "-q", "--json", "-o", model, "--size", "64",
+                         "--threads", "2", "--pipeline", still, "--dedup", "0", image, NULL };
+  JsonParser *parser = json_parser_new ();
+
+  JsonObject *o = train_json (dedup, parser);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_read"), ==, 41);
+  g_assert_cmpint (json_object_get_int_member (o, "duplicates_dropped"), ==, 39);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_used"), ==, 2);
+
+  o = train_json (keep, parser);
+  g_assert_cmpint (json_object_get_int_member (o, "duplicates_dropped"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_used"), ==, 41);
+
+  g_object_unref (parser);
+  g_free (model);
+  g_free (image);
+  g_free (good);
+}
+
+/* Undecodable videos in a folder are skipped and counted; named directly, one-line error. */
+static void
+test_train_skips_corrupt_video (void)
+{
+  ensure_demo_and_model ();
+
+  char *folder = g_build_filename (work_dir, "with-corrupt", NULL);
+  char *good = g_build_filename (layout_dir, "test", "good", NULL);
+  char *image = first_file (good, ".png");
+  char *model = g_build_filename (work_dir, "corrupt-input.model", NULL);
+  char *garbage = g_build_filename (folder, "garbage.avi", NULL);
+  char *bad_header = g_build_filename (folder, "bad-header.avi", NULL);
+  GRand *rand = g_rand_new_with_seed (2);
+  GString *bytes = g_string_new_len ("RIFF\x10\0\0\0AVI LIST", 16);
+
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  for (int i = 0; i < 3; i++) {
+    char name[32];
+    g_snprintf (name, sizeof name, "frame%d.png", i);
+    char *to = g_build_filename (folder, name, NULL);
+    copy_file (image, to);
+    g_free (to);
+  }
+  while (bytes->len < 8000)
+    g_string_append_c (bytes, (char) g_rand_int_range (rand, 0, 256));
+  g_assert_true (g_file_set_contents (bad_header, bytes->str, bytes->len, NULL));
+  g_assert_true (g_file_set_contents (garbage, bytes->str + 16, bytes->len - 16, NULL));
+
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "--json", "-o", model, "--size", "64",
+                         "--threads", "2", "--dedup", "0", folder, NULL };
+  JsonParser *parser = json_parser_new ();
+  JsonObject *o = train_json (argv, parser);
+
+  g_assert_cmpint (json_object_get_int_member (o, "files"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (o, "files_skipped"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (o, "frames_used"), ==, 3);
+  g_assert_true (g_file_test (model, G_FILE_TEST_IS_REGULAR));
+
+  char *never = g_build_filename (work_dir, "never-from-garbage.model", NULL);
+  const char *direct[] = { tool ("FUNAD_TRAIN"), "-o", never, garbage, NULL };
+  assert_fails_cleanly (direct, "funad-train", garbage, never);
+
+  g_free (never);
+  g_object_unref (parser);
+  g_string_free (bytes, TRUE);
+  g_rand_free (rand);
+  g_free (bad_header);
+  g_free (garbage);
+  g_free (model);
+  g_free (image);
+  g_free (good);
+  g_free (folder);
+}
+
+/* A model path inside a regular file, or an existing model that cannot be replaced. */
+static void
+test_train_rejects_output_under_file (void)
+{
+  char *file = g_build_filename (work_dir, "a-file", NULL);
+  char *model = g_build_filename (file, "model.safetensors", NULL);
+  char *input = g_build_filename (work_dir, "unused.png", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, input, NULL };
+
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (input, "x", 1, NULL));
+  assert_fails_cleanly (argv, "funad-train", model, NULL);
+  g_free (input);
+  g_free (model);
+  g_free (file);
+}
+
+/* Ctrl-C while capturing from a live source that never ends: exit 130, no model. */
+static void
+test_train_interrupt_during_capture (void)
+{
+  char *model = g_build_filename (work_dir, "interrupted-capture.model", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--pipeline",
+                         "videotestsrc is-live=true pattern=snow", NULL };
+  GError *error = NULL;
+  GPid pid;
+  int err_fd;
+  char c;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  /* The first progress line: capture runs. */
+  while (read (err_fd, &c, 1) == 1 && c != '\n')
+    ;
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+
+  int wait_status = 0, reaped = 0;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not stop capturing within 30 s of SIGINT");
+  }
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
+  close (err_fd);
+  g_spawn_close_pid (pid);
+  g_free (model);
+}
+
+/* ---- funad-inspect --------------------------------------------------------------------------- */
+
+static void
+test_inspect_reports_model (void)
+{
+  ensure_demo_and_model ();
+
+  const char *json_argv[] = { tool ("FUNAD_INSPECT"), "--json", model_path, NULL };
+  const char *text_argv[] = { tool ("FUNAD_INSPECT"), model_path, NULL };
+  char *out = NULL, *err = NULL;
+  GError *error = NULL;
+  FunadModel *model = funad_model_load (model_path, &error);
+  JsonParser *parser = json_parser_new ();
+
+  g_assert_no_error (error);
+  g_assert_cmpint (run_tool (json_argv, &out, &err), ==, 0);
+  JsonObject *o = parse_object (parser, out);
+  g_assert_cmpint (json_object_get_int_member (o, "format_version"), ==, FUNAD_FORMAT_VERSION);
+  g_assert_cmpstr (json_object_get_string_member (o, "backbone"), ==, "builtin");
+  g_assert_cmpint (json_object_get_int_member (o, "input_size"), ==, atoi (TRAIN_SIZE));
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "threshold"),
+                                  funad_model_threshold (model), 1e-6);
+  g_assert_true (json_object_has_member (o, "backbone_weights"));
+  JsonObject *summary = json_object_get_object_member (o, "training_summary");
+  g_assert_nonnull (summary);
+  g_assert_cmpint (json_object_get_int_member (summary, "frames"), >, 0);
+  g_assert_true (json_object_has_member (summary, "threshold_rule"));
+  g_free (out);
+  g_free (err);
+
+  g_assert_cmpint (run_tool (text_argv, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "format_version    1"));
+  g_assert_nonnull (strstr (out, "threshold_rule"));
+  g_free (out);
+  g_free (err);
+
+  char *corrupt = g_build_filename (work_dir, "inspect-corrupt.model", NULL);
+  g_assert_true (g_file_set_contents (corrupt, "\x10\0\0\0\0\0\0\0{not json at all", 24, NULL));
+  const char *bad[] = { tool ("FUNAD_INSPECT"), corrupt, NULL };
+  assert_fails_cleanly (bad, "funad-inspect", corrupt, NULL);
+
+  g_free (corrupt);
+  g_object_unref (parser);
+  funad_model_unref (model);
+}
+
 /* Ctrl-C: training stops, no model is written, exit status 130. */
 static void
 test_train_interrupt_writes_nothing (void)
@@ -657,10 +1141,17 @@ main (int argc, char **argv)
                    test_pipeline_ranks_defective_frames_higher);
   g_test_add_func ("/e2e/eval/reports-auroc-as-json", test_eval_reports_auroc_as_json);
   g_test_add_func ("/e2e/eval/agrees-with-element", test_eval_and_element_agree);
+  g_test_add_func ("/e2e/eval/plain-layout-and-heatmaps", test_eval_plain_layout_and_heatmaps);
   g_test_add_func ("/e2e/eval/rejects-bad-input", test_eval_rejects_bad_input);
   g_test_add_func ("/e2e/train/rejects-unwritable-output", test_train_rejects_unwritable_output);
   g_test_add_func ("/e2e/train/reads-image-folder", test_train_reads_image_folder);
   g_test_add_func ("/e2e/train/interrupt-writes-nothing", test_train_interrupt_writes_nothing);
+  g_test_add_func ("/e2e/train/captures-pipeline", test_train_captures_pipeline);
+  g_test_add_func ("/e2e/train/drops-still-duplicates", test_train_drops_still_duplicates);
+  g_test_add_func ("/e2e/train/skips-corrupt-video", test_train_skips_corrupt_video);
+  g_test_add_func ("/e2e/train/rejects-output-under-file", test_train_rejects_output_under_file);
+  g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
+  g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
 
   int rc = g_test_run ();
 

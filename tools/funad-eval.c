@@ -1,15 +1,20 @@
-/* funad-eval.c — measures a funad model on a labelled dataset in the MVTec AD layout.
+/* funad-eval.c — measures a funad model on a labelled dataset.
  *
  * Copyright (C) 2026 funad contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- *   funad-eval --model MODEL --dataset DIR [--json] [--scores FILE]
+ *   funad-eval --model MODEL --dataset DIR [--json] [--scores FILE] [--heatmaps OUT]
+ *   funad-eval --model MODEL --normal DIR --anomalous DIR [--masks DIR] [...]
  *
- * DIR/test/good holds normal images, every other DIR/test/<defect> defective ones, and
- * DIR/ground_truth/<defect>/<stem>_mask.png (optional) their defect masks, non-zero where
- * defective. Image AUROC ranks frame scores; pixel AUROC ranks anomaly-map values, each map
- * resized to its mask (good images count as all-zero masks at their own size; defective images
- * without a mask are left out of it).
+ * MVTec AD layout: DIR/test/good holds normal images, every other DIR/test/<defect> defective
+ * ones, DIR/ground_truth/<defect>/<stem>_mask.png (optional) their masks, non-zero where
+ * defective. Plain layout: every image under --normal is normal, every image under
+ * --anomalous defective (a sub-folder names its defect type), --masks holds <stem>_mask.png or
+ * <stem>.png at the same relative place.
+ *
+ * Image metrics rank frame scores (maximum of the map). Pixel metrics compare maps, resized to
+ * each mask, with the mask: normal images count as all-zero masks at their own size;
+ * defective images without a mask are left out of them.
  */
 #include <errno.h>
 #include <locale.h>
@@ -24,24 +29,43 @@
 
 #include "frame-source.h"
 #include "funad.h"
+#include "png-encode.h"
+#include "progress.h"
+
+/* AUPRO integrates PRO up to this false positive rate, as the MVTec AD benchmark does. */
+#define AUPRO_MAX_FPR 0.3
+/* Heat-map colours as funaddetect draws them: from half the threshold to 1.5 times it. */
+#define HEATMAP_LO 0.5
+#define HEATMAP_HI 1.5
+#define HEATMAP_ALPHA 0.5
 
 typedef struct {
-  char *name;            /* folder name under test/ */
-  gboolean defective;    /* every class but "good" */
-  GPtrArray *paths;
+  char *name;            /* defect type ("good" for normal images) */
+  gboolean defective;
 } TestClass;
 
 typedef struct {
-  FunadScorer *scorer;
-  /* per image */
-  float score;
+  char *path;
+  char *mask_path;       /* may not exist; NULL for normal images */
+  char *heatmap_name;    /* CLASS/STEM.png under --heatmaps */
+  guint class_index;
+  /* filled when scored */
   gboolean scored;
-  const guint8 *mask;    /* mask pixels for this image, or NULL */
+  float score;
+  gsize pix_start, pix_len;  /* its pixels in the pixel arrays (len 0: not in pixel metrics) */
+} TestImage;
+
+typedef struct {
+  FunadScorer *scorer;
+  const char *heatmaps;  /* folder, or NULL */
+  TestImage *image;      /* the one being scored */
+  const guint8 *mask;    /* its mask pixels, or NULL */
   int mask_w, mask_h;
-  gboolean zero_mask;    /* a good image: an all-zero mask at the image's own size */
-  /* all images */
-  GArray *pixel_scores;  /* float */
-  GArray *pixel_labels;  /* guint8 */
+  gboolean zero_mask;    /* a normal image: an all-zero mask at its own size */
+  GError *heatmap_error; /* the first heat map that could not be written */
+  GArray *pixel_scores;  /* float, all images */
+  GArray *pixel_regions; /* guint32: 0 normal pixel, else a defect region unique in the set */
+  guint32 next_region;
 } EvalRun;
 
 typedef struct {
@@ -68,19 +92,58 @@ on_mask_frame (const FunadImage *image, const FrameInfo *info, gpointer user_dat
   return TRUE;
 }
 
-/* Appends the map, resized to the mask, and the mask's labels to the pixel arrays. */
+/* Appends the map, resized to w x h, and the mask's regions to the pixel arrays. */
 static void
 append_pixels (EvalRun *run, const float *map, int map_size, int w, int h, const guint8 *mask)
 {
   gsize n = (gsize) w * h, old = run->pixel_scores->len;
 
   g_array_set_size (run->pixel_scores, old + n);
-  g_array_set_size (run->pixel_labels, old + n);
+  g_array_set_size (run->pixel_regions, old + n);
   funad_map_resize (map, map_size, map_size, &g_array_index (run->pixel_scores, float, old), w, h);
 
-  guint8 *labels = &g_array_index (run->pixel_labels, guint8, old);
-  for (gsize i = 0; i < n; i++)
-    labels[i] = mask ? mask[i] != 0 : 0;
+  guint32 *regions = &g_array_index (run->pixel_regions, guint32, old);
+  if (mask)
+    run->next_region += funad_label_regions (mask, w, h, regions, run->next_region);
+  else
+    memset (regions, 0, n * sizeof *regions);
+  run->image->pix_start = old;
+  run->image->pix_len = n;
+}
+
+/* The image with its heat map blended over it, as a PNG under --heatmaps. */
+static gboolean
+write_heatmap (EvalRun *run, const FunadImage *image, const float *map, int map_size,
+               GError **error)
+{
+  double threshold = funad_model_threshold (funad_scorer_get_model (run->scorer));
+  int row = image->width * 3;
+  guint8 *copy = g_new (guint8, (gsize) row * image->height);
+  FunadImage overlay = { copy, image->width, image->height, row, 3, 0, 1, 2 };
+  gboolean ok = FALSE;
+
+  for (int y = 0; y < image->height; y++)
+    memcpy (copy + (gsize) y * row, image->data + (gsize) y * image->stride, row);
+  funad_heatmap_blend (map, map_size, map_size, HEATMAP_LO * threshold, HEATMAP_HI * threshold,
+                       HEATMAP_ALPHA, &overlay);
+
+  GBytes *png = png_encode_rgb (copy, image->width, image->height, row, error);
+  if (png) {
+    char *path = g_build_filename (run->heatmaps, run->image->heatmap_name, NULL);
+    char *dir = g_path_get_dirname (path);
+
+    if (g_mkdir_with_parents (dir, 0777) != 0)
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot create folder: %s", dir,
+                   g_strerror (errno));
+    else
+      ok = g_file_set_contents (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
+                                error);
+    g_free (dir);
+    g_free (path);
+    g_bytes_unref (png);
+  }
+  g_free (copy);
+  return ok;
 }
 
 static gboolean
@@ -90,13 +153,13 @@ on_image_frame (const FunadImage *image, const FrameInfo *info, gpointer user_da
   EvalRun *run = user_data;
   const float *map = NULL;
 
-  if (run->scored)
+  if (run->image->scored)
     return TRUE;  /* an image file has one frame; ignore any more */
-  if (!funad_scorer_score (run->scorer, image, &run->score, &map, error)) {
+  if (!funad_scorer_score (run->scorer, image, &run->image->score, &map, error)) {
     g_prefix_error (error, "%s: ", info->path);
     return FALSE;
   }
-  run->scored = TRUE;
+  run->image->scored = TRUE;
 
   int map_size = funad_model_input_size (funad_scorer_get_model (run->scorer));
 
@@ -104,10 +167,23 @@ on_image_frame (const FunadImage *image, const FrameInfo *info, gpointer user_da
     append_pixels (run, map, map_size, image->width, image->height, NULL);
   else if (run->mask)
     append_pixels (run, map, map_size, run->mask_w, run->mask_h, run->mask);
+  if (run->heatmaps && !run->heatmap_error)
+    write_heatmap (run, image, map, map_size, &run->heatmap_error);
   return TRUE;
 }
 
 /* ---- dataset -------------------------------------------------------------------------------- */
+
+static void
+test_image_free (gpointer data)
+{
+  TestImage *t = data;
+
+  g_free (t->path);
+  g_free (t->mask_path);
+  g_free (t->heatmap_name);
+  g_free (t);
+}
 
 static void
 test_class_free (gpointer data)
@@ -115,78 +191,248 @@ test_class_free (gpointer data)
   TestClass *c = data;
 
   g_free (c->name);
-  g_ptr_array_unref (c->paths);
   g_free (c);
 }
 
-static int
-compare_classes (gconstpointer a, gconstpointer b)
+static guint
+class_index (GPtrArray *classes, const char *name, gboolean defective)
 {
-  const TestClass *x = *(TestClass *const *) a, *y = *(TestClass *const *) b;
-
-  return strcmp (x->name, y->name);
+  for (guint i = 0; i < classes->len; i++)
+    if (strcmp (((TestClass *) g_ptr_array_index (classes, i))->name, name) == 0)
+      return i;
+  TestClass *c = g_new0 (TestClass, 1);
+  c->name = g_strdup (name);
+  c->defective = defective;
+  g_ptr_array_add (classes, c);
+  return classes->len - 1;
 }
 
-/* The classes under DIR/test, sorted by name, each with its sorted image paths. */
-static GPtrArray *
-list_test_classes (const char *dataset, GError **error)
+static char *
+stem_of (const char *path)
+{
+  char *base = g_path_get_basename (path);
+  char *dot = strrchr (base, '.');
+
+  if (dot)
+    *dot = '\0';
+  return base;
+}
+
+static void
+add_image (GPtrArray *images, guint c, const char *class_name, const char *path, char *mask)
+{
+  TestImage *t = g_new0 (TestImage, 1);
+  char *stem = stem_of (path);
+  char *name = g_strconcat (stem, ".png", NULL);
+
+  t->path = g_strdup (path);
+  t->mask_path = mask;
+  t->class_index = c;
+  t->heatmap_name = g_build_filename (class_name, name, NULL);
+  g_ptr_array_add (images, t);
+  g_free (name);
+  g_free (stem);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* MVTec AD: DIR/test/<class>/..., masks in DIR/ground_truth/<class>/<stem>_mask.png. */
+static gboolean
+list_mvtec (const char *dataset, GPtrArray *classes, GPtrArray *images, GError **error)
 {
   char *test_dir = g_build_filename (dataset, "test", NULL);
   GError *local_error = NULL;
   GDir *dir = g_dir_open (test_dir, 0, &local_error);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
-  GPtrArray *classes = NULL;
+  gboolean ok = TRUE;
 
   if (!dir) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: not an MVTec AD style dataset (no "
                  "test/ folder: %s)", dataset, local_error->message);
     g_error_free (local_error);
     g_free (test_dir);
-    return NULL;
+    g_ptr_array_unref (names);
+    return FALSE;
   }
-  classes = g_ptr_array_new_with_free_func (test_class_free);
   while ((name = g_dir_read_name (dir))) {
     char *path = g_build_filename (test_dir, name, NULL);
-
-    if (name[0] != '.' && g_file_test (path, G_FILE_TEST_IS_DIR)) {
-      TestClass *c = g_new0 (TestClass, 1);
-
-      c->name = g_strdup (name);
-      c->defective = strcmp (name, "good") != 0;
-      c->paths = frame_source_list_images (path, error);
-      g_ptr_array_add (classes, c);
-      if (!c->paths) {
-        c->paths = g_ptr_array_new ();
-        g_free (path);
-        g_ptr_array_unref (classes);
-        classes = NULL;
-        break;
-      }
-    }
+    if (name[0] != '.' && g_file_test (path, G_FILE_TEST_IS_DIR))
+      g_ptr_array_add (names, g_strdup (name));
     g_free (path);
   }
   g_dir_close (dir);
+  /* Byte order of names, so classes and images come out the same everywhere. */
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len && ok; i++) {
+    const char *class_name = g_ptr_array_index (names, i);
+    char *class_dir = g_build_filename (test_dir, class_name, NULL);
+    GPtrArray *paths = frame_source_list_images (class_dir, error);
+    gboolean defective = strcmp (class_name, "good") != 0;
+    guint c = class_index (classes, class_name, defective);
+
+    ok = paths != NULL;
+    for (guint k = 0; ok && k < paths->len; k++) {
+      const char *path = g_ptr_array_index (paths, k);
+      char *mask = NULL;
+
+      if (defective) {
+        char *stem = stem_of (path);
+        char *mask_name = g_strconcat (stem, "_mask.png", NULL);
+        mask = g_build_filename (dataset, "ground_truth", class_name, mask_name, NULL);
+        g_free (mask_name);
+        g_free (stem);
+      }
+      add_image (images, c, class_name, path, mask);
+    }
+    if (paths)
+      g_ptr_array_unref (paths);
+    g_free (class_dir);
+  }
+  g_ptr_array_unref (names);
   g_free (test_dir);
-  if (classes)
-    g_ptr_array_sort (classes, compare_classes);
-  return classes;
+  return ok;
 }
 
-/* DIR/ground_truth/<class>/<stem>_mask.png, where stem is the image name without extension. */
+/* masks/<relative dir>/<stem>_mask.png, else .../<stem>.png; NULL when neither exists. */
 static char *
-mask_path_for (const char *dataset, const char *class_name, const char *image_path)
+plain_mask_path (const char *masks, const char *relative_dir, const char *path)
 {
-  char *base = g_path_get_basename (image_path);
-  char *dot = strrchr (base, '.');
+  char *stem = stem_of (path);
+  const char *suffixes[] = { "_mask.png", ".png", NULL };
+  char *found = NULL;
 
-  if (dot)
-    *dot = '\0';
-  char *mask_name = g_strconcat (base, "_mask.png", NULL);
-  char *path = g_build_filename (dataset, "ground_truth", class_name, mask_name, NULL);
+  for (int i = 0; suffixes[i] && !found; i++) {
+    char *name = g_strconcat (stem, suffixes[i], NULL);
+    char *candidate = g_build_filename (masks, relative_dir, name, NULL);
 
-  g_free (mask_name);
-  g_free (base);
-  return path;
+    if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
+      found = candidate;
+    else
+      g_free (candidate);
+    g_free (name);
+  }
+  g_free (stem);
+  return found;
+}
+
+/* --normal DIR --anomalous DIR [--masks DIR]: a sub-folder of DIR names the defect type. */
+static gboolean
+list_plain (const char *normal, const char *anomalous, const char *masks, GPtrArray *classes,
+            GPtrArray *images, GError **error)
+{
+  GPtrArray *paths = frame_source_list_images (normal, error);
+
+  if (!paths)
+    return FALSE;
+  guint good = class_index (classes, "good", FALSE);
+  for (guint k = 0; k < paths->len; k++)
+    add_image (images, good, "good", g_ptr_array_index (paths, k), NULL);
+  g_ptr_array_unref (paths);
+
+  paths = frame_source_list_images (anomalous, error);
+  if (!paths)
+    return FALSE;
+  gsize prefix = strlen (anomalous);
+  for (guint k = 0; k < paths->len; k++) {
+    const char *path = g_ptr_array_index (paths, k);
+    const char *relative = path + prefix;
+
+    while (*relative == G_DIR_SEPARATOR)
+      relative++;
+    char *relative_dir = g_path_get_dirname (relative);
+    char *first = g_strdup (relative_dir);
+    char *sep = strchr (first, G_DIR_SEPARATOR);
+
+    if (sep)
+      *sep = '\0';
+    const char *class_name = strcmp (first, ".") == 0 ? "anomalous" : first;
+    guint c = class_index (classes, class_name, TRUE);
+
+    add_image (images, c, class_name, path,
+               masks ? plain_mask_path (masks, relative_dir, path) : NULL);
+    g_free (first);
+    g_free (relative_dir);
+  }
+  g_ptr_array_unref (paths);
+  return TRUE;
+}
+
+/* ---- metrics -------------------------------------------------------------------------------- */
+
+typedef struct {
+  guint n;
+  double image_auroc, f1_max, pixel_auroc, aupro;
+  float f1_max_threshold;
+  double precision, recall, f1, flagged;  /* at the model's threshold */
+} Metrics;
+
+/* Every metric over the images whose class is in (keep == NULL: all images). */
+static Metrics
+measure (GPtrArray *images, const gboolean *keep, const float *pixel_scores,
+         const guint32 *pixel_regions, GPtrArray *classes, double threshold,
+         gboolean with_pixels)
+{
+  Metrics m = { 0 };
+  float *scores = g_new (float, images->len);
+  guint8 *labels = g_new (guint8, images->len);
+  gsize n = 0, n_pix = 0, n_flagged = 0;
+
+  for (guint i = 0; i < images->len; i++) {
+    TestImage *t = g_ptr_array_index (images, i);
+    if (!t->scored || (keep && !keep[t->class_index]))
+      continue;
+    scores[n] = t->score;
+    labels[n++] = ((TestClass *) g_ptr_array_index (classes, t->class_index))->defective;
+    n_pix += t->pix_len;
+    n_flagged += t->score > threshold;
+  }
+  m.n = n;
+  m.image_auroc = funad_auroc (scores, labels, n);
+  m.f1_max = funad_f1_max (scores, labels, n, &m.f1_max_threshold);
+  funad_detection_at (scores, labels, n, threshold, &m.precision, &m.recall, &m.f1);
+  m.flagged = n > 0 ? (double) n_flagged / n : NAN;
+  g_free (scores);
+  g_free (labels);
+
+  m.pixel_auroc = m.aupro = NAN;
+  if (!with_pixels || n_pix == 0)
+    return m;
+
+  /* A subset's pixels are copied together; all of them are used in place. */
+  const float *ps = pixel_scores;
+  const guint32 *pr = pixel_regions;
+  float *sub_scores = NULL;
+  guint32 *sub_regions = NULL;
+  if (keep) {
+    gsize at = 0;
+    sub_scores = g_new (float, n_pix);
+    sub_regions = g_new (guint32, n_pix);
+    for (guint i = 0; i < images->len; i++) {
+      TestImage *t = g_ptr_array_index (images, i);
+      if (!t->scored || !keep[t->class_index] || t->pix_len == 0)
+        continue;
+      memcpy (sub_scores + at, pixel_scores + t->pix_start, t->pix_len * sizeof (float));
+      memcpy (sub_regions + at, pixel_regions + t->pix_start, t->pix_len * sizeof (guint32));
+      at += t->pix_len;
+    }
+    ps = sub_scores;
+    pr = sub_regions;
+  }
+  guint8 *pixel_labels = g_new (guint8, n_pix);
+  for (gsize i = 0; i < n_pix; i++)
+    pixel_labels[i] = pr[i] != 0;
+  m.pixel_auroc = funad_auroc (ps, pixel_labels, n_pix);
+  g_free (pixel_labels);
+  m.aupro = funad_aupro (ps, pr, n_pix, AUPRO_MAX_FPR);
+  g_free (sub_scores);
+  g_free (sub_regions);
+  return m;
 }
 
 /* ---- output --------------------------------------------------------------------------------- */
@@ -199,6 +445,13 @@ add_number_or_null (JsonBuilder *builder, const char *key, double value)
     json_builder_add_double_value (builder, value);
   else
     json_builder_add_null_value (builder);
+}
+
+static void
+add_int (JsonBuilder *builder, const char *key, gint64 value)
+{
+  json_builder_set_member_name (builder, key);
+  json_builder_add_int_value (builder, value);
 }
 
 static char *
@@ -225,8 +478,7 @@ score_line (const char *path, int label, float score)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "path");
   json_builder_add_string_value (builder, path);
-  json_builder_set_member_name (builder, "label");
-  json_builder_add_int_value (builder, label);
+  add_int (builder, "label", label);
   json_builder_set_member_name (builder, "score");
   json_builder_add_double_value (builder, score);
   json_builder_end_object (builder);
@@ -236,7 +488,7 @@ score_line (const char *path, int label, float score)
 }
 
 static const char *
-format_auroc (double value, char *buffer, gsize size)
+fmt (double value, char *buffer, gsize size)
 {
   if (isfinite (value))
     g_snprintf (buffer, size, "%.4f", value);
@@ -252,25 +504,84 @@ fail (const char *message)
   return EXIT_FAILURE;
 }
 
+static int
+fail_error (GError *error)
+{
+  int rc = fail (error->message);
+  g_error_free (error);
+  return rc;
+}
+
+/* Fails early, before minutes of scoring, when an output could not be written. */
+static gboolean
+check_outputs (const char *scores_path, const char *heatmaps, GError **error)
+{
+  if (heatmaps) {
+    if (g_mkdir_with_parents (heatmaps, 0777) != 0) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot create folder: %s",
+                   heatmaps, g_strerror (errno));
+      return FALSE;
+    }
+    if (access (heatmaps, W_OK) != 0) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write into it: %s",
+                   heatmaps, g_strerror (errno));
+      return FALSE;
+    }
+  }
+  if (scores_path) {
+    char *dir = g_path_get_dirname (scores_path);
+    gboolean ok = access (dir, W_OK) == 0;
+    if (!ok)
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write into %s: %s",
+                   scores_path, dir, g_strerror (errno));
+    g_free (dir);
+    return ok;
+  }
+  return TRUE;
+}
+
+static void
+json_metrics (JsonBuilder *b, const Metrics *m, gboolean defective_only)
+{
+  add_number_or_null (b, "image_auroc", m->image_auroc);
+  add_number_or_null (b, "pixel_auroc", m->pixel_auroc);
+  add_number_or_null (b, "aupro", m->aupro);
+  if (defective_only)
+    return;
+  add_number_or_null (b, "f1_max", m->f1_max);
+  add_number_or_null (b, "f1_max_threshold", m->f1_max_threshold);
+}
+
 int
 main (int argc, char **argv)
 {
-  char *model_path = NULL, *dataset = NULL, *scores_path = NULL;
+  char *model_path = NULL, *dataset = NULL, *scores_path = NULL, *heatmaps = NULL;
+  char *normal = NULL, *anomalous = NULL, *masks = NULL;
   gboolean as_json = FALSE, quiet = FALSE;
   GError *error = NULL;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (from funad-train)",
-      "MODEL" },
-    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset, "Dataset folder in the MVTec AD layout",
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (from funad-train; "
+      "required)", "MODEL" },
+    { "dataset", 'd', 0, G_OPTION_ARG_FILENAME, &dataset, "Dataset folder in the MVTec AD "
+      "layout", "DIR" },
+    { "normal", 0, 0, G_OPTION_ARG_FILENAME, &normal, "Folder of normal test images (instead "
+      "of --dataset)", "DIR" },
+    { "anomalous", 0, 0, G_OPTION_ARG_FILENAME, &anomalous, "Folder of defective test images; "
+      "a sub-folder names a defect type", "DIR" },
+    { "masks", 0, 0, G_OPTION_ARG_FILENAME, &masks, "Masks of the --anomalous images: "
+      "<stem>_mask.png or <stem>.png, same sub-folders (default: none, no pixel metrics)",
       "DIR" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the results as one JSON object", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the results as one JSON object "
+      "(default: text)", NULL },
     { "scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path, "Also write one JSON line per test "
-      "image (path, label, score)", "FILE" },
+      "image: path, label, score (default: none)", "FILE" },
+    { "heatmaps", 0, 0, G_OPTION_ARG_FILENAME, &heatmaps, "Write each test image with its "
+      "anomaly map overlaid as OUT/<defect type>/<stem>.png (default: none)", "OUT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
-  GOptionContext *context = g_option_context_new ("- measure a funad model on an MVTec AD style "
-                                                  "dataset");
+  GOptionContext *context = g_option_context_new ("- measure a funad model on labelled "
+                                                  "images");
 
   /* Messages (GLib's and ours) in the user's character set. */
   setlocale (LC_ALL, "");
@@ -278,248 +589,239 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());
   g_option_context_set_description (context,
-      "DIR/test/good holds normal images; every other DIR/test/<defect> folder defective ones;\n"
-      "DIR/ground_truth/<defect>/<stem>_mask.png (optional) marks defective pixels (non-zero).\n"
-      "Prints image AUROC (frame score = maximum of the map) and, where masks exist, pixel AUROC.");
-  if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    int rc = fail (error->message);
-    g_error_free (error);
-    return rc;
-  }
+      "MVTec AD layout: DIR/test/good holds normal images, every other DIR/test/<defect>\n"
+      "defective ones; DIR/ground_truth/<defect>/<stem>_mask.png (optional) marks defective\n"
+      "pixels (non-zero). Metrics: image AUROC, F1-max, precision/recall/F1 at the model's own\n"
+      "label-free threshold (flag score > threshold); where masks exist, pixel AUROC and AUPRO\n"
+      "(per-region overlap integrated to a false positive rate of 0.3, divided by 0.3); each\n"
+      "also per defect type (that type against all normal images).");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
   g_option_context_free (context);
 
   if (!model_path)
     return fail ("no model given: use --model MODEL");
-  if (!dataset)
-    return fail ("no dataset given: use --dataset DIR");
   if (argc > 1)
-    return fail ("unexpected argument (use --model and --dataset; see --help)");
-  if (!g_file_test (dataset, G_FILE_TEST_IS_DIR)) {
-    char *message = g_strdup_printf ("%s: dataset folder not found", dataset);
-    int rc = fail (message);
-    g_free (message);
-    return rc;
+    return fail ("unexpected argument (use --dataset, or --normal and --anomalous; see --help)");
+  if (dataset && (normal || anomalous || masks))
+    return fail ("use either --dataset or --normal/--anomalous, not both");
+  if (!dataset && (!normal || !anomalous))
+    return fail ("no test images given: use --dataset DIR, or --normal DIR --anomalous DIR");
+  const char *folders[] = { dataset, normal, anomalous, masks };
+  for (int i = 0; i < 4; i++) {
+    if (folders[i] && !g_file_test (folders[i], G_FILE_TEST_IS_DIR)) {
+      char *message = g_strdup_printf ("%s: folder not found", folders[i]);
+      int rc = fail (message);
+      g_free (message);
+      return rc;
+    }
   }
+  if (!check_outputs (scores_path, heatmaps, &error))
+    return fail_error (error);
 
   FunadModel *model = funad_model_load (model_path, &error);
-  if (!model) {
-    int rc = fail (error->message);
-    g_error_free (error);
-    return rc;
-  }
+  if (!model)
+    return fail_error (error);
 
   frame_source_init (NULL, NULL);
 
-  GPtrArray *classes = list_test_classes (dataset, &error);
-  if (!classes) {
-    int rc = fail (error->message);
-    g_error_free (error);
+  GPtrArray *classes = g_ptr_array_new_with_free_func (test_class_free);
+  GPtrArray *images = g_ptr_array_new_with_free_func (test_image_free);
+  gboolean listed = dataset ? list_mvtec (dataset, classes, images, &error)
+                            : list_plain (normal, anomalous, masks, classes, images, &error);
+  if (!listed) {
+    g_ptr_array_unref (images);
+    g_ptr_array_unref (classes);
     funad_model_unref (model);
-    return rc;
+    return fail_error (error);
   }
-
-  guint n_total = 0;
-  for (guint c = 0; c < classes->len; c++)
-    n_total += ((TestClass *) g_ptr_array_index (classes, c))->paths->len;
-  if (n_total == 0) {
-    char *message = g_strdup_printf ("%s: no test images under %s/test", dataset, dataset);
+  if (images->len == 0) {
+    char *message = g_strdup_printf ("%s: no test images", dataset ? dataset : normal);
     int rc = fail (message);
     g_free (message);
+    g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
     funad_model_unref (model);
     return rc;
   }
 
   FILE *scores_file = NULL;
-  if (scores_path) {
-    scores_file = g_fopen (scores_path, "w");
-    if (!scores_file) {
-      char *message = g_strdup_printf ("%s: cannot write: %s", scores_path, g_strerror (errno));
-      int rc = fail (message);
-      g_free (message);
-      g_ptr_array_unref (classes);
-      funad_model_unref (model);
-      return rc;
-    }
+  if (scores_path && !(scores_file = g_fopen (scores_path, "w"))) {
+    char *message = g_strdup_printf ("%s: cannot write: %s", scores_path, g_strerror (errno));
+    int rc = fail (message);
+    g_free (message);
+    g_ptr_array_unref (images);
+    g_ptr_array_unref (classes);
+    funad_model_unref (model);
+    return rc;
   }
 
   EvalRun run = { 0 };
   run.scorer = funad_scorer_new (model);
+  run.heatmaps = heatmaps;
   run.pixel_scores = g_array_new (FALSE, FALSE, sizeof (float));
-  run.pixel_labels = g_array_new (FALSE, FALSE, sizeof (guint8));
+  run.pixel_regions = g_array_new (FALSE, FALSE, sizeof (guint32));
+  run.next_region = 1;
 
-  GArray *image_scores = g_array_new (FALSE, FALSE, sizeof (float));
-  GArray *image_labels = g_array_new (FALSE, FALSE, sizeof (guint8));
-  GArray *image_class = g_array_new (FALSE, FALSE, sizeof (guint));
-  guint n_normal = 0, n_anomalous = 0, n_skipped = 0, n_with_mask = 0, done = 0;
-  gboolean on_tty = isatty (STDERR_FILENO);
+  Progress *progress = progress_new ("funad-eval", !quiet);
+  guint n_normal = 0, n_anomalous = 0, n_skipped = 0, n_with_mask = 0;
   gint64 start = g_get_monotonic_time ();
 
-  for (guint c = 0; c < classes->len; c++) {
-    TestClass *test_class = g_ptr_array_index (classes, c);
+  for (guint i = 0; i < images->len && !run.heatmap_error; i++) {
+    TestImage *t = g_ptr_array_index (images, i);
+    gboolean defective = ((TestClass *) g_ptr_array_index (classes, t->class_index))->defective;
+    Mask mask = { 0 };
+    GError *image_error = NULL;
 
-    for (guint i = 0; i < test_class->paths->len; i++) {
-      const char *path = g_ptr_array_index (test_class->paths, i);
-      Mask mask = { 0 };
-      GError *image_error = NULL;
-
-      if (test_class->defective) {
-        char *mask_path = mask_path_for (dataset, test_class->name, path);
-
-        if (g_file_test (mask_path, G_FILE_TEST_EXISTS) &&
-            !frame_source_decode_file (mask_path, FRAME_FORMAT_GRAY8, on_mask_frame, &mask,
-                                       NULL, &image_error)) {
-          g_printerr ("funad-eval: warning: %s (image left out of pixel AUROC)\n",
-                      image_error->message);
-          g_clear_error (&image_error);
-          g_clear_pointer (&mask.pixels, g_free);
-        }
-        g_free (mask_path);
-      }
-
-      run.scored = FALSE;
-      run.zero_mask = !test_class->defective;
-      run.mask = mask.pixels;
-      run.mask_w = mask.width;
-      run.mask_h = mask.height;
-      if (frame_source_decode_file (path, FRAME_FORMAT_RGB, on_image_frame, &run, NULL,
-                                    &image_error) && run.scored) {
-        guint8 label = test_class->defective ? 1 : 0;
-
-        g_array_append_val (image_scores, run.score);
-        g_array_append_val (image_labels, label);
-        g_array_append_val (image_class, c);
-        if (label)
-          n_anomalous++;
-        else
-          n_normal++;
-        n_with_mask += mask.pixels != NULL;
-        if (scores_file) {
-          char *line = score_line (path, label, run.score);
-          fprintf (scores_file, "%s\n", line);
-          g_free (line);
-        }
-      } else {
-        g_printerr ("%sfunad-eval: warning: skipped %s\n", on_tty && !quiet ? "\n" : "",
-                    image_error ? image_error->message : path);
-        g_clear_error (&image_error);
-        n_skipped++;
-      }
-      g_free (mask.pixels);
-
-      done++;
-      if (!quiet && (on_tty || done * 10 / n_total != (done - 1) * 10 / n_total))
-        g_printerr (on_tty ? "\r\033[Kfunad-eval: scored %u/%u" : "funad-eval: scored %u/%u\n",
-                    done, n_total);
+    if (t->mask_path && g_file_test (t->mask_path, G_FILE_TEST_EXISTS) &&
+        !frame_source_decode_file (t->mask_path, FRAME_FORMAT_GRAY8, on_mask_frame, &mask,
+                                   NULL, &image_error)) {
+      progress_break_line (progress);
+      g_printerr ("funad-eval: warning: %s (image left out of pixel metrics)\n",
+                  image_error->message);
+      g_clear_error (&image_error);
+      g_clear_pointer (&mask.pixels, g_free);
     }
+
+    run.image = t;
+    run.zero_mask = !defective;
+    run.mask = mask.pixels;
+    run.mask_w = mask.width;
+    run.mask_h = mask.height;
+    if (frame_source_decode_file (t->path, FRAME_FORMAT_RGB, on_image_frame, &run, NULL,
+                                  &image_error) && t->scored) {
+      if (defective)
+        n_anomalous++;
+      else
+        n_normal++;
+      n_with_mask += mask.pixels != NULL;
+      if (scores_file) {
+        char *line = score_line (t->path, defective, t->score);
+        fprintf (scores_file, "%s\n", line);
+        g_free (line);
+      }
+    } else {
+      t->scored = FALSE;
+      progress_break_line (progress);
+      g_printerr ("funad-eval: warning: skipped %s\n",
+                  image_error ? image_error->message : t->path);
+      g_clear_error (&image_error);
+      n_skipped++;
+    }
+    g_free (mask.pixels);
+    progress_update (progress, "scoring", i + 1, images->len, "images");
   }
-  if (!quiet && on_tty)
-    g_printerr ("\n");
+  progress_free (progress);
 
   gboolean write_failed = scores_file && fclose (scores_file) != 0;
   double seconds = (g_get_monotonic_time () - start) / 1e6;
-  double image_auroc = funad_auroc ((const float *) image_scores->data,
-                                    (const guint8 *) image_labels->data, image_scores->len);
-  double pixel_auroc = n_with_mask > 0
-                           ? funad_auroc ((const float *) run.pixel_scores->data,
-                                          (const guint8 *) run.pixel_labels->data,
-                                          run.pixel_scores->len)
-                           : NAN;
+  double threshold = funad_model_threshold (model);
+  const float *pixel_scores = (const float *) run.pixel_scores->data;
+  const guint32 *pixel_regions = (const guint32 *) run.pixel_regions->data;
+  Metrics all = measure (images, NULL, pixel_scores, pixel_regions, classes, threshold,
+                         n_with_mask > 0);
 
-  /* Per defect class: that class against all good images. */
-  GArray *class_auroc = g_array_sized_new (FALSE, TRUE, sizeof (double), classes->len);
-  GArray *class_count = g_array_sized_new (FALSE, TRUE, sizeof (guint), classes->len);
-  {
-    float *scores = g_new (float, image_scores->len);
-    guint8 *labels = g_new (guint8, image_scores->len);
-
-    for (guint c = 0; c < classes->len; c++) {
-      gsize n = 0;
-      guint count = 0;
-
-      for (guint i = 0; i < image_scores->len; i++) {
-        guint image_c = g_array_index (image_class, guint, i);
-        guint8 label = g_array_index (image_labels, guint8, i);
-
-        if (image_c == c || !label) {
-          scores[n] = g_array_index (image_scores, float, i);
-          labels[n++] = label;
-          count += image_c == c;
-        }
-      }
-      double auroc = ((TestClass *) g_ptr_array_index (classes, c))->defective
-                         ? funad_auroc (scores, labels, n) : NAN;
-      g_array_append_val (class_auroc, auroc);
-      g_array_append_val (class_count, count);
-    }
-    g_free (scores);
-    g_free (labels);
+  /* Per defect type: that type against all normal images. */
+  Metrics *per_class = g_new0 (Metrics, classes->len);
+  gboolean *keep = g_new0 (gboolean, classes->len);
+  for (guint c = 0; c < classes->len; c++) {
+    for (guint k = 0; k < classes->len; k++)
+      keep[k] = k == c || !((TestClass *) g_ptr_array_index (classes, k))->defective;
+    per_class[c] = measure (images, keep, pixel_scores, pixel_regions, classes, threshold,
+                            n_with_mask > 0);
   }
+  g_free (keep);
 
   if (as_json) {
-    JsonBuilder *builder = json_builder_new ();
+    JsonBuilder *b = json_builder_new ();
 
-    json_builder_begin_object (builder);
-    json_builder_set_member_name (builder, "model");
-    json_builder_add_string_value (builder, model_path);
-    json_builder_set_member_name (builder, "dataset");
-    json_builder_add_string_value (builder, dataset);
-    add_number_or_null (builder, "image_auroc", image_auroc);
-    add_number_or_null (builder, "pixel_auroc", pixel_auroc);
-    json_builder_set_member_name (builder, "n_normal");
-    json_builder_add_int_value (builder, n_normal);
-    json_builder_set_member_name (builder, "n_anomalous");
-    json_builder_add_int_value (builder, n_anomalous);
-    json_builder_set_member_name (builder, "n_masks");
-    json_builder_add_int_value (builder, n_with_mask);
-    json_builder_set_member_name (builder, "n_pixels");
-    json_builder_add_int_value (builder, run.pixel_scores->len);
-    json_builder_set_member_name (builder, "n_skipped");
-    json_builder_add_int_value (builder, n_skipped);
-    add_number_or_null (builder, "threshold", funad_model_threshold (model));
-    json_builder_set_member_name (builder, "seconds");
-    json_builder_add_double_value (builder, seconds);
-    json_builder_set_member_name (builder, "classes");
-    json_builder_begin_object (builder);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "model");
+    json_builder_add_string_value (b, model_path);
+    json_builder_set_member_name (b, "dataset");
+    json_builder_add_string_value (b, dataset ? dataset : normal);
+    json_metrics (b, &all, FALSE);
+    add_number_or_null (b, "aupro_max_fpr", AUPRO_MAX_FPR);
+    add_number_or_null (b, "threshold", threshold);
+    json_builder_set_member_name (b, "at_threshold");
+    json_builder_begin_object (b);
+    add_number_or_null (b, "precision", all.precision);
+    add_number_or_null (b, "recall", all.recall);
+    add_number_or_null (b, "f1", all.f1);
+    add_number_or_null (b, "flagged_fraction", all.flagged);
+    json_builder_end_object (b);
+    add_int (b, "n_normal", n_normal);
+    add_int (b, "n_anomalous", n_anomalous);
+    add_int (b, "n_masks", n_with_mask);
+    add_int (b, "n_regions", run.next_region - 1);
+    add_int (b, "n_pixels", run.pixel_scores->len);
+    add_int (b, "n_skipped", n_skipped);
+    json_builder_set_member_name (b, "seconds");
+    json_builder_add_double_value (b, seconds);
+    json_builder_set_member_name (b, "classes");
+    json_builder_begin_object (b);
     for (guint c = 0; c < classes->len; c++) {
       TestClass *test_class = g_ptr_array_index (classes, c);
+      guint count = 0;
 
-      json_builder_set_member_name (builder, test_class->name);
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "n");
-      json_builder_add_int_value (builder, g_array_index (class_count, guint, c));
-      if (test_class->defective)
-        add_number_or_null (builder, "image_auroc", g_array_index (class_auroc, double, c));
-      json_builder_end_object (builder);
+      for (guint i = 0; i < images->len; i++) {
+        TestImage *t = g_ptr_array_index (images, i);
+        count += t->scored && t->class_index == c;
+      }
+      json_builder_set_member_name (b, test_class->name);
+      json_builder_begin_object (b);
+      add_int (b, "n", count);
+      if (test_class->defective) {
+        json_metrics (b, &per_class[c], TRUE);
+        add_number_or_null (b, "recall_at_threshold", per_class[c].recall);
+      } else {
+        /* the normal images flagged: the false positive rate at the threshold */
+        double flagged = 0;
+        for (guint i = 0; i < images->len; i++) {
+          TestImage *t = g_ptr_array_index (images, i);
+          flagged += t->scored && t->class_index == c && t->score > threshold;
+        }
+        add_number_or_null (b, "flagged_at_threshold", count ? flagged / count : NAN);
+      }
+      json_builder_end_object (b);
     }
-    json_builder_end_object (builder);
-    json_builder_end_object (builder);
+    json_builder_end_object (b);
+    json_builder_end_object (b);
 
-    char *text = to_json (builder, TRUE);
+    char *text = to_json (b, TRUE);
     g_print ("%s\n", text);
     g_free (text);
-    g_object_unref (builder);
+    g_object_unref (b);
   } else {
-    char a[32], b[32];
+    char x[32], y[32], z[32];
 
-    g_print ("model:       %s\n", model_path);
-    g_print ("dataset:     %s (%u normal, %u defective, %u with masks, %u skipped)\n", dataset,
-             n_normal, n_anomalous, n_with_mask, n_skipped);
-    g_print ("image AUROC: %s\n", format_auroc (image_auroc, a, sizeof a));
-    g_print ("pixel AUROC: %s (%u pixels)\n", format_auroc (pixel_auroc, b, sizeof b),
+    g_print ("model:        %s\n", model_path);
+    g_print ("test images:  %s (%u normal, %u defective, %u with masks, %u skipped)\n",
+             dataset ? dataset : normal, n_normal, n_anomalous, n_with_mask, n_skipped);
+    g_print ("image AUROC:  %s   F1-max %s (at score >= %g)\n", fmt (all.image_auroc, x, 32),
+             fmt (all.f1_max, y, 32), all.f1_max_threshold);
+    g_print ("pixel AUROC:  %s   AUPRO (FPR <= %.1f) %s   (%u pixels)\n",
+             fmt (all.pixel_auroc, x, 32), AUPRO_MAX_FPR, fmt (all.aupro, y, 32),
              run.pixel_scores->len);
+    g_print ("at the model's threshold %g: precision %s, recall %s, F1 %s\n", threshold,
+             fmt (all.precision, x, 32), fmt (all.recall, y, 32), fmt (all.f1, z, 32));
     for (guint c = 0; c < classes->len; c++) {
       TestClass *test_class = g_ptr_array_index (classes, c);
+      Metrics *m = &per_class[c];
 
       if (test_class->defective)
-        g_print ("  %-18s image AUROC %s (%u images)\n", test_class->name,
-                 format_auroc (g_array_index (class_auroc, double, c), a, sizeof a),
-                 g_array_index (class_count, guint, c));
+        g_print ("  %-16s image AUROC %s, pixel AUROC %s, AUPRO %s, recall %s (%u images with "
+                 "the normal ones)\n", test_class->name, fmt (m->image_auroc, x, 32),
+                 fmt (m->pixel_auroc, y, 32), fmt (m->aupro, z, 32),
+                 fmt (m->recall, (char[32]) { 0 }, 32), m->n);
     }
   }
 
   int rc = EXIT_SUCCESS;
-  if (write_failed) {
+  if (run.heatmap_error) {
+    rc = fail (run.heatmap_error->message);
+    g_clear_error (&run.heatmap_error);
+  } else if (write_failed) {
     char *message = g_strdup_printf ("%s: write failed", scores_path);
     rc = fail (message);
     g_free (message);
@@ -527,18 +829,19 @@ main (int argc, char **argv)
     rc = fail ("no test image could be decoded and scored");
   }
 
-  g_array_unref (class_auroc);
-  g_array_unref (class_count);
-  g_array_unref (image_scores);
-  g_array_unref (image_labels);
-  g_array_unref (image_class);
+  g_free (per_class);
   g_array_unref (run.pixel_scores);
-  g_array_unref (run.pixel_labels);
+  g_array_unref (run.pixel_regions);
   funad_scorer_free (run.scorer);
   funad_model_unref (model);
+  g_ptr_array_unref (images);
   g_ptr_array_unref (classes);
   g_free (model_path);
   g_free (dataset);
+  g_free (normal);
+  g_free (anomalous);
+  g_free (masks);
   g_free (scores_path);
+  g_free (heatmaps);
   return rc;
 }
