@@ -103,9 +103,9 @@ main (int argc, char **argv)
           json_builder_add_double_value (b, number);
         else
           json_builder_add_int_value (b, (gint64) number);
-      }
-      else
+      } else {
         json_builder_add_string_value (b, value);
+      }
     }
     json_builder_set_member_name (b, "backbone_weights");
     json_builder_add_string_value (b, backbone_weights (backbone));

@@ -388,13 +388,13 @@ main (int argc, char **argv)
       "smoothness loss (default: off)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the summary as one JSON object on "
       "stdout (default: text on stderr)", NULL },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors (and --json)",
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only warnings, errors and --json output",
       NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, NULL, "INPUT..." },
     { NULL }
   };
-  GOptionContext *context = g_option_context_new ("[INPUT...] - learn a funad model from "
-                                                  "unlabeled frames");
+  GOptionContext *context = g_option_context_new ("- learn a funad model from unlabeled "
+                                                  "frames");
 
   /* Messages (GLib's and ours) in the user's character set. */
   setlocale (LC_ALL, "");
