@@ -170,7 +170,9 @@ static const char style_sheet[] =
   ".plot-score{fill:none;stroke:var(--blue);stroke-width:1.4;stroke-linejoin:round}\n"
   ".plot-score-high{fill:none;stroke:var(--bad);stroke-width:1.8;stroke-linejoin:round}\n"
   ".plot-threshold{stroke:var(--bad);stroke-width:1.2;stroke-dasharray:6 4}\n"
-  ".plot-threshold-label{fill:var(--bad);font-size:12px}\n"
+  /* a halo in the plot's colour keeps the label legible where the score line crosses it */
+  ".plot-threshold-label{fill:var(--bad);font-size:12px;paint-order:stroke;stroke:#fbfcfe;"
+  "stroke-width:4px;stroke-linejoin:round}\n"
   ".plot-top path{fill:#333}\n"
   ".plot-top text{fill:#333;font-size:11px;font-weight:600}\n"
   "table{border-collapse:collapse;width:100%}\n"
