@@ -754,8 +754,8 @@ main (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, NULL, "VIDEO..." },
     { NULL }
   };
-  GOptionContext *context = g_option_context_new ("VIDEO... - score recorded footage and "
-                                                  "write a report to open in a browser");
+  GOptionContext *context = g_option_context_new ("- score recorded footage and write a "
+                                                  "report to open in a browser");
 
   /* Messages in the user's character set, numbers in files always with a decimal point. */
   setlocale (LC_ALL, "");

@@ -275,9 +275,10 @@ append_segments (GString *out, const ReviewReport *report)
                      "</section>\n");
     return;
   }
-  g_string_append_printf (out, "<p class=\"hint\">Runs of frames above the threshold; runs less "
-                          "than %g s apart are one segment. The picture is the segment's "
-                          "highest-scoring frame with its heat map.</p>\n", report->min_gap);
+  g_string_append_printf (out, "<p class=\"hint\">Runs of frames above the threshold; a normal "
+                          "stretch of at most %g s does not split a segment. The picture is the "
+                          "segment's highest-scoring frame with its heat map.</p>\n",
+                          report->min_gap);
   g_string_append (out, "<table><thead><tr><th>#</th><th>File</th><th>Start</th><th>End</th>"
                    "<th>Length</th><th>Peak score</th><th>Peak at</th><th>Peak frame</th>"
                    "</tr></thead><tbody>\n");
