@@ -1011,6 +1011,72 @@ test_train_interrupt_during_capture (void)
   g_free (model);
 }
 
+/* Ctrl-C once training proper has begun: exit 130, and the model already at the output path
+ * is left exactly as it was. */
+static void
+test_train_interrupt_keeps_old_model (void)
+{
+  ensure_demo_and_model ();
+
+  char *model = g_build_filename (work_dir, "kept.model", NULL);
+  char *train_avi = g_build_filename (demo_dir, "train.avi", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--threads", "2",
+                         train_avi, NULL };
+  GError *error = NULL;
+  GPid pid;
+  int err_fd;
+
+  g_assert_true (g_file_set_contents (model, "the previous model", -1, NULL));
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+  g_assert_no_error (error);
+
+  /* Read progress lines until a training stage starts (reading is over). */
+  GString *line = g_string_new (NULL);
+  gboolean training = FALSE;
+  char c;
+  while (!training && read (err_fd, &c, 1) == 1) {
+    if (c != '\n') {
+      g_string_append_c (line, c);
+      continue;
+    }
+    training = g_str_has_prefix (line->str, "funad-train: backbone") ||
+               g_str_has_prefix (line->str, "funad-train: features");
+    g_string_truncate (line, 0);
+  }
+  g_assert_true (training);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+
+  int wait_status = 0, reaped = 0;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not stop within 60 s of SIGINT");
+  }
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (model, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "the previous model");
+  /* and no temporary file of the atomic write is left beside it */
+  GDir *dir = g_dir_open (work_dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)))
+    g_assert_false (g_str_has_prefix (name, "kept.model") && strcmp (name, "kept.model") != 0);
+  g_dir_close (dir);
+
+  g_free (text);
+  close (err_fd);
+  g_spawn_close_pid (pid);
+  g_string_free (line, TRUE);
+  g_free (train_avi);
+  g_free (model);
+}
+
 /* ---- funad-inspect --------------------------------------------------------------------------- */
 
 static void
@@ -1151,6 +1217,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/skips-corrupt-video", test_train_skips_corrupt_video);
   g_test_add_func ("/e2e/train/rejects-output-under-file", test_train_rejects_output_under_file);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
+  g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
 
   int rc = g_test_run ();
