@@ -28,10 +28,12 @@ void funad_set_threads (int n_threads);
 /* ---- knn.c: exact k nearest neighbours by sgemm (|q|^2 + |r|^2 - 2 q.r) ------------------ */
 /* For each of the nq query rows, the k smallest squared distances to the nr reference rows
  * (ascending) and their indices. When q_group and r_group are given, reference j is skipped
- * for query i if q_group[i] == r_group[j] (leave-own-image-out; pass row indices to skip
- * self). Missing neighbours get distance +inf and index -1. */
+ * for query i if |q_group[i] - r_group[j]| <= exclude_within (0: leave-own-image-out; pass
+ * row indices to skip self; more: also the neighbouring frames of a video). Missing
+ * neighbours get distance +inf and index -1. */
 void funad_knn (const float *q, int nq, const float *r, int nr, int d, int k,
-                const int *q_group, const int *r_group, float *dist, int *index);
+                const int *q_group, const int *r_group, int exclude_within, float *dist,
+                int *index);
 /* Pairs (i < j) of rows that are each other's nearest neighbour. Returns the pair count;
  * pair_i/pair_j must hold n entries. */
 int funad_mutual_pairs (const float *x, int n, int d, int *pair_i, int *pair_j);
@@ -141,9 +143,11 @@ int funad_coreset_select (const float *x, int n, int d, int k, const int *group,
 int *funad_memory_bank_build (FunadModel *model, const float *features, int n, int P,
                               int bank_size, float outlier_z, GRand *rng);
 /* Patch scores (distance to the nearest bank patch) of P patches. With group >= 0, bank rows
- * of that image (bank_group) are skipped: leave-own-image-out scores of training images. */
+ * from images within exclude_within of it (bank_group) are skipped: leave-own-image-out
+ * scores of training images. */
 void funad_memory_bank_score (const FunadModel *model, const float *features, int P,
-                              int group, const int *bank_group, float *scores);
+                              int group, const int *bank_group, int exclude_within,
+                              float *scores);
 /* Patch scores of any model kind (scratch: the MLP cache for FUN-AD). */
 void funad_model_patch_scores (const FunadModel *model, const float *features, int P,
                                FunadMlpCache *cache, float *scores);

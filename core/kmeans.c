@@ -50,7 +50,7 @@ funad_kmeans (const float *x, int n, int d, int k, int iterations, GRand *rng, f
   double *sums = g_new (double, (gsize) k * d);
   int *counts = g_new (int, k);
   for (int it = 0; it < iterations; it++) {
-    funad_knn (x, n, centroids, k, d, 1, NULL, NULL, dist, assign);
+    funad_knn (x, n, centroids, k, d, 1, NULL, NULL, 0, dist, assign);
     memset (sums, 0, (gsize) k * d * sizeof (double));
     memset (counts, 0, k * sizeof (int));
     for (int i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 /* knn.c — exact nearest neighbours through sgemm: |q - r|^2 = |q|^2 + |r|^2 - 2 q.r, in tiles
  * so that memory stays bounded whatever the bank size. */
 #include <math.h>
+#include <stdlib.h>
 #include "funad-private.h"
 
 #define QUERY_TILE 512
@@ -36,7 +37,7 @@ topk_insert (float *dist, int *index, int k, float value, int idx)
 
 void
 funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const int *q_group,
-           const int *r_group, float *dist, int *index)
+           const int *r_group, int exclude_within, float *dist, int *index)
 {
   float *qn = g_new (float, nq);
   float *rn = g_new (float, nr);
@@ -59,7 +60,7 @@ funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const i
         int group = q_group ? q_group[q0 + i] : -1;
         float base = qn[q0 + i];
         for (int j = 0; j < rm; j++) {
-          if (q_group && r_group[r0 + j] == group)
+          if (q_group && abs (r_group[r0 + j] - group) <= exclude_within)
             continue;
           /* Rounding can make a distance slightly negative; clamp at zero. */
           float v = MAX (base + rn[r0 + j] + row[j], 0.f);
@@ -81,7 +82,7 @@ funad_mutual_pairs (const float *x, int n, int d, int *pair_i, int *pair_j)
   float *dist = g_new (float, n);
   for (int i = 0; i < n; i++)
     self[i] = i;
-  funad_knn (x, n, x, n, d, 1, self, self, dist, nearest);
+  funad_knn (x, n, x, n, d, 1, self, self, 0, dist, nearest);
   int count = 0;
   for (int i = 0; i < n; i++) {
     int j = nearest[i];

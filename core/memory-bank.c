@@ -53,7 +53,7 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   }
   float *dist = g_new (float, total), *dev = g_new (float, total);
   int *nn = g_new (int, total);
-  funad_knn (cand, total, ref, n_ref, D, 1, n > 1 ? group : NULL, n > 1 ? ref_group : NULL,
+  funad_knn (cand, total, ref, n_ref, D, 1, n > 1 ? group : NULL, n > 1 ? ref_group : NULL, 0,
              dist, nn);
   g_free (pick);
   g_free (ref_group);
@@ -112,7 +112,7 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
 
 void
 funad_memory_bank_score (const FunadModel *m, const float *features, int P, int group,
-                         const int *bank_group, float *scores)
+                         const int *bank_group, int exclude_within, float *scores)
 {
   int *nn = g_new (int, P);
   int *own = NULL;
@@ -122,7 +122,7 @@ funad_memory_bank_score (const FunadModel *m, const float *features, int P, int 
       own[i] = group;
   }
   funad_knn (features, P, m->bank, m->bank_rows, m->backbone.dim, 1, own,
-             own ? bank_group : NULL, scores, nn);
+             own ? bank_group : NULL, exclude_within, scores, nn);
   for (int i = 0; i < P; i++)
     scores[i] = isfinite (scores[i]) ? sqrtf (scores[i]) : 0.f;
   g_free (own);

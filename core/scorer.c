@@ -18,7 +18,7 @@ funad_model_patch_scores (const FunadModel *m, const float *features, int P,
                           FunadMlpCache *cache, float *scores)
 {
   if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
-    funad_memory_bank_score (m, features, P, -1, NULL, scores);
+    funad_memory_bank_score (m, features, P, -1, NULL, 0, scores);
     return;
   }
   funad_mlp_forward (&m->mlp, features, P, cache);

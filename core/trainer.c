@@ -19,8 +19,9 @@
  * Stopping, label-free: when the candidate set is stable (Jaccard >= 0.95) at two rebuilds in
  * a row, or at the epoch limit.
  * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the training frames'
- * scores (memory bank: leave-own-image-out, on at most 256 evenly spaced frames; FUN-AD: of
- * the scores' logits, as they are probabilities). */
+ * scores (memory bank: leaving out the frame's own patches and those of the frames within n/20 of
+ * it, which in a video are near-copies; on at most 256 evenly spaced frames; FUN-AD: of the
+ * scores' logits, as they are probabilities). */
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -318,7 +319,7 @@ rebuild_bank (Run *r, gboolean use_scores, gboolean *candidate, Bank *bank)
   float *pa = adapted (r, pimg, ppatch, probes, &cache);
   float *dist = g_new (float, probes);
   int *nn = g_new (int, probes);
-  funad_knn (pa, probes, bank->a, bank->size, r->D, 1, pimg, bank->group, dist, nn);
+  funad_knn (pa, probes, bank->a, bank->size, r->D, 1, pimg, bank->group, 0, dist, nn);
   int finite = 0;
   for (int i = 0; i < probes; i++)
     if (isfinite (dist[i]))
@@ -367,7 +368,7 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, FunadAdam *adam,
   funad_mlp_forward (r->mlp, x, n, cache);
   float *dist = g_new (float, n);
   int *nn = g_new (int, n);
-  funad_knn (cache->act[0], n, bank->a, bank->size, D, 1, img, bank->group, dist, nn);
+  funad_knn (cache->act[0], n, bank->a, bank->size, D, 1, img, bank->group, 0, dist, nn);
   guint8 *label = g_new0 (guint8, n);
   float *sigma = g_new0 (float, D);
   if (p->use_synthetic) {
@@ -474,6 +475,7 @@ learn_backbone (Run *r, FunadModel *m, GError **error)
 }
 
 #define THRESHOLD_FRAMES 256
+#define LOO_WINDOW_DIVISOR 20  /* leave out frames within n/20 of the one scored */
 
 /* Frame scores of training images, by the same map path the element uses. A memory bank
  * holds the images' own patches, so each image is scored leave-own-image-out, on at most
@@ -487,10 +489,13 @@ score_training_frames (Run *r, const FunadModel *m, const int *bank_group, float
   FunadMlpCache cache = { 0 };
   gboolean bank = m->scorer == FUNAD_SCORER_MEMORY_BANK;
   int count = bank ? MIN (r->n, THRESHOLD_FRAMES) : r->n;
+  /* Consecutive video frames are near-copies: a frame scored against its neighbours would look
+   * more normal than any new frame. So the frames nearest in order are left out too. */
+  int window = r->n / LOO_WINDOW_DIVISOR;
   for (int c = 0; c < count; c++) {
     int i = (int) ((gint64) c * r->n / count);
     if (bank)
-      funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, patch);
+      funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, window, patch);
     else
       funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, patch);
     scores[c] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
@@ -522,7 +527,7 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_INT ("candidate_normals", n_candidates);
   ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
            ? "median + 3 * 1.4826 * MAD of the logits of training frame scores"
-           : "median + 3 * 1.4826 * MAD of training frame scores (leave-own-image-out)");
+           : "median + 3 * 1.4826 * MAD of training frame scores (leaving out frames within n/20)");
   ADD_DBL ("train_score_median", median);
   ADD_DBL ("train_score_mad", mad);
   ADD_DBL ("estimated_anomalous_fraction", flagged);

@@ -1,11 +1,12 @@
 /* test-knn.c — sgemm kNN against brute force, with and without leave-own-group-out, across
  * tile boundaries; k-means and the eigen-solver on known answers. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "funad-private.h"
 
 static void
-check_knn (int nq, int nr, int d, int k, gboolean groups)
+check_knn (int nq, int nr, int d, int k, gboolean groups, int window)
 {
   GRand *rng = g_rand_new_with_seed (nq * 31 + nr);
   float *q = g_new (float, (gsize) nq * d), *r = g_new (float, (gsize) nr * d);
@@ -20,7 +21,7 @@ check_knn (int nq, int nr, int d, int k, gboolean groups)
     rg[j] = j % 5;
   float *dist = g_new (float, (gsize) nq * k);
   int *idx = g_new (int, (gsize) nq * k);
-  funad_knn (q, nq, r, nr, d, k, groups ? qg : NULL, groups ? rg : NULL, dist, idx);
+  funad_knn (q, nq, r, nr, d, k, groups ? qg : NULL, groups ? rg : NULL, window, dist, idx);
   double *all = g_new (double, nr);
   for (int i = 0; i < nq; i++) {
     for (int j = 0; j < nr; j++) {
@@ -29,13 +30,18 @@ check_knn (int nq, int nr, int d, int k, gboolean groups)
         double diff = q[(gsize) i * d + c] - r[(gsize) j * d + c];
         s += diff * diff;
       }
-      all[j] = groups && qg[i] == rg[j] ? INFINITY : s;
+      all[j] = groups && abs (qg[i] - rg[j]) <= window ? INFINITY : s;
     }
     for (int m = 0; m < k; m++) {
       int best = -1;
       for (int j = 0; j < nr; j++)
         if (best < 0 || all[j] < all[best])
           best = j;
+      if (isinf (all[best])) {   /* every reference left out: no neighbour */
+        g_assert_true (isinf (dist[i * k + m]));
+        g_assert_cmpint (idx[i * k + m], ==, -1);
+        continue;
+      }
       g_assert_cmpfloat_with_epsilon (dist[i * k + m], all[best], 1e-4);
       g_assert_cmpint (idx[i * k + m], ==, best);
       all[best] = INFINITY;
@@ -54,15 +60,23 @@ check_knn (int nq, int nr, int d, int k, gboolean groups)
 static void
 test_knn_small (void)
 {
-  check_knn (17, 23, 4, 2, FALSE);
-  check_knn (17, 23, 4, 2, TRUE);
+  check_knn (17, 23, 4, 2, FALSE, 0);
+  check_knn (17, 23, 4, 2, TRUE, 0);
 }
 
 /* More than one query tile (512) and reference tile (4096). */
 static void
 test_knn_tiled (void)
 {
-  check_knn (600, 4500, 8, 2, TRUE);
+  check_knn (600, 4500, 8, 2, TRUE, 0);
+}
+
+/* Leaving out a window of neighbouring frames, not just the frame itself. */
+static void
+test_knn_window (void)
+{
+  check_knn (40, 60, 3, 2, TRUE, 1);
+  check_knn (40, 60, 3, 1, TRUE, 2);
 }
 
 static void
@@ -72,7 +86,7 @@ test_knn_excluded_everything (void)
   int g[2] = { 4, 4 };
   float dist[2];
   int idx[2];
-  funad_knn (q, 2, r, 2, 1, 1, g, g, dist, idx);
+  funad_knn (q, 2, r, 2, 1, 1, g, g, 0, dist, idx);
   g_assert_true (isinf (dist[0]) && idx[0] == -1);
 }
 
@@ -123,6 +137,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/knn/small", test_knn_small);
   g_test_add_func ("/knn/tiled", test_knn_tiled);
+  g_test_add_func ("/knn/window", test_knn_window);
   g_test_add_func ("/knn/all-excluded", test_knn_excluded_everything);
   g_test_add_func ("/kmeans/clusters", test_kmeans_separated_clusters);
   g_test_add_func ("/linalg/eigen", test_eigen);

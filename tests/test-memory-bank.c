@@ -100,7 +100,7 @@ test_planted_outliers_removed (void)
     float probe[2 * D];
     memcpy (probe, features + (3 * P) * D, D * sizeof (float));
     memcpy (probe + D, features + (5 * P + 1) * D, D * sizeof (float));
-    funad_memory_bank_score (m, probe, 2, -1, NULL, scores);
+    funad_memory_bank_score (m, probe, 2, -1, NULL, 0, scores);
     if (with_removal)
       g_assert_cmpfloat (scores[0], >, 10 * MAX (scores[1], 0.1f));
     g_free (group);
