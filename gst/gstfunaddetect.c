@@ -28,6 +28,12 @@
  * #GstFunadDetect:overlay on it blends a coloured heat map of the anomaly map
  * over the frame, with it off the pixels pass through untouched.
  *
+ * Packed RGB formats and GRAY8 are scored from their colour (as luma); the
+ * Y'CbCr formats I420, NV12 and YUY2 from their luma plane. On Y'CbCr the
+ * heat colours are converted to BT.601 and blended into the luma and the
+ * chroma at the chroma's subsampling. Caps may change mid-stream (size or
+ * format); the next frame follows them.
+ *
  * The heat map's colour ramp runs from 0.5 × threshold (transparent) to
  * 1.5 × threshold (hottest colour, drawn at the full #GstFunadDetect:alpha):
  * regions near the threshold show faintly, clear anomalies show strongly.
@@ -98,9 +104,11 @@ enum
   PROP_RESULTS_LOCATION,
 };
 
-/* 8-bit packed formats whose colour bytes a FunadImage can describe */
+/* 8-bit packed formats whose colour bytes a FunadImage can describe, and
+ * 8-bit Y'CbCr formats, scored from their luma */
 #define FUNAD_DETECT_FORMATS \
-    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8 }"
+    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8, " \
+    "I420, NV12, YUY2 }"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
@@ -232,6 +240,7 @@ gst_funad_detect_finalize (GObject * object)
   g_free (self->model_location);
   g_free (self->results_location);
   g_free (self->results_path);
+  g_free (self->luma_copy);
   /* stop() normally released these; be safe if it never ran */
   g_clear_pointer (&self->scorer, funad_scorer_free);
   g_clear_pointer (&self->model, funad_model_unref);
@@ -424,18 +433,28 @@ gst_funad_detect_set_info (GstVideoFilter * filter, GstCaps * incaps,
   const GstVideoFormatInfo *finfo = in_info->finfo;
   FunadImage layout = { 0, };
 
-  if (GST_VIDEO_FORMAT_INFO_N_PLANES (finfo) != 1 ||
-      GST_VIDEO_FORMAT_INFO_DEPTH (finfo, 0) != 8)
+  if (GST_VIDEO_FORMAT_INFO_DEPTH (finfo, 0) != 8)
     goto unsupported;
 
-  if (GST_VIDEO_FORMAT_INFO_IS_GRAY (finfo)) {
+  if (GST_VIDEO_FORMAT_INFO_IS_YUV (finfo)) {
+    /* scored from the luma alone, as a grey image; YUY2's luma is copied out
+     * first since core reads grey with a pixel stride of 1 only */
     layout.pixel_stride = 1;
+    self->yuv = TRUE;
+    self->copy_luma = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, GST_VIDEO_COMP_Y)
+        != 1;
+  } else if (GST_VIDEO_FORMAT_INFO_N_PLANES (finfo) != 1) {
+    goto unsupported;
+  } else if (GST_VIDEO_FORMAT_INFO_IS_GRAY (finfo)) {
+    layout.pixel_stride = 1;
+    self->yuv = self->copy_luma = FALSE;
   } else if (GST_VIDEO_FORMAT_INFO_IS_RGB (finfo)) {
     /* packed RGB: all three components live in plane 0 */
     layout.pixel_stride = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
     layout.r_offset = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_R);
     layout.g_offset = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_G);
     layout.b_offset = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_B);
+    self->yuv = self->copy_luma = FALSE;
   } else {
     goto unsupported;
   }
@@ -505,6 +524,115 @@ write_result (GstFunadDetect * self, guint64 frame, guint64 pts,
   return n > 0 && fflush (self->results) == 0;
 }
 
+/* Fills @image with the frame's pixels as core reads them: packed RGB or
+ * grey in place, Y'CbCr as its luma plane (copied out for YUY2). */
+static void
+frame_to_image (GstFunadDetect * self, GstVideoFrame * frame,
+    FunadImage * image)
+{
+  *image = self->layout;
+  image->width = GST_VIDEO_FRAME_WIDTH (frame);
+  image->height = GST_VIDEO_FRAME_HEIGHT (frame);
+  if (!self->yuv) {
+    image->data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+    image->stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  } else if (!self->copy_luma) {
+    image->data = GST_VIDEO_FRAME_COMP_DATA (frame, GST_VIDEO_COMP_Y);
+    image->stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, GST_VIDEO_COMP_Y);
+  } else {
+    const guint8 *src = GST_VIDEO_FRAME_COMP_DATA (frame, GST_VIDEO_COMP_Y);
+    int sstride = GST_VIDEO_FRAME_COMP_STRIDE (frame, GST_VIDEO_COMP_Y);
+    int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, GST_VIDEO_COMP_Y);
+    gsize size = (gsize) image->width * image->height;
+    int x, y;
+
+    if (self->luma_copy_size < size) {
+      g_free (self->luma_copy);
+      self->luma_copy = g_malloc (size);
+      self->luma_copy_size = size;
+    }
+    for (y = 0; y < image->height; y++) {
+      const guint8 *row = src + (gsize) y * sstride;
+      guint8 *dst = self->luma_copy + (gsize) y * image->width;
+
+      for (x = 0; x < image->width; x++)
+        dst[x] = row[(gsize) x * pstride];
+    }
+    image->data = self->luma_copy;
+    image->stride = image->width;
+  }
+}
+
+/* Blends one 8-bit component of a frame towards @lut[heat] with the same
+ * ramp and opacity as funad_heatmap_blend(), the map resampled to the
+ * component's own size (so chroma follows its subsampling). */
+static void
+blend_component (GstVideoFrame * frame, int comp, const float *map,
+    int map_size, float lo, float hi, float alpha, const guint8 lut[256])
+{
+  guint8 *data = GST_VIDEO_FRAME_COMP_DATA (frame, comp);
+  int stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, comp);
+  int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, comp);
+  int w = GST_VIDEO_FRAME_COMP_WIDTH (frame, comp);
+  int h = GST_VIDEO_FRAME_COMP_HEIGHT (frame, comp);
+  gboolean step = !(hi > lo);
+  float inv_range = step ? 0.0f : 1.0f / (hi - lo);
+  float *m = g_new (float, (gsize) w * h);
+  int x, y;
+
+  funad_map_resize (map, map_size, map_size, m, w, h);
+  for (y = 0; y < h; y++) {
+    guint8 *row = data + (gsize) y * stride;
+    const float *mrow = m + (gsize) y * w;
+
+    for (x = 0; x < w; x++) {
+      guint8 *p = row + (gsize) x * pstride;
+      float v = mrow[x], heat, a;
+
+      heat = step ? (v > lo ? 1.0f : 0.0f) : (v - lo) * inv_range;
+      if (!(heat > 0.0f))
+        continue;
+      heat = MIN (heat, 1.0f);
+      a = alpha * (0.35f + 0.65f * heat);
+      *p = (guint8) CLAMP (lrintf (*p + a * (lut[(int) lrintf (heat * 255)]
+                  - *p)), 0, 255);
+    }
+  }
+  g_free (m);
+}
+
+/* The heat map over a Y'CbCr frame: the colour map converted to BT.601
+ * (limited range) and blended into Y, Cb and Cr at their own resolution. */
+static void
+blend_heatmap_yuv (GstVideoFrame * frame, const float *map, int map_size,
+    float lo, float hi, float alpha)
+{
+  guint8 lut_y[256], lut_u[256], lut_v[256];
+  int k;
+
+  if (!(alpha > 0.0f))
+    return;
+  for (k = 0; k < 256; k++) {
+    guint8 rgb[3];
+    float r, g, b;
+
+    funad_heatmap_color (k / 255.0f, rgb);
+    r = rgb[0], g = rgb[1], b = rgb[2];
+    lut_y[k] = CLAMP (lrintf (16 + (65.481f * r + 128.553f * g +
+                24.966f * b) / 255), 0, 255);
+    lut_u[k] = CLAMP (lrintf (128 + (-37.797f * r - 74.203f * g +
+                112.0f * b) / 255), 0, 255);
+    lut_v[k] = CLAMP (lrintf (128 + (112.0f * r - 93.786f * g -
+                18.214f * b) / 255), 0, 255);
+  }
+  blend_component (frame, GST_VIDEO_COMP_Y, map, map_size, lo, hi, alpha,
+      lut_y);
+  blend_component (frame, GST_VIDEO_COMP_U, map, map_size, lo, hi, alpha,
+      lut_u);
+  blend_component (frame, GST_VIDEO_COMP_V, map, map_size, lo, hi, alpha,
+      lut_v);
+}
+
 static GstFlowReturn
 gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
     GstVideoFrame * frame)
@@ -543,11 +671,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
    * an overlay toggle racing with this frame never writes into it. */
   overlay = overlay && (frame->map[0].flags & GST_MAP_WRITE);
 
-  image = self->layout;
-  image.data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
-  image.width = GST_VIDEO_FRAME_WIDTH (frame);
-  image.height = GST_VIDEO_FRAME_HEIGHT (frame);
-  image.stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  frame_to_image (self, frame, &image);
 
   if (!funad_scorer_score (scorer, &image, &score, overlay ? &map : NULL,
           &err)) {
@@ -559,7 +683,10 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   }
   anomaly = score > threshold;
 
-  if (overlay && map != NULL)
+  if (overlay && map != NULL && self->yuv)
+    blend_heatmap_yuv (frame, map, input_size, 0.5 * threshold,
+        1.5 * threshold, alpha);
+  else if (overlay && map != NULL)
     funad_heatmap_blend (map, input_size, input_size, 0.5 * threshold,
         1.5 * threshold, alpha, &image);
 

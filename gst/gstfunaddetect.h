@@ -51,8 +51,13 @@ struct _GstFunadDetect
   FunadModel *model;
   FunadScorer *scorer;
 
-  /* where the negotiated format keeps its colour bytes */
+  /* where the negotiated format keeps its colour bytes; Y'CbCr formats are
+   * scored from their luma (copied to luma_copy when not contiguous) */
   FunadImage layout;
+  gboolean yuv;
+  gboolean copy_luma;
+  guint8 *luma_copy;
+  gsize luma_copy_size;
 
   /* results file, opened in start() and then written by the streaming
    * thread only; results_path is the name it was opened under */

@@ -37,8 +37,15 @@ static gdouble model_threshold;
 
 static const gchar *formats[] = {
   "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR",
-  "RGBA", "BGRA", "ARGB", "ABGR", "GRAY8",
+  "RGBA", "BGRA", "ARGB", "ABGR", "GRAY8", "I420", "NV12", "YUY2",
 };
+
+static gboolean
+is_yuv (const gchar * format)
+{
+  return !strcmp (format, "I420") || !strcmp (format, "NV12") ||
+      !strcmp (format, "YUY2");
+}
 
 /* pads of the level-style tests, linked to the element by gst-check */
 static GstPad *mysrcpad, *mysinkpad;
@@ -654,6 +661,11 @@ GST_START_TEST (test_overlay_byte_layout)
     int pstride = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
     int off[3] = { 0, 0, 0 }, x, y, n_hot = 0;
 
+    if (is_yuv (formats[f])) {
+      /* test_overlay_yuv_layout */
+      cleanup_detect (detect, bus);
+      continue;
+    }
     GST_INFO ("format %s", formats[f]);
     /* byte positions written out by hand rather than taken from the same
      * GstVideoFormatInfo the element uses */
@@ -733,7 +745,7 @@ GST_START_TEST (test_all_formats)
 {
   GPtrArray *msgs = g_ptr_array_new_with_free_func (
       (GDestroyNotify) gst_message_unref);
-  gdouble rgb_score = -1.0;
+  gdouble rgb_score = -1.0, yuv_score = -1.0;
   guint f, i;
 
   for (f = 0; f < G_N_ELEMENTS (formats); f++) {
@@ -753,7 +765,13 @@ GST_START_TEST (test_all_formats)
     score = get_double (gst_message_get_structure (g_ptr_array_index (msgs,
                 0)), "score");
     GST_INFO ("%s: score %g", formats[f], score);
-    if (strcmp (formats[f], "GRAY8") != 0) {
+    if (is_yuv (formats[f])) {
+      /* the same luma in each: only the chroma layout differs */
+      if (yuv_score < 0)
+        yuv_score = score;
+      fail_unless (fabs (score - yuv_score) <= 1e-5 * MAX (1.0, yuv_score),
+          "%s scores %g, I420 scores %g", formats[f], score, yuv_score);
+    } else if (strcmp (formats[f], "GRAY8") != 0) {
       if (rgb_score < 0)
         rgb_score = score;
       fail_unless (fabs (score - rgb_score) <= 1e-5 * MAX (1.0, rgb_score),
@@ -762,6 +780,226 @@ GST_START_TEST (test_all_formats)
     g_free (desc);
   }
   g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
+/* Pushes one frame of @format whose luma is @luma (w x h, row by row) and
+ * whose other bytes are @fill; returns the score, and the output buffer in
+ * *out when @out is not NULL. */
+static gdouble
+score_luma_frame (GstVideoFormat format, const guint8 * luma, int w, int h,
+    guint8 fill, gdouble threshold, GstBuffer ** out)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstBuffer *buf;
+  GstVideoFrame frame;
+  GstMessage *msg;
+  gdouble score;
+  int x, y;
+
+  g_object_set (detect, "threshold", threshold, "alpha", 0.5, NULL);
+  gst_video_info_set_format (&info, format, w, h);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+
+  buf = new_frame (&info, fill, NULL, 0);
+  fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE));
+  for (y = 0; y < h; y++)
+    for (x = 0; x < w; x++)
+      GST_VIDEO_FRAME_COMP_DATA (&frame, 0)[y * GST_VIDEO_FRAME_COMP_STRIDE
+          (&frame, 0) + x * GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, 0)] =
+          luma[y * w + x];
+  gst_video_frame_unmap (&frame);
+  fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
+  fail_unless_equals_int (g_list_length (buffers), 1);
+  if (out)
+    *out = gst_buffer_ref (GST_BUFFER (buffers->data));
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL && gst_message_has_name (msg, "funad"));
+  score = get_double (gst_message_get_structure (msg), "score");
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  cleanup_detect (detect, bus);
+  return score;
+}
+
+/* Y'CbCr frames are scored from their luma alone: the same luma as a GRAY8
+ * frame gives the same score, whatever the chroma holds. */
+GST_START_TEST (test_yuv_scores_luma)
+{
+  static const GstVideoFormat yuv[] = { GST_VIDEO_FORMAT_I420,
+    GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_YUY2
+  };
+  GRand *rand = g_rand_new_with_seed (11);
+  int w = 48, h = 36, k;
+  guint8 *luma = g_malloc (w * h);
+  gdouble grey, score;
+  guint f;
+
+  for (k = 0; k < w * h; k++)
+    luma[k] = g_rand_int_range (rand, 0, 256);
+  grey = score_luma_frame (GST_VIDEO_FORMAT_GRAY8, luma, w, h, 0, 1e300,
+      NULL);
+  for (f = 0; f < G_N_ELEMENTS (yuv); f++) {
+    score = score_luma_frame (yuv[f], luma, w, h, 30 + 40 * f, 1e300, NULL);
+    fail_unless (fabs (score - grey) <= 1e-6 * MAX (1.0, grey),
+        "%s scores %g, GRAY8 %g", gst_video_format_to_string (yuv[f]), score,
+        grey);
+  }
+  /* and the luma does matter */
+  for (k = 0; k < w * h; k++)
+    luma[k] = 128;
+  score = score_luma_frame (GST_VIDEO_FORMAT_YUY2, luma, w, h, 0, 1e300,
+      NULL);
+  fail_if (fabs (score - grey) <= 1e-6 * MAX (1.0, grey));
+
+  g_free (luma);
+  g_rand_free (rand);
+}
+
+GST_END_TEST;
+
+/* The heat colour is drawn into Y, Cb and Cr at their own subsampling:
+ * inferno's hottest colour (252, 255, 164) is Y'CbCr (225, 88, 133) in
+ * BT.601 limited range; at opacity 0.5 over 128 that gives (177, 108, 131). */
+GST_START_TEST (test_overlay_yuv_layout)
+{
+  static const GstVideoFormat yuv[] = { GST_VIDEO_FORMAT_I420,
+    GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_YUY2
+  };
+  int w = 40, h = 30, k;
+  guint8 *luma = g_malloc (w * h);
+  guint f;
+
+  for (k = 0; k < w * h; k++)
+    luma[k] = 128;
+  for (f = 0; f < G_N_ELEMENTS (yuv); f++) {
+    const gchar *name = gst_video_format_to_string (yuv[f]);
+    GstBuffer *out;
+    GstVideoInfo info;
+    GstMapInfo map;
+    int x, y, n_y = 0, n_u = 0, n_v = 0;
+
+    score_luma_frame (yuv[f], luma, w, h, 128, 0.0, &out);
+    gst_video_info_set_format (&info, yuv[f], w, h);
+    gst_buffer_map (out, &map, GST_MAP_READ);
+    /* byte positions by hand: I420 Y, U, V planes; NV12 Y plane then UV
+     * pairs; YUY2 Y0 U Y1 V */
+    for (y = 0; y < h; y++) {
+      for (x = 0; x < w; x++) {
+        const guint8 *py, *pu = NULL, *pv = NULL;
+
+        if (yuv[f] == GST_VIDEO_FORMAT_YUY2) {
+          const guint8 *row = map.data + y * info.stride[0];
+
+          py = row + 2 * x;
+          if (x % 2 == 0)
+            pu = row + 2 * x + 1, pv = row + 2 * x + 3;
+        } else {
+          py = map.data + info.offset[0] + y * info.stride[0] + x;
+          if (x % 2 == 0 && y % 2 == 0 && yuv[f] == GST_VIDEO_FORMAT_I420) {
+            pu = map.data + info.offset[1] + (y / 2) * info.stride[1] + x / 2;
+            pv = map.data + info.offset[2] + (y / 2) * info.stride[2] + x / 2;
+          } else if (x % 2 == 0 && y % 2 == 0) {
+            pu = map.data + info.offset[1] + (y / 2) * info.stride[1] + x;
+            pv = pu + 1;
+          }
+        }
+        if (*py != 128) {
+          fail_unless (ABS (*py - 177) <= 1, "%s: Y %d", name, *py);
+          n_y++;
+        }
+        if (pu && *pu != 128) {
+          fail_unless (ABS (*pu - 108) <= 1, "%s: Cb %d", name, *pu);
+          n_u++;
+        }
+        if (pv && *pv != 128) {
+          fail_unless (ABS (*pv - 131) <= 1, "%s: Cr %d", name, *pv);
+          n_v++;
+        }
+      }
+    }
+    gst_buffer_unmap (out, &map);
+    gst_buffer_unref (out);
+    GST_INFO ("%s: %d Y, %d Cb, %d Cr hot", name, n_y, n_u, n_v);
+    fail_unless (n_y > w * h / 2, "%s: only %d hot luma samples", name, n_y);
+    fail_unless (n_u > (w / 2) * (yuv[f] == GST_VIDEO_FORMAT_YUY2 ? h : h / 2)
+        / 2, "%s: only %d hot Cb samples", name, n_u);
+    fail_unless (n_v > n_u / 2, "%s: only %d hot Cr samples", name, n_v);
+  }
+  g_free (luma);
+}
+
+GST_END_TEST;
+
+/* New caps mid-stream (size and format) are followed by the next frame. */
+GST_START_TEST (test_caps_change)
+{
+  static const struct
+  {
+    GstVideoFormat format;
+    int w, h;
+  } steps[] = {
+    {GST_VIDEO_FORMAT_RGB, 64, 48},
+    {GST_VIDEO_FORMAT_RGB, 33, 17},
+    {GST_VIDEO_FORMAT_I420, 50, 40},
+    {GST_VIDEO_FORMAT_YUY2, 96, 20},
+    {GST_VIDEO_FORMAT_BGRx, 20, 96},
+  };
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstSegment segment;
+  guint64 frame = 0;
+  guint i, k;
+
+  g_object_set (detect, "threshold", 0.0, NULL);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_pad_push_event (mysrcpad,
+          gst_event_new_stream_start ("funad-test")));
+  for (i = 0; i < G_N_ELEMENTS (steps); i++) {
+    GstVideoInfo info;
+    GstCaps *caps;
+
+    gst_video_info_set_format (&info, steps[i].format, steps[i].w,
+        steps[i].h);
+    caps = gst_video_info_to_caps (&info);
+    fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_caps (caps)));
+    if (i == 0)
+      fail_unless (gst_pad_push_event (mysrcpad,
+              gst_event_new_segment (&segment)));
+    for (k = 0; k < 2; k++, frame++) {
+      GstMessage *msg;
+      GstBuffer *out;
+
+      fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 90,
+                  NULL, frame)), GST_FLOW_OK);
+      msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+      fail_unless (msg != NULL);
+      fail_unless_equals_uint64 (get_uint64 (gst_message_get_structure (msg),
+              "frame"), frame);
+      gst_message_unref (msg);
+      out = GST_BUFFER (g_list_last (buffers)->data);
+      fail_unless_equals_int (gst_buffer_get_size (out), info.size);
+    }
+    gst_caps_unref (caps);
+  }
+  fail_unless_equals_int (g_list_length (buffers), frame);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  cleanup_detect (detect, bus);
 }
 
 GST_END_TEST;
@@ -927,6 +1165,9 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_overlay_toggle_while_playing);
   tcase_add_test (tc, test_overlay_byte_layout);
   tcase_add_test (tc, test_all_formats);
+  tcase_add_test (tc, test_yuv_scores_luma);
+  tcase_add_test (tc, test_overlay_yuv_layout);
+  tcase_add_test (tc, test_caps_change);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
