@@ -58,6 +58,24 @@
  *   #GstFunadDetect:threshold property, or the model's own threshold when the
  *   property is negative.
  * * #gboolean `anomaly`: whether `score` > `threshold`.
+ * * #gboolean `scored`: whether this frame was scored; FALSE when
+ *   #GstFunadDetect:inference-interval made it reuse the last score and map.
+ *
+ * #GstFunadDetect:post-messages turns these messages off and
+ * #GstFunadDetect:message-interval thins them to every Nth frame.
+ *
+ * When frames turn anomalous and back the element posts `funad-event`
+ * element messages (regardless of #GstFunadDetect:post-messages). An anomaly
+ * begins once #GstFunadDetect:min-anomaly-frames consecutive frames are
+ * anomalous and ends once as many consecutive frames are normal; EOS and
+ * flushes end one in progress. The structure contains:
+ *
+ * * #gchararray `type`: "begin" or "end".
+ * * #guint64 `timestamp`, `stream-time`, `running-time`: of the first frame
+ *   of the run that began or ended the anomaly (at EOS with no such run: the
+ *   end of the last frame).
+ * * #guint64 `frame`: the number of that frame.
+ * * #gdouble `peak-score`: the highest score of the anomaly so far.
  *
  * When #GstFunadDetect:results-location is set, the same facts are appended
  * to that file, one JSON object per line:
@@ -93,6 +111,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_funad_detect_debug);
 #define DEFAULT_OVERLAY TRUE
 #define DEFAULT_ALPHA 0.5
 #define DEFAULT_RESULTS_LOCATION NULL
+#define DEFAULT_INFERENCE_INTERVAL 1
+#define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_MESSAGE_INTERVAL 1
+#define DEFAULT_MIN_ANOMALY_FRAMES 1
 
 enum
 {
@@ -102,6 +124,10 @@ enum
   PROP_OVERLAY,
   PROP_ALPHA,
   PROP_RESULTS_LOCATION,
+  PROP_INFERENCE_INTERVAL,
+  PROP_POST_MESSAGES,
+  PROP_MESSAGE_INTERVAL,
+  PROP_MIN_ANOMALY_FRAMES,
 };
 
 /* 8-bit packed formats whose colour bytes a FunadImage can describe, and
@@ -135,6 +161,8 @@ static gboolean gst_funad_detect_stop (GstBaseTransform * trans);
 static gboolean gst_funad_detect_set_info (GstVideoFilter * filter,
     GstCaps * incaps, GstVideoInfo * in_info, GstCaps * outcaps,
     GstVideoInfo * out_info);
+static gboolean gst_funad_detect_sink_event (GstBaseTransform * trans,
+    GstEvent * event);
 static GstFlowReturn gst_funad_detect_transform_frame_ip (GstVideoFilter *
     filter, GstVideoFrame * frame);
 
@@ -195,6 +223,40 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint ("inference-interval", "Inference interval",
+          "Score every Nth frame only (frames 0, N, 2N, ...); the frames "
+          "between reuse the last score and anomaly map, to save CPU. "
+          "Range: 1 to max uint, default: 1 (every frame)",
+          1, G_MAXUINT, DEFAULT_INFERENCE_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post the per-frame \"funad\" element message (the \"funad-event\" "
+          "messages are posted regardless). Default: true",
+          DEFAULT_POST_MESSAGES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_MESSAGE_INTERVAL,
+      g_param_spec_uint ("message-interval", "Message interval",
+          "Post the \"funad\" message for every Nth frame only (frames 0, N, "
+          "2N, ...). Range: 1 to max uint, default: 1 (every frame)",
+          1, G_MAXUINT, DEFAULT_MESSAGE_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_MIN_ANOMALY_FRAMES,
+      g_param_spec_uint ("min-anomaly-frames", "Minimum anomaly frames",
+          "Hysteresis of the \"funad-event\" messages: an anomaly begins after "
+          "this many consecutive anomalous frames and ends after this many "
+          "consecutive normal ones. Range: 1 to max uint, default: 1",
+          1, G_MAXUINT, DEFAULT_MIN_ANOMALY_FRAMES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
   gst_element_class_set_static_metadata (element_class,
       "FUN-AD anomaly detector", "Filter/Analyzer/Video",
       "Scores each video frame for visual anomalies with a model learned "
@@ -208,6 +270,7 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_funad_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_funad_detect_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_funad_detect_sink_event);
   /* Set explicitly: passthrough (overlay off) must still see every frame. */
   trans_class->transform_ip_on_passthrough = TRUE;
 
@@ -224,6 +287,10 @@ gst_funad_detect_init (GstFunadDetect * self)
   self->overlay = DEFAULT_OVERLAY;
   self->alpha = DEFAULT_ALPHA;
   self->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
+  self->inference_interval = DEFAULT_INFERENCE_INTERVAL;
+  self->post_messages = DEFAULT_POST_MESSAGES;
+  self->message_interval = DEFAULT_MESSAGE_INTERVAL;
+  self->min_anomaly_frames = DEFAULT_MIN_ANOMALY_FRAMES;
 
   /* An analyzer reports on every frame: QoS frame dropping would silently
    * leave frames unscored. A live pipeline can drop upstream instead. */
@@ -241,6 +308,7 @@ gst_funad_detect_finalize (GObject * object)
   g_free (self->results_location);
   g_free (self->results_path);
   g_free (self->luma_copy);
+  g_free (self->last_map);
   /* stop() normally released these; be safe if it never ran */
   g_clear_pointer (&self->scorer, funad_scorer_free);
   g_clear_pointer (&self->model, funad_model_unref);
@@ -290,6 +358,26 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       self->results_location = g_value_dup_string (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_INFERENCE_INTERVAL:
+      GST_OBJECT_LOCK (self);
+      self->inference_interval = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_POST_MESSAGES:
+      GST_OBJECT_LOCK (self);
+      self->post_messages = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MESSAGE_INTERVAL:
+      GST_OBJECT_LOCK (self);
+      self->message_interval = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_MIN_ANOMALY_FRAMES:
+      GST_OBJECT_LOCK (self);
+      self->min_anomaly_frames = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -319,11 +407,34 @@ gst_funad_detect_get_property (GObject * object, guint prop_id,
     case PROP_RESULTS_LOCATION:
       g_value_set_string (value, self->results_location);
       break;
+    case PROP_INFERENCE_INTERVAL:
+      g_value_set_uint (value, self->inference_interval);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_MESSAGE_INTERVAL:
+      g_value_set_uint (value, self->message_interval);
+      break;
+    case PROP_MIN_ANOMALY_FRAMES:
+      g_value_set_uint (value, self->min_anomaly_frames);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
+}
+
+/* Forgets the reused map and any anomaly event in progress. */
+static void
+reset_stream_state (GstFunadDetect * self)
+{
+  self->have_last = FALSE;
+  self->in_event = FALSE;
+  self->run = 0;
+  self->event_peak = 0.0;
+  self->last_end = GST_CLOCK_TIME_NONE;
 }
 
 static gboolean
@@ -389,6 +500,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
   self->results_path = g_steal_pointer (&results_location);
   self->frame_count = 0;
   GST_OBJECT_UNLOCK (self);
+  reset_stream_state (self);
 
   g_free (model_location);
   return TRUE;
@@ -548,6 +660,7 @@ frame_to_image (GstFunadDetect * self, GstVideoFrame * frame,
 
     if (self->luma_copy_size < size) {
       g_free (self->luma_copy);
+  g_free (self->last_map);
       self->luma_copy = g_malloc (size);
       self->luma_copy_size = size;
     }
@@ -633,6 +746,94 @@ blend_heatmap_yuv (GstVideoFrame * frame, const float *map, int map_size,
       lut_v);
 }
 
+static void
+post_anomaly_event (GstFunadDetect * self, const gchar * type,
+    guint64 frame_no, GstClockTime pts, gdouble peak)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstStructure *s;
+
+  GST_DEBUG_OBJECT (self, "anomaly %s at frame %" G_GUINT64_FORMAT
+      " (peak %g)", type, frame_no, peak);
+  s = gst_structure_new ("funad-event",
+      "type", G_TYPE_STRING, type,
+      "timestamp", G_TYPE_UINT64, (guint64) pts,
+      "stream-time", G_TYPE_UINT64, segment_time (trans, pts, FALSE),
+      "running-time", G_TYPE_UINT64, segment_time (trans, pts, TRUE),
+      "frame", G_TYPE_UINT64, frame_no,
+      "peak-score", G_TYPE_DOUBLE, peak, NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Hysteresis: the state flips once @min_frames consecutive frames disagree
+ * with it; the event is dated by the first of them. */
+static void
+update_anomaly_event (GstFunadDetect * self, guint64 frame_no,
+    GstClockTime pts, gdouble score, gboolean anomaly, guint min_frames)
+{
+  if (anomaly == self->in_event) {
+    self->run = 0;
+    if (anomaly)
+      self->event_peak = MAX (self->event_peak, score);
+    return;
+  }
+  if (self->run == 0) {
+    self->run_frame = frame_no;
+    self->run_pts = pts;
+    self->run_peak = score;
+  }
+  self->run++;
+  if (anomaly)
+    self->run_peak = MAX (self->run_peak, score);
+  if (self->run < min_frames)
+    return;
+
+  self->run = 0;
+  self->in_event = anomaly;
+  if (anomaly) {
+    self->event_peak = self->run_peak;
+    post_anomaly_event (self, "begin", self->run_frame, self->run_pts,
+        self->event_peak);
+  } else {
+    post_anomaly_event (self, "end", self->run_frame, self->run_pts,
+        self->event_peak);
+  }
+}
+
+/* At EOS or a flush an event in progress ends: where its normal run began,
+ * or else just after the last frame. */
+static void
+finish_anomaly_event (GstFunadDetect * self)
+{
+  if (self->in_event) {
+    if (self->run > 0)
+      post_anomaly_event (self, "end", self->run_frame, self->run_pts,
+          self->event_peak);
+    else
+      post_anomaly_event (self, "end", self->frame_count, self->last_end,
+          self->event_peak);
+  }
+  reset_stream_state (self);
+}
+
+static gboolean
+gst_funad_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (trans);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_EOS:
+    case GST_EVENT_FLUSH_STOP:
+      /* both are serialized: the streaming thread's state is ours here */
+      finish_anomaly_event (self);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
 static GstFlowReturn
 gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
     GstVideoFrame * frame)
@@ -642,14 +843,14 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   GstBuffer *buf = frame->buffer;
   FunadScorer *scorer;
   FunadImage image;
-  GstStructure *s;
   GError *err = NULL;
   const float *map = NULL;
   float score;
   gdouble threshold, alpha;
-  gboolean overlay, anomaly;
+  gboolean overlay, anomaly, post, scored;
   GstClockTime pts, duration;
   guint64 stream_time, running_time, frame_no;
+  guint inference_interval, min_anomaly_frames;
   int input_size;
 
   GST_OBJECT_LOCK (self);
@@ -657,7 +858,10 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   overlay = self->overlay;
   alpha = self->alpha;
   threshold = self->threshold;
+  inference_interval = self->inference_interval;
+  min_anomaly_frames = self->min_anomaly_frames;
   frame_no = self->frame_count++;
+  post = self->post_messages && frame_no % self->message_interval == 0;
   GST_OBJECT_UNLOCK (self);
 
   if (G_UNLIKELY (scorer == NULL)) {
@@ -673,13 +877,30 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
 
   frame_to_image (self, frame, &image);
 
-  if (!funad_scorer_score (scorer, &image, &score, overlay ? &map : NULL,
-          &err)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("Could not score frame %" G_GUINT64_FORMAT ": %s", frame_no,
-            err->message), (NULL));
-    g_clear_error (&err);
-    return GST_FLOW_ERROR;
+  scored = !self->have_last || self->last_map_size != input_size ||
+      frame_no % inference_interval == 0;
+  if (scored) {
+    if (!funad_scorer_score (scorer, &image, &score, &map, &err)) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED,
+          ("Could not score frame %" G_GUINT64_FORMAT ": %s", frame_no,
+              err->message), (NULL));
+      g_clear_error (&err);
+      return GST_FLOW_ERROR;
+    }
+    /* the scorer's map lives until its next call: keep a copy to reuse */
+    self->have_last = inference_interval > 1;
+    if (self->have_last) {
+      if (self->last_map_size != input_size) {
+        g_free (self->last_map);
+        self->last_map = g_new (float, (gsize) input_size * input_size);
+        self->last_map_size = input_size;
+      }
+      memcpy (self->last_map, map, sizeof (float) * input_size * input_size);
+      self->last_score = score;
+    }
+  } else {
+    score = self->last_score;
+    map = self->last_map;
   }
   anomaly = score > threshold;
 
@@ -694,22 +915,30 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   duration = GST_BUFFER_DURATION (buf);
   stream_time = segment_time (trans, pts, FALSE);
   running_time = segment_time (trans, pts, TRUE);
+  self->last_end = GST_CLOCK_TIME_IS_VALID (pts) &&
+      GST_CLOCK_TIME_IS_VALID (duration) ? pts + duration : pts;
 
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT
-      " score %g threshold %g", frame_no, GST_TIME_ARGS (pts), score,
-      threshold);
+      " score %g threshold %g%s", frame_no, GST_TIME_ARGS (pts), score,
+      threshold, scored ? "" : " (reused)");
 
-  s = gst_structure_new ("funad",
-      "timestamp", G_TYPE_UINT64, (guint64) pts,
-      "stream-time", G_TYPE_UINT64, stream_time,
-      "running-time", G_TYPE_UINT64, running_time,
-      "duration", G_TYPE_UINT64, (guint64) duration,
-      "frame", G_TYPE_UINT64, frame_no,
-      "score", G_TYPE_DOUBLE, (gdouble) score,
-      "threshold", G_TYPE_DOUBLE, threshold,
-      "anomaly", G_TYPE_BOOLEAN, anomaly, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  if (post) {
+    GstStructure *s = gst_structure_new ("funad",
+        "timestamp", G_TYPE_UINT64, (guint64) pts,
+        "stream-time", G_TYPE_UINT64, stream_time,
+        "running-time", G_TYPE_UINT64, running_time,
+        "duration", G_TYPE_UINT64, (guint64) duration,
+        "frame", G_TYPE_UINT64, frame_no,
+        "score", G_TYPE_DOUBLE, (gdouble) score,
+        "threshold", G_TYPE_DOUBLE, threshold,
+        "anomaly", G_TYPE_BOOLEAN, anomaly,
+        "scored", G_TYPE_BOOLEAN, scored, NULL);
+
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
+  update_anomaly_event (self, frame_no, pts, score, anomaly,
+      min_anomaly_frames);
 
   if (self->results != NULL && !write_result (self, frame_no, pts,
           running_time, score, threshold, anomaly)) {

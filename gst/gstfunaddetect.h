@@ -44,6 +44,10 @@ struct _GstFunadDetect
   gboolean overlay;
   gdouble alpha;
   gchar *results_location;
+  guint inference_interval;
+  gboolean post_messages;
+  guint message_interval;
+  guint min_anomaly_frames;
 
   /* Loaded in start(), released in stop(). The scorer is only used by the
    * streaming thread; the pointers change under the object lock so a later
@@ -65,6 +69,22 @@ struct _GstFunadDetect
   gchar *results_path;
 
   guint64 frame_count;
+
+  /* streaming thread only: the last scored map (map_size x map_size) and
+   * score, reused between scored frames when inference-interval > 1 */
+  float *last_map;
+  int last_map_size;
+  float last_score;
+  gboolean have_last;
+
+  /* streaming thread only: anomaly event hysteresis. in_event says whether
+   * a "begin" was posted without its "end"; run counts consecutive frames
+   * that disagree with it, run_* describe the first of them. */
+  gboolean in_event;
+  guint run;
+  gdouble run_peak, event_peak;
+  guint64 run_frame;
+  GstClockTime run_pts, last_end;
 };
 
 GST_ELEMENT_REGISTER_DECLARE (funaddetect);

@@ -344,6 +344,21 @@ new_frame (const GstVideoInfo * info, guint8 fill, GRand * rand, guint64 i)
   return buf;
 }
 
+/* The next "funad" message on @bus, skipping other element messages
+ * ("funad-event"); NULL when there is none. */
+static GstMessage *
+pop_funad (GstBus * bus)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    if (gst_message_has_name (msg, "funad"))
+      return msg;
+    gst_message_unref (msg);
+  }
+  return NULL;
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 GST_START_TEST (test_element_metadata)
@@ -372,6 +387,18 @@ GST_START_TEST (test_element_metadata)
   fail_unless (overlay);
   fail_unless_equals_float (alpha, 0.5);
   fail_unless (results == NULL);
+  {
+    guint inference_interval, message_interval, min_anomaly_frames;
+    gboolean post_messages;
+
+    g_object_get (detect, "inference-interval", &inference_interval,
+        "message-interval", &message_interval, "min-anomaly-frames",
+        &min_anomaly_frames, "post-messages", &post_messages, NULL);
+    fail_unless_equals_int (inference_interval, 1);
+    fail_unless_equals_int (message_interval, 1);
+    fail_unless_equals_int (min_anomaly_frames, 1);
+    fail_unless (post_messages);
+  }
 
   /* every advertised format is accepted */
   pad = gst_element_get_static_pad (detect, "sink");
@@ -487,7 +514,7 @@ GST_START_TEST (test_segment_times)
 
     fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 0x80,
                 NULL, i)), GST_FLOW_OK);
-    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    msg = pop_funad (bus);
     fail_unless (msg != NULL);
     s = gst_message_get_structure (msg);
     fail_unless (gst_structure_has_name (s, "funad"));
@@ -500,7 +527,7 @@ GST_START_TEST (test_segment_times)
     gst_message_unref (msg);
   }
   /* exactly one message per frame */
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  fail_unless (pop_funad (bus) == NULL);
   fail_unless_equals_int (g_list_length (buffers), 3);
 
   fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
@@ -551,7 +578,7 @@ overlay_changes_pixels (gboolean overlay, gdouble threshold, gdouble alpha,
   changed = memcmp (map.data, data, size) != 0;
   gst_buffer_unmap (GST_BUFFER (buffers->data), &map);
 
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  msg = pop_funad (bus);
   fail_unless (msg != NULL && gst_message_has_name (msg, "funad"));
   fail_unless_equals_float (get_double (gst_message_get_structure (msg),
           "threshold"), threshold);
@@ -725,7 +752,7 @@ GST_START_TEST (test_overlay_byte_layout)
     fail_unless (n_hot > info.width * info.height / 2,
         "%s: only %d hot pixels", formats[f], n_hot);
 
-    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    msg = pop_funad (bus);
     fail_unless (msg != NULL && gst_message_has_name (msg, "funad"));
     gst_message_unref (msg);
 
@@ -821,7 +848,7 @@ score_luma_frame (GstVideoFormat format, const guint8 * luma, int w, int h,
   if (out)
     *out = gst_buffer_ref (GST_BUFFER (buffers->data));
 
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  msg = pop_funad (bus);
   fail_unless (msg != NULL && gst_message_has_name (msg, "funad"));
   score = get_double (gst_message_get_structure (msg), "score");
   gst_message_unref (msg);
@@ -985,7 +1012,7 @@ GST_START_TEST (test_caps_change)
 
       fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 90,
                   NULL, frame)), GST_FLOW_OK);
-      msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+      msg = pop_funad (bus);
       fail_unless (msg != NULL);
       fail_unless_equals_uint64 (get_uint64 (gst_message_get_structure (msg),
               "frame"), frame);
@@ -1000,6 +1027,250 @@ GST_START_TEST (test_caps_change)
   fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
   cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
+/* ---- frame sequences: inference-interval, messages, events ------------- */
+
+/* Pushes 64x64 RGB frames, 'N' the trained texture and 'A' noise, then EOS,
+ * through an element set up by @props (a NULL-terminated name/value list);
+ * returns every element message posted, in order. */
+static GPtrArray *
+run_sequence (const gchar * pattern, const gchar * first_prop, ...)
+{
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  GRand *rand = g_rand_new_with_seed (5);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstMessage *msg;
+  va_list args;
+  guint64 i;
+
+  va_start (args, first_prop);
+  if (first_prop)
+    g_object_set_valist (G_OBJECT (detect), first_prop, args);
+  va_end (args);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+
+  for (i = 0; pattern[i]; i++) {
+    GstBuffer *buf;
+
+    if (pattern[i] == 'A') {
+      buf = new_frame (&info, 0, rand, i);
+    } else {
+      GstMapInfo map;
+
+      buf = new_frame (&info, 0, NULL, i);
+      gst_buffer_map (buf, &map, GST_MAP_WRITE);
+      fill_texture (map.data, 64, 64, GST_VIDEO_INFO_PLANE_STRIDE (&info, 0),
+          rand);
+      gst_buffer_unmap (buf, &map);
+    }
+    fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
+  }
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_eos ()));
+  /* copies without a source: the element is gone when they are read */
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    g_ptr_array_add (msgs, gst_message_new_element (NULL,
+            gst_structure_copy (gst_message_get_structure (msg))));
+    gst_message_unref (msg);
+  }
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+  return msgs;
+}
+
+/* A threshold between the scores of texture and noise frames. */
+static gdouble
+texture_noise_threshold (void)
+{
+  GPtrArray *msgs = run_sequence ("NNNNAAAA", "threshold", 1e300, NULL);
+  gdouble max_n = 0.0, min_a = G_MAXDOUBLE;
+  guint i;
+
+  fail_unless_equals_int (msgs->len, 8);
+  for (i = 0; i < 8; i++) {
+    gdouble v = get_double (gst_message_get_structure (g_ptr_array_index (msgs,
+                i)), "score");
+
+    if (i < 4)
+      max_n = MAX (max_n, v);
+    else
+      min_a = MIN (min_a, v);
+  }
+  GST_INFO ("texture scores up to %g, noise from %g", max_n, min_a);
+  fail_unless (max_n < min_a, "noise (%g) does not outscore texture (%g)",
+      min_a, max_n);
+  g_ptr_array_unref (msgs);
+  return (max_n + min_a) / 2;
+}
+
+/* The "funad" messages of @msgs as a string of '0' (normal) and '1'
+ * (anomaly), and the "funad-event" ones as "b<frame>" / "e<frame>". */
+static gchar *
+describe_messages (GPtrArray * msgs, gchar ** events)
+{
+  GString *flags = g_string_new (NULL), *ev = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < msgs->len; i++) {
+    const GstStructure *s = gst_message_get_structure (g_ptr_array_index (msgs,
+            i));
+
+    if (gst_structure_has_name (s, "funad")) {
+      g_string_append_c (flags, get_boolean (s, "anomaly") ? '1' : '0');
+    } else {
+      const gchar *type = gst_structure_get_string (s, "type");
+
+      fail_unless (gst_structure_has_name (s, "funad-event"));
+      fail_unless (!g_strcmp0 (type, "begin") || !g_strcmp0 (type, "end"));
+      g_string_append_printf (ev, "%s%c%" G_GUINT64_FORMAT, ev->len ? " " : "",
+          type[0], get_uint64 (s, "frame"));
+    }
+  }
+  *events = g_string_free (ev, FALSE);
+  return g_string_free (flags, FALSE);
+}
+
+GST_START_TEST (test_anomaly_events)
+{
+  gdouble thr = texture_noise_threshold ();
+  GPtrArray *msgs;
+  gchar *flags, *events;
+  guint i;
+
+  /* min-anomaly-frames=1: every change is an event */
+  msgs = run_sequence ("NNANAAANANNN", "threshold", thr, NULL);
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (flags, "001011101000");
+  fail_unless_equals_string (events, "b2 e3 b4 e7 b8 e9");
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
+
+  /* 2: single frames are ignored, an event is dated by its first frame */
+  msgs = run_sequence ("NNANAAANANNN", "threshold", thr,
+      "min-anomaly-frames", 2, NULL);
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (flags, "001011101000");
+  fail_unless_equals_string (events, "b4 e9");
+  /* every field of both, the peak being the highest score of frames 4-8 */
+  {
+    gdouble peak = 0.0;
+    guint n_ev = 0;
+
+    for (i = 0; i < msgs->len; i++) {
+      const GstStructure *s =
+          gst_message_get_structure (g_ptr_array_index (msgs, i));
+
+      if (gst_structure_has_name (s, "funad")) {
+        guint64 f = get_uint64 (s, "frame");
+
+        if (f >= 4 && f <= 8)
+          peak = MAX (peak, get_double (s, "score"));
+        continue;
+      }
+      n_ev++;
+      fail_unless_equals_uint64 (get_uint64 (s, "timestamp"),
+          get_uint64 (s, "frame") * FRAME_DURATION);
+      fail_unless_equals_uint64 (get_uint64 (s, "running-time"),
+          get_uint64 (s, "frame") * FRAME_DURATION);
+      fail_unless_equals_uint64 (get_uint64 (s, "stream-time"),
+          get_uint64 (s, "frame") * FRAME_DURATION);
+      if (n_ev == 2) {
+        fail_unless_equals_float (get_double (s, "peak-score"), peak);
+      } else {
+        fail_unless (get_double (s, "peak-score") > thr);
+      }
+    }
+    fail_unless_equals_int (n_ev, 2);
+  }
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
+
+  /* 3: too short a run never begins; one running into EOS ends there */
+  msgs = run_sequence ("NAANAAA", "threshold", thr,
+      "min-anomaly-frames", 3, NULL);
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (events, "b4 e7");
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_inference_interval)
+{
+  GPtrArray *msgs = run_sequence ("NAANAANA", "threshold", 1e300,
+      "inference-interval", 3, NULL);
+  gdouble last = -1.0;
+  guint i;
+
+  fail_unless_equals_int (msgs->len, 8);
+  for (i = 0; i < 8; i++) {
+    const GstStructure *s =
+        gst_message_get_structure (g_ptr_array_index (msgs, i));
+    gdouble score = get_double (s, "score");
+
+    fail_unless_equals_uint64 (get_uint64 (s, "frame"), i);
+    fail_unless_equals_int (get_boolean (s, "scored"), i % 3 == 0);
+    /* frames 1, 2 (noise) reuse frame 0's (texture) score, and so on */
+    if (i % 3 != 0) {
+      fail_unless_equals_float (score, last);
+    } else {
+      fail_unless (score != last);
+    }
+    last = score;
+  }
+  g_ptr_array_unref (msgs);
+
+  /* every frame is scored by default */
+  msgs = run_sequence ("NAA", "threshold", 1e300, NULL);
+  for (i = 0; i < 3; i++)
+    fail_unless (get_boolean (gst_message_get_structure (g_ptr_array_index
+                (msgs, i)), "scored"));
+  g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_message_interval)
+{
+  GPtrArray *msgs;
+  gchar *flags, *events;
+  guint i;
+
+  msgs = run_sequence ("NNNNNNN", "threshold", 1e300, "message-interval", 3,
+      NULL);
+  fail_unless_equals_int (msgs->len, 3);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_uint64 (get_uint64 (gst_message_get_structure
+            (g_ptr_array_index (msgs, i)), "frame"), 3 * i);
+  g_ptr_array_unref (msgs);
+
+  /* post-messages=false silences "funad" but not the events */
+  msgs = run_sequence ("NNAAN", "threshold", texture_noise_threshold (),
+      "post-messages", FALSE, NULL);
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (flags, "");
+  fail_unless_equals_string (events, "b2 e4");
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
 }
 
 GST_END_TEST;
@@ -1168,6 +1439,9 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_yuv_scores_luma);
   tcase_add_test (tc, test_overlay_yuv_layout);
   tcase_add_test (tc, test_caps_change);
+  tcase_add_test (tc, test_anomaly_events);
+  tcase_add_test (tc, test_inference_interval);
+  tcase_add_test (tc, test_message_interval);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
