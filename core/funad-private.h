@@ -137,6 +137,9 @@ int funad_coreset_select (const float *x, int n, int d, int k, const int *group,
                           GRand *rng, int *selected);
 
 /* ---- memory-bank.c ----------------------------------------------------------------------- */
+/* Patch score of a patch with no usable neighbour: far above any real distance, finite. */
+#define FUNAD_SCORE_UNREACHABLE 1e30f
+
 /* Builds the bank from n images' features (n x P x D): per-image quotas, then patches whose
  * leave-own-image-out distance marks them as outliers of the training set are dropped.
  * Returns the image each bank row came from (free with g_free). */

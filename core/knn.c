@@ -62,8 +62,10 @@ funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const i
         for (int j = 0; j < rm; j++) {
           if (q_group && abs (r_group[r0 + j] - group) <= exclude_within)
             continue;
-          /* Rounding can make a distance slightly negative; clamp at zero. */
-          float v = MAX (base + rn[r0 + j] + row[j], 0.f);
+          /* Rounding can make a distance slightly negative; clamp at zero. A NaN (from a
+           * non-finite feature) is as far as can be, never a match. */
+          float v = base + rn[r0 + j] + row[j];
+          v = v > 0.f ? v : (isnan (v) ? INFINITY : 0.f);
           topk_insert (di, ii, k, v, r0 + j);
         }
       }

@@ -123,8 +123,10 @@ funad_memory_bank_score (const FunadModel *m, const float *features, int P, int 
   }
   funad_knn (features, P, m->bank, m->bank_rows, m->backbone.dim, 1, own,
              own ? bank_group : NULL, exclude_within, scores, nn);
+  /* No neighbour (a non-finite feature, or every bank row left out) scores as far as a float
+   * allows while staying finite, so the map's blur cannot turn it into NaN. */
   for (int i = 0; i < P; i++)
-    scores[i] = isfinite (scores[i]) ? sqrtf (scores[i]) : 0.f;
+    scores[i] = isfinite (scores[i]) ? sqrtf (scores[i]) : FUNAD_SCORE_UNREACHABLE;
   g_free (own);
   g_free (nn);
 }

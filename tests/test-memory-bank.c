@@ -103,6 +103,10 @@ test_planted_outliers_removed (void)
     funad_memory_bank_score (m, probe, 2, -1, NULL, 0, scores);
     if (with_removal)
       g_assert_cmpfloat (scores[0], >, 10 * MAX (scores[1], 0.1f));
+    /* A non-finite feature is never taken for normal. */
+    probe[D + 2] = NAN;
+    funad_memory_bank_score (m, probe, 2, -1, NULL, 0, scores);
+    g_assert_cmpfloat (scores[1], ==, FUNAD_SCORE_UNREACHABLE);
     g_free (group);
     funad_model_unref (m);
   }

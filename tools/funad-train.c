@@ -334,13 +334,15 @@ int
 main (int argc, char **argv)
 {
   FunadTrainParams params = funad_train_default_params ();
-  char *output = NULL, *pipeline = NULL;
-  char **inputs = NULL;
+  /* Freed on every return, the early error exits included. */
+  g_autofree char *output = NULL;
+  g_autofree char *pipeline = NULL;
+  g_autofree char *scorer = NULL;
+  g_auto (GStrv) inputs = NULL;
   gint64 seed = (gint64) params.seed, max_frames = 0;
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
   int bank_size = params.bank_size;
   double outlier_z = params.outlier_z, duration = 0, dedup = DEFAULT_DEDUP;
-  char *scorer = NULL;
   gboolean no_irmb = FALSE, no_synthetic = FALSE, no_smoothness = FALSE;
   gboolean quiet = FALSE, as_json = FALSE;
   GError *error = NULL;
@@ -510,9 +512,5 @@ main (int argc, char **argv)
   progress_free (job.progress);
   funad_trainer_free (job.trainer);
   g_main_loop_unref (job.loop);
-  g_strfreev (inputs);
-  g_free (output);
-  g_free (pipeline);
-  g_free (scorer);
   return rc;
 }
