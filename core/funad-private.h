@@ -156,6 +156,10 @@ void funad_model_patch_scores (const FunadModel *model, const float *features, i
                                FunadMlpCache *cache, float *scores);
 
 /* ---- metrics helpers ---------------------------------------------------------------------- */
+/* A key whose unsigned order is the float order (the two zeros equal, NaN above +inf), and an
+ * LSD radix sort of such keys (tmp: scratch of the same length). */
+guint32 funad_float_sort_key (float value);
+void funad_radix_sort_keys (guint32 *keys, guint32 *tmp, gsize n);
 double funad_quantile (const float *values, gsize n, double q);
 
 G_END_DECLS

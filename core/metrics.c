@@ -9,15 +9,15 @@
  * comparison sort is several times slower); one merge of the two sorted lists then counts,
  * for every positive, the negatives below it and those tied with it, in exact integers.
  */
-#include "funad.h"
+#include "funad-private.h"
 
 #include <math.h>
 #include <string.h>
 
 /* Maps a float to a key whose unsigned order is the float order. -0.0 becomes +0.0 so the two
  * zeros tie; every NaN becomes one key above +inf, so NaNs tie with each other. */
-static guint32
-float_sort_key (float value)
+guint32
+funad_float_sort_key (float value)
 {
   guint32 bits;
 
@@ -32,8 +32,8 @@ float_sort_key (float value)
 
 /* LSD radix sort of keys, 8 bits a pass, using tmp (same length) as scratch. Passes in which
  * every key shares the same byte are skipped. The sorted keys end up in keys. */
-static void
-radix_sort_keys (guint32 *keys, guint32 *tmp, gsize n)
+void
+funad_radix_sort_keys (guint32 *keys, guint32 *tmp, gsize n)
 {
   guint32 *src = keys, *dst = tmp;
 
@@ -82,12 +82,12 @@ funad_auroc (const float *scores, const guint8 *labels, gsize n)
 
   for (gsize i = 0; i < n; i++) {
     if (labels[i])
-      pos[ip++] = float_sort_key (scores[i]);
+      pos[ip++] = funad_float_sort_key (scores[i]);
     else
-      neg[in++] = float_sort_key (scores[i]);
+      neg[in++] = funad_float_sort_key (scores[i]);
   }
-  radix_sort_keys (pos, scratch, n_pos);
-  radix_sort_keys (neg, scratch, n_neg);
+  funad_radix_sort_keys (pos, scratch, n_pos);
+  funad_radix_sort_keys (neg, scratch, n_neg);
 
   /* twice_wins = sum over positives of 2 * (negatives below) + (negatives tied): an integer,
    * at most 2 * n_pos * n_neg, which fits 64 bits for any n that fits in memory. */

@@ -13,7 +13,7 @@
  * pixels (tens of millions) are radix sorted as 32-bit keys, the region pixels (few) sorted
  * with their region by qsort.
  */
-#include "funad.h"
+#include "funad-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -62,47 +62,6 @@ funad_label_regions (const guint8 *mask, int width, int height, guint32 *regions
   return count;
 }
 
-/* A key whose unsigned order is the float order; NaN above +inf, the two zeros equal. */
-static guint32
-order_key (float value)
-{
-  guint32 bits;
-
-  if (isnan (value))
-    return G_MAXUINT32;
-  if (value == 0.0f)
-    value = 0.0f;
-  memcpy (&bits, &value, sizeof bits);
-  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-}
-
-/* LSD radix sort, 11 bits a pass (3 passes); tmp is scratch of the same length. */
-static void
-sort_keys (guint32 *keys, guint32 *tmp, gsize n)
-{
-  guint32 *src = keys, *dst = tmp;
-
-  for (int shift = 0; shift < 32; shift += 11) {
-    gsize *count = g_new0 (gsize, 2048);
-
-    for (gsize i = 0; i < n; i++)
-      count[(src[i] >> shift) & 2047]++;
-    for (gsize b = 0, total = 0; b < 2048; b++) {
-      gsize c = count[b];
-      count[b] = total;
-      total += c;
-    }
-    for (gsize i = 0; i < n; i++)
-      dst[count[(src[i] >> shift) & 2047]++] = src[i];
-    g_free (count);
-    guint32 *swap = src;
-    src = dst;
-    dst = swap;
-  }
-  if (src != keys)
-    memcpy (keys, src, n * sizeof *keys);
-}
-
 /* A region pixel: its score key above, its region below, so u64 order is score order. */
 static int
 compare_u64 (const void *a, const void *b)
@@ -146,13 +105,13 @@ funad_aupro (const float *scores, const guint32 *regions, gsize n, double max_fp
 
   for (gsize i = 0; i < n; i++) {
     if (regions[i])
-      region_px[b++] = ((guint64) order_key (scores[i]) << 32) | regions[i];
+      region_px[b++] = ((guint64) funad_float_sort_key (scores[i]) << 32) | regions[i];
     else
-      normal[a++] = order_key (scores[i]);
+      normal[a++] = funad_float_sort_key (scores[i]);
   }
   {
     guint32 *tmp = g_new (guint32, n_normal);
-    sort_keys (normal, tmp, n_normal);
+    funad_radix_sort_keys (normal, tmp, n_normal);
     g_free (tmp);
   }
   qsort (region_px, n_region_px, sizeof *region_px, compare_u64);
