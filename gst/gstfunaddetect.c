@@ -184,10 +184,13 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "Model file written by funad-train (required; read when the element "
-          "goes from READY to PAUSED). Default: NULL",
+          "goes from READY to PAUSED). Set while PAUSED or PLAYING, the new "
+          "file is loaded at once and replaces the model between two frames; "
+          "if it cannot be loaded the current model stays and a warning is "
+          "posted. Default: NULL",
           DEFAULT_MODEL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
 
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
@@ -310,12 +313,54 @@ gst_funad_detect_finalize (GObject * object)
   g_free (self->luma_copy);
   g_free (self->last_map);
   /* stop() normally released these; be safe if it never ran */
+  g_clear_pointer (&self->pending_scorer, funad_scorer_free);
   g_clear_pointer (&self->scorer, funad_scorer_free);
   g_clear_pointer (&self->model, funad_model_unref);
   if (self->results)
     fclose (self->results);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* Loads @location while streaming: in the calling thread, with no lock held
+ * (loading takes a while), then hands the scorer to the streaming thread. A
+ * file that does not load leaves the current model in place. */
+static void
+reload_model (GstFunadDetect * self, const gchar * location)
+{
+  FunadModel *model;
+  FunadScorer *scorer, *old = NULL;
+  GError *err = NULL;
+
+  if (location == NULL || location[0] == '\0') {
+    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+        ("No model file given; keeping the current model."), (NULL));
+    return;
+  }
+  model = funad_model_load (location, &err);
+  if (model == NULL) {
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+        ("Could not load model file \"%s\", keeping the current model: %s",
+            location, err->message), (NULL));
+    g_clear_error (&err);
+    return;
+  }
+  scorer = funad_scorer_new (model);
+  funad_model_unref (model);
+
+  GST_OBJECT_LOCK (self);
+  if (self->started) {
+    old = self->pending_scorer;
+    self->pending_scorer = scorer;
+  } else {
+    /* stopped meanwhile: the next start loads model_location anyway */
+    old = scorer;
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (old)
+    funad_scorer_free (old);
+  GST_INFO_OBJECT (self, "loaded model %s, to be used from the next frame",
+      location);
 }
 
 static void
@@ -325,12 +370,18 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
   GstFunadDetect *self = GST_FUNAD_DETECT (object);
 
   switch (prop_id) {
-    case PROP_MODEL:
+    case PROP_MODEL:{
+      gboolean started;
+
       GST_OBJECT_LOCK (self);
       g_free (self->model_location);
       self->model_location = g_value_dup_string (value);
+      started = self->started;
       GST_OBJECT_UNLOCK (self);
+      if (started)
+        reload_model (self, g_value_get_string (value));
       break;
+    }
     case PROP_THRESHOLD:
       GST_OBJECT_LOCK (self);
       self->threshold = g_value_get_double (value);
@@ -499,6 +550,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
   g_free (self->results_path);
   self->results_path = g_steal_pointer (&results_location);
   self->frame_count = 0;
+  self->started = TRUE;
   GST_OBJECT_UNLOCK (self);
   reset_stream_state (self);
 
@@ -515,17 +567,21 @@ static gboolean
 gst_funad_detect_stop (GstBaseTransform * trans)
 {
   GstFunadDetect *self = GST_FUNAD_DETECT (trans);
-  FunadScorer *scorer;
+  FunadScorer *scorer, *pending;
   FunadModel *model;
   FILE *results;
 
   GST_OBJECT_LOCK (self);
+  self->started = FALSE;
+  pending = g_steal_pointer (&self->pending_scorer);
   scorer = g_steal_pointer (&self->scorer);
   model = g_steal_pointer (&self->model);
   results = g_steal_pointer (&self->results);
   g_clear_pointer (&self->results_path, g_free);
   GST_OBJECT_UNLOCK (self);
 
+  if (pending)
+    funad_scorer_free (pending);
   if (scorer)
     funad_scorer_free (scorer);
   if (model)
@@ -841,7 +897,8 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   GstFunadDetect *self = GST_FUNAD_DETECT (filter);
   GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
   GstBuffer *buf = frame->buffer;
-  FunadScorer *scorer;
+  FunadScorer *scorer, *old_scorer = NULL;
+  FunadModel *old_model = NULL;
   FunadImage image;
   GError *err = NULL;
   const float *map = NULL;
@@ -854,6 +911,13 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   int input_size;
 
   GST_OBJECT_LOCK (self);
+  /* a model loaded meanwhile takes over here, between two frames */
+  if (G_UNLIKELY (self->pending_scorer != NULL)) {
+    old_scorer = self->scorer;
+    old_model = self->model;
+    self->scorer = g_steal_pointer (&self->pending_scorer);
+    self->model = funad_model_ref (funad_scorer_get_model (self->scorer));
+  }
   scorer = self->scorer;
   overlay = self->overlay;
   alpha = self->alpha;
@@ -863,6 +927,14 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   frame_no = self->frame_count++;
   post = self->post_messages && frame_no % self->message_interval == 0;
   GST_OBJECT_UNLOCK (self);
+
+  if (G_UNLIKELY (old_scorer != NULL)) {
+    /* only this thread ever used it */
+    funad_scorer_free (old_scorer);
+    if (old_model)
+      funad_model_unref (old_model);
+    self->have_last = FALSE;
+  }
 
   if (G_UNLIKELY (scorer == NULL)) {
     GST_ELEMENT_ERROR (self, CORE, FAILED, ("No model is loaded."), (NULL));

@@ -54,6 +54,10 @@ struct _GstFunadDetect
    * live model reload can swap them without tearing. */
   FunadModel *model;
   FunadScorer *scorer;
+  /* set while started; a model loaded then waits in pending_scorer (under
+   * the object lock) until the streaming thread takes it between frames */
+  gboolean started;
+  FunadScorer *pending_scorer;
 
   /* where the negotiated format keeps its colour bytes; Y'CbCr formats are
    * scored from their luma (copied to luma_copy when not contiguous) */

@@ -32,6 +32,9 @@ static gchar *tmp_dir;
 static gchar *model_path;
 static gchar *garbage_path;
 static gdouble model_threshold;
+/* a second model (other seed, input size 32) for the reload test */
+static gchar *model2_path;
+static gdouble model2_threshold;
 
 #define FRAME_DURATION (GST_SECOND / 25)
 
@@ -119,6 +122,27 @@ make_model (void)
   g_assert_no_error (err);
   model_threshold = funad_model_threshold (model);
 
+  funad_model_unref (model);
+  funad_trainer_free (trainer);
+  g_rand_set_seed (rand, 43);
+  params.input_size = 32;
+  params.seed = 9;
+  trainer = funad_trainer_new (&params);
+  img.data = pixels;
+  for (i = 0; i < 30; i++) {
+    fill_texture (pixels, 64, 64, 64 * 3, rand);
+    fail_unless (funad_trainer_add_frame (trainer, &img, &err));
+  }
+  model = funad_trainer_run (trainer, NULL, NULL, &err);
+  g_assert_no_error (err);
+  model2_path = g_build_filename (tmp_dir, "test2.funad", NULL);
+  fail_unless (funad_model_save (model, model2_path, &err));
+  g_assert_no_error (err);
+  funad_model_unref (model);
+  model = funad_model_load (model2_path, &err);
+  g_assert_no_error (err);
+  model2_threshold = funad_model_threshold (model);
+
   /* not a safetensors file: the loader must refuse it */
   garbage_path = g_build_filename (tmp_dir, "garbage.funad", NULL);
   fail_unless (g_file_set_contents (garbage_path, garbage, sizeof (garbage),
@@ -148,6 +172,7 @@ remove_model (void)
   g_clear_pointer (&tmp_dir, g_free);
   g_clear_pointer (&model_path, g_free);
   g_clear_pointer (&garbage_path, g_free);
+  g_clear_pointer (&model2_path, g_free);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1275,6 +1300,76 @@ GST_START_TEST (test_message_interval)
 
 GST_END_TEST;
 
+/* Setting "model" while PLAYING swaps the model between two frames, none
+ * lost; a file that does not load keeps the current model and warns. */
+GST_START_TEST (test_model_reload)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  gchar *missing = g_build_filename (tmp_dir, "missing.funad", NULL);
+  const gchar *bad[] = { garbage_path, missing };
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstMessage *msg;
+  guint64 i = 0;
+  guint b;
+
+  fail_unless (fabs (model2_threshold - model_threshold) > 1e-9,
+      "both test models have threshold %g", model_threshold);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_NV12, 64, 48);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  /* reuse a map between frames too, so the swap must drop it */
+  g_object_set (detect, "inference-interval", 2, NULL);
+
+  for (; i < 9; i++) {
+    gdouble expected = i < 3 ? model_threshold : model2_threshold;
+
+    if (i == 3)
+      g_object_set (detect, "model", model2_path, NULL);
+    if (i == 5 || i == 7) {
+      b = (i - 5) / 2;
+      g_object_set (detect, "model", bad[b], NULL);
+      msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+      fail_unless (msg != NULL, "no warning for %s", bad[b]);
+      {
+        GError *err = NULL;
+
+        gst_message_parse_warning (msg, &err, NULL);
+        GST_INFO ("warning: %s", err->message);
+        fail_unless (strstr (err->message, bad[b]) != NULL,
+            "warning \"%s\" does not name %s", err->message, bad[b]);
+        g_error_free (err);
+      }
+      gst_message_unref (msg);
+    }
+    fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 60 + i,
+                NULL, i)), GST_FLOW_OK);
+    msg = pop_funad (bus);
+    fail_unless (msg != NULL);
+    fail_unless_equals_uint64 (get_uint64 (gst_message_get_structure (msg),
+            "frame"), i);
+    fail_unless_equals_float (get_double (gst_message_get_structure (msg),
+            "threshold"), expected);
+    /* the first frame of the new model is scored afresh */
+    if (i == 3)
+      fail_unless (get_boolean (gst_message_get_structure (msg), "scored"));
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (g_list_length (buffers), 9);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_free (missing);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -1442,6 +1537,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_anomaly_events);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
+  tcase_add_test (tc, test_model_reload);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
