@@ -93,6 +93,21 @@ void funad_heatmap_blend (const float *map, int map_w, int map_h, float lo, floa
 /* The colour (sRGB) the heat map gives heat h in [0, 1]. */
 void funad_heatmap_color (float h, guint8 rgb[3]);
 
+/* Perceptually uniform colour maps for the heat map; funad_heatmap_blend() and
+ * funad_heatmap_color() use inferno. */
+typedef enum {
+  FUNAD_COLORMAP_INFERNO,
+  FUNAD_COLORMAP_VIRIDIS
+} FunadColormap;
+
+/* The colour (sRGB) colormap gives heat h in [0, 1]. */
+void funad_colormap_color (FunadColormap colormap, float h, guint8 rgb[3]);
+
+/* funad_heatmap_blend() with the given colour map. */
+void funad_heatmap_blend_colormap (FunadColormap colormap, const float *map, int map_w,
+                                   int map_h, float lo, float hi, float alpha,
+                                   FunadImage *image);
+
 /* ---- training --------------------------------------------------------------------------- */
 
 /* How patches are scored. FUN-AD trains a discriminator on pseudo-labels; the memory bank

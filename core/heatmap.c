@@ -38,12 +38,30 @@ static const guint8 inferno_anchors[N_ANCHORS][3] = {
   {252, 255, 164},
 };
 
+/* The "viridis" colour map (perceptually uniform, colour-blind friendly),
+ * anchored the same way. */
+static const guint8 viridis_anchors[N_ANCHORS][3] = {
+  {68, 1, 84},
+  {72, 36, 117},
+  {65, 68, 135},
+  {53, 95, 141},
+  {42, 120, 142},
+  {33, 145, 140},
+  {34, 168, 132},
+  {68, 191, 112},
+  {122, 209, 81},
+  {189, 223, 38},
+  {253, 231, 37},
+};
+
 /* Levels of the per-call colour table; heat is quantised to this many steps. */
 #define LUT_SIZE 256
 
 void
-funad_heatmap_color (float h, guint8 rgb[3])
+funad_colormap_color (FunadColormap colormap, float h, guint8 rgb[3])
 {
+  const guint8 (*anchors)[3] = colormap == FUNAD_COLORMAP_VIRIDIS ?
+      viridis_anchors : inferno_anchors;
   float pos, t;
   int i, c;
 
@@ -60,10 +78,15 @@ funad_heatmap_color (float h, guint8 rgb[3])
   t = pos - i;
 
   for (c = 0; c < 3; c++) {
-    float v = inferno_anchors[i][c] +
-        t * (inferno_anchors[i + 1][c] - inferno_anchors[i][c]);
+    float v = anchors[i][c] + t * (anchors[i + 1][c] - anchors[i][c]);
     rgb[c] = (guint8) CLAMP (lrintf (v), 0, 255);
   }
+}
+
+void
+funad_heatmap_color (float h, guint8 rgb[3])
+{
+  funad_colormap_color (FUNAD_COLORMAP_INFERNO, h, rgb);
 }
 
 /* Source coordinate and weight for destination index d of n, sampling a map
@@ -94,6 +117,14 @@ void
 funad_heatmap_blend (const float *map, int map_w, int map_h, float lo,
     float hi, float alpha, FunadImage * image)
 {
+  funad_heatmap_blend_colormap (FUNAD_COLORMAP_INFERNO, map, map_w, map_h, lo,
+      hi, alpha, image);
+}
+
+void
+funad_heatmap_blend_colormap (FunadColormap colormap, const float *map,
+    int map_w, int map_h, float lo, float hi, float alpha, FunadImage * image)
+{
   guint8 lut[LUT_SIZE][3];
   guint8 lut_grey[LUT_SIZE];
   int *x0, *x1;
@@ -118,7 +149,7 @@ funad_heatmap_blend (const float *map, int map_w, int map_h, float lo,
   inv_range = step ? 0.0f : 1.0f / (hi - lo);
 
   for (k = 0; k < LUT_SIZE; k++) {
-    funad_heatmap_color ((float) k / (LUT_SIZE - 1), lut[k]);
+    funad_colormap_color (colormap, (float) k / (LUT_SIZE - 1), lut[k]);
     /* Rec. 601 luma, the usual weighting for 8-bit grey. */
     lut_grey[k] = (guint8) CLAMP (lrintf (0.299f * lut[k][0] +
             0.587f * lut[k][1] + 0.114f * lut[k][2]), 0, 255);

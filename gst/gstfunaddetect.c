@@ -90,7 +90,7 @@
  * messages.
  * |[
  * gst-launch-1.0 filesrc location=line.mp4 ! decodebin ! videoconvert ! \
- *     funaddetect model=line.funad overlay=false results-location=scores.jsonl ! \
+ *     funaddetect model=line.funad overlay=none results-location=scores.jsonl ! \
  *     fakesink
  * ]| Scores a recording as fast as possible and writes one JSON line per frame.
  */
@@ -108,7 +108,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_funad_detect_debug);
 
 #define DEFAULT_MODEL NULL
 #define DEFAULT_THRESHOLD -1.0
-#define DEFAULT_OVERLAY TRUE
+#define DEFAULT_OVERLAY GST_FUNAD_DETECT_OVERLAY_HEATMAP
+#define DEFAULT_COLORMAP FUNAD_COLORMAP_INFERNO
 #define DEFAULT_ALPHA 0.5
 #define DEFAULT_RESULTS_LOCATION NULL
 #define DEFAULT_INFERENCE_INTERVAL 1
@@ -128,7 +129,52 @@ enum
   PROP_POST_MESSAGES,
   PROP_MESSAGE_INTERVAL,
   PROP_MIN_ANOMALY_FRAMES,
+  PROP_COLORMAP,
 };
+
+GType
+gst_funad_detect_overlay_get_type (void)
+{
+  static GType type = 0;
+  /* "false" and "true" keep launch lines from when overlay was a boolean */
+  static const GEnumValue values[] = {
+    {GST_FUNAD_DETECT_OVERLAY_NONE, "Draw nothing", "none"},
+    {GST_FUNAD_DETECT_OVERLAY_HEATMAP, "Heat map", "heatmap"},
+    {GST_FUNAD_DETECT_OVERLAY_CONTOUR,
+        "Outline of the regions above the threshold", "contour"},
+    {GST_FUNAD_DETECT_OVERLAY_BOTH, "Heat map and outline", "both"},
+    {GST_FUNAD_DETECT_OVERLAY_NONE, "Draw nothing (old boolean)", "false"},
+    {GST_FUNAD_DETECT_OVERLAY_HEATMAP, "Heat map (old boolean)", "true"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstFunadDetectOverlay", values);
+
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_funad_detect_colormap_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {FUNAD_COLORMAP_INFERNO, "Inferno (black, purple, orange, yellow)",
+        "inferno"},
+    {FUNAD_COLORMAP_VIRIDIS, "Viridis (purple, teal, green, yellow)",
+        "viridis"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstFunadDetectColormap", values);
+
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
 
 /* 8-bit packed formats whose colour bytes a FunadImage can describe, and
  * 8-bit Y'CbCr formats, scored from their luma */
@@ -202,10 +248,20 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
 
   g_object_class_install_property (gobject_class, PROP_OVERLAY,
-      g_param_spec_boolean ("overlay", "Overlay",
-          "Blend a heat map of the anomaly map over the video; when false the "
-          "pixels are not touched. Default: true",
-          DEFAULT_OVERLAY,
+      g_param_spec_enum ("overlay", "Overlay",
+          "What to draw over the video: none (the pixels are not touched), "
+          "heatmap (a heat map of the anomaly map), contour (the outline of "
+          "the regions above the threshold) or both; \"false\" and \"true\" "
+          "still mean none and heatmap. Default: heatmap",
+          GST_TYPE_FUNAD_DETECT_OVERLAY, DEFAULT_OVERLAY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_COLORMAP,
+      g_param_spec_enum ("colormap", "Colour map",
+          "Colour map of the heat map and of the contour (its hottest colour); "
+          "both are perceptually uniform. Default: inferno",
+          GST_TYPE_FUNAD_DETECT_COLORMAP, DEFAULT_COLORMAP,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
@@ -288,6 +344,7 @@ gst_funad_detect_init (GstFunadDetect * self)
   self->model_location = g_strdup (DEFAULT_MODEL);
   self->threshold = DEFAULT_THRESHOLD;
   self->overlay = DEFAULT_OVERLAY;
+  self->colormap = DEFAULT_COLORMAP;
   self->alpha = DEFAULT_ALPHA;
   self->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
   self->inference_interval = DEFAULT_INFERENCE_INTERVAL;
@@ -299,7 +356,7 @@ gst_funad_detect_init (GstFunadDetect * self)
    * leave frames unscored. A live pipeline can drop upstream instead. */
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self),
-      !DEFAULT_OVERLAY);
+      DEFAULT_OVERLAY == GST_FUNAD_DETECT_OVERLAY_NONE);
 }
 
 static void
@@ -388,16 +445,22 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_OVERLAY:{
-      gboolean overlay = g_value_get_boolean (value);
+      GstFunadDetectOverlay overlay = g_value_get_enum (value);
 
       GST_OBJECT_LOCK (self);
       self->overlay = overlay;
       GST_OBJECT_UNLOCK (self);
       /* Passthrough maps frames read-only and never copies buffers; it takes
        * the object lock itself, so it is called outside ours. */
-      gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), !overlay);
+      gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self),
+          overlay == GST_FUNAD_DETECT_OVERLAY_NONE);
       break;
     }
+    case PROP_COLORMAP:
+      GST_OBJECT_LOCK (self);
+      self->colormap = g_value_get_enum (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_ALPHA:
       GST_OBJECT_LOCK (self);
       self->alpha = g_value_get_double (value);
@@ -450,7 +513,10 @@ gst_funad_detect_get_property (GObject * object, guint prop_id,
       g_value_set_double (value, self->threshold);
       break;
     case PROP_OVERLAY:
-      g_value_set_boolean (value, self->overlay);
+      g_value_set_enum (value, self->overlay);
+      break;
+    case PROP_COLORMAP:
+      g_value_set_enum (value, self->colormap);
       break;
     case PROP_ALPHA:
       g_value_set_double (value, self->alpha);
@@ -770,11 +836,86 @@ blend_component (GstVideoFrame * frame, int comp, const float *map,
   g_free (m);
 }
 
+/* BT.601, limited range */
+static void
+rgb_to_ycbcr (const guint8 rgb[3], guint8 * y, guint8 * cb, guint8 * cr)
+{
+  float r = rgb[0], g = rgb[1], b = rgb[2];
+
+  *y = CLAMP (lrintf (16 + (65.481f * r + 128.553f * g + 24.966f * b) / 255),
+      0, 255);
+  *cb = CLAMP (lrintf (128 + (-37.797f * r - 74.203f * g + 112.0f * b) /
+          255), 0, 255);
+  *cr = CLAMP (lrintf (128 + (112.0f * r - 93.786f * g - 18.214f * b) /
+          255), 0, 255);
+}
+
+/* Sets the pixels of one component on the outline of the regions where the
+ * map (resampled to the component's size) exceeds @threshold: inside, with a
+ * pixel @width away outside. */
+static void
+contour_component (GstVideoFrame * frame, int comp, const float *map,
+    int map_size, float threshold, int width, guint8 value)
+{
+  guint8 *data = GST_VIDEO_FRAME_COMP_DATA (frame, comp);
+  int stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, comp);
+  int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, comp);
+  int w = GST_VIDEO_FRAME_COMP_WIDTH (frame, comp);
+  int h = GST_VIDEO_FRAME_COMP_HEIGHT (frame, comp);
+  float *m = g_new (float, (gsize) w * h);
+  int x, y;
+
+#define INSIDE(xx, yy) ((xx) >= 0 && (xx) < w && (yy) >= 0 && (yy) < h && \
+    m[(gsize) (yy) * w + (xx)] > threshold)
+  funad_map_resize (map, map_size, map_size, m, w, h);
+  for (y = 0; y < h; y++) {
+    for (x = 0; x < w; x++) {
+      /* the frame's edge closes a region that touches it */
+      if (INSIDE (x, y) && (!INSIDE (x - width, y) || !INSIDE (x + width, y)
+              || !INSIDE (x, y - width) || !INSIDE (x, y + width)))
+        data[(gsize) y * stride + (gsize) x * pstride] = value;
+    }
+  }
+#undef INSIDE
+  g_free (m);
+}
+
+/* The outline in the colour map's hottest colour, opaque, in every
+ * component of the frame at its own subsampling. */
+static void
+draw_contour (GstFunadDetect * self, GstVideoFrame * frame,
+    FunadColormap colormap, const float *map, int map_size, float threshold)
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  int width = MAX (1, MIN (GST_VIDEO_FRAME_WIDTH (frame),
+          GST_VIDEO_FRAME_HEIGHT (frame)) / 240);
+  guint8 rgb[3], yuv[3];
+  int c;
+
+  funad_colormap_color (colormap, 1.0f, rgb);
+  rgb_to_ycbcr (rgb, &yuv[0], &yuv[1], &yuv[2]);
+  if (GST_VIDEO_FORMAT_INFO_IS_GRAY (finfo)) {
+    /* BT.601 luma, full range as funad_heatmap_blend() uses on grey */
+    contour_component (frame, 0, map, map_size, threshold, width,
+        CLAMP (lrintf (0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2]),
+            0, 255));
+    return;
+  }
+  for (c = 0; c < 3; c++) {
+    /* chroma samples span 2 luma pixels: a 1-pixel line stays 1 sample */
+    int cw = MAX (1, width >> (c ? GST_VIDEO_FORMAT_INFO_W_SUB (finfo, c) :
+            0));
+
+    contour_component (frame, c, map, map_size, threshold, cw,
+        self->yuv ? yuv[c] : rgb[c]);
+  }
+}
+
 /* The heat map over a Y'CbCr frame: the colour map converted to BT.601
  * (limited range) and blended into Y, Cb and Cr at their own resolution. */
 static void
-blend_heatmap_yuv (GstVideoFrame * frame, const float *map, int map_size,
-    float lo, float hi, float alpha)
+blend_heatmap_yuv (GstVideoFrame * frame, FunadColormap colormap,
+    const float *map, int map_size, float lo, float hi, float alpha)
 {
   guint8 lut_y[256], lut_u[256], lut_v[256];
   int k;
@@ -783,16 +924,9 @@ blend_heatmap_yuv (GstVideoFrame * frame, const float *map, int map_size,
     return;
   for (k = 0; k < 256; k++) {
     guint8 rgb[3];
-    float r, g, b;
 
-    funad_heatmap_color (k / 255.0f, rgb);
-    r = rgb[0], g = rgb[1], b = rgb[2];
-    lut_y[k] = CLAMP (lrintf (16 + (65.481f * r + 128.553f * g +
-                24.966f * b) / 255), 0, 255);
-    lut_u[k] = CLAMP (lrintf (128 + (-37.797f * r - 74.203f * g +
-                112.0f * b) / 255), 0, 255);
-    lut_v[k] = CLAMP (lrintf (128 + (112.0f * r - 93.786f * g -
-                18.214f * b) / 255), 0, 255);
+    funad_colormap_color (colormap, k / 255.0f, rgb);
+    rgb_to_ycbcr (rgb, &lut_y[k], &lut_u[k], &lut_v[k]);
   }
   blend_component (frame, GST_VIDEO_COMP_Y, map, map_size, lo, hi, alpha,
       lut_y);
@@ -904,7 +1038,9 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   const float *map = NULL;
   float score;
   gdouble threshold, alpha;
-  gboolean overlay, anomaly, post, scored;
+  GstFunadDetectOverlay overlay;
+  FunadColormap colormap;
+  gboolean anomaly, post, scored;
   GstClockTime pts, duration;
   guint64 stream_time, running_time, frame_no;
   guint inference_interval, min_anomaly_frames;
@@ -920,6 +1056,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   }
   scorer = self->scorer;
   overlay = self->overlay;
+  colormap = self->colormap;
   alpha = self->alpha;
   threshold = self->threshold;
   inference_interval = self->inference_interval;
@@ -945,7 +1082,8 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   input_size = funad_model_input_size (funad_scorer_get_model (scorer));
   /* The frame was mapped read-only in passthrough: draw only if writable, so
    * an overlay toggle racing with this frame never writes into it. */
-  overlay = overlay && (frame->map[0].flags & GST_MAP_WRITE);
+  if (!(frame->map[0].flags & GST_MAP_WRITE))
+    overlay = GST_FUNAD_DETECT_OVERLAY_NONE;
 
   frame_to_image (self, frame, &image);
 
@@ -976,12 +1114,14 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   }
   anomaly = score > threshold;
 
-  if (overlay && map != NULL && self->yuv)
-    blend_heatmap_yuv (frame, map, input_size, 0.5 * threshold,
+  if ((overlay & GST_FUNAD_DETECT_OVERLAY_HEATMAP) && self->yuv)
+    blend_heatmap_yuv (frame, colormap, map, input_size, 0.5 * threshold,
         1.5 * threshold, alpha);
-  else if (overlay && map != NULL)
-    funad_heatmap_blend (map, input_size, input_size, 0.5 * threshold,
-        1.5 * threshold, alpha, &image);
+  else if (overlay & GST_FUNAD_DETECT_OVERLAY_HEATMAP)
+    funad_heatmap_blend_colormap (colormap, map, input_size, input_size,
+        0.5 * threshold, 1.5 * threshold, alpha, &image);
+  if (overlay & GST_FUNAD_DETECT_OVERLAY_CONTOUR)
+    draw_contour (self, frame, colormap, map, input_size, threshold);
 
   pts = GST_BUFFER_PTS (buf);
   duration = GST_BUFFER_DURATION (buf);

@@ -30,6 +30,28 @@
 
 G_BEGIN_DECLS
 
+/**
+ * GstFunadDetectOverlay:
+ * @GST_FUNAD_DETECT_OVERLAY_NONE: draw nothing (the frame passes through)
+ * @GST_FUNAD_DETECT_OVERLAY_HEATMAP: blend a heat map of the anomaly map
+ * @GST_FUNAD_DETECT_OVERLAY_CONTOUR: outline the regions above the threshold
+ * @GST_FUNAD_DETECT_OVERLAY_BOTH: heat map and outline
+ */
+typedef enum
+{
+  GST_FUNAD_DETECT_OVERLAY_NONE = 0,
+  GST_FUNAD_DETECT_OVERLAY_HEATMAP = 1,
+  GST_FUNAD_DETECT_OVERLAY_CONTOUR = 2,
+  GST_FUNAD_DETECT_OVERLAY_BOTH = 3,
+} GstFunadDetectOverlay;
+
+#define GST_TYPE_FUNAD_DETECT_OVERLAY (gst_funad_detect_overlay_get_type ())
+GType gst_funad_detect_overlay_get_type (void);
+
+/* values are those of FunadColormap */
+#define GST_TYPE_FUNAD_DETECT_COLORMAP (gst_funad_detect_colormap_get_type ())
+GType gst_funad_detect_colormap_get_type (void);
+
 #define GST_TYPE_FUNAD_DETECT (gst_funad_detect_get_type ())
 G_DECLARE_FINAL_TYPE (GstFunadDetect, gst_funad_detect, GST, FUNAD_DETECT,
     GstVideoFilter)
@@ -41,7 +63,8 @@ struct _GstFunadDetect
   /* properties, protected by the object lock */
   gchar *model_location;
   gdouble threshold;            /* < 0: use the model's */
-  gboolean overlay;
+  GstFunadDetectOverlay overlay;
+  FunadColormap colormap;
   gdouble alpha;
   gchar *results_location;
   guint inference_interval;

@@ -38,6 +38,11 @@ static gdouble model2_threshold;
 
 #define FRAME_DURATION (GST_SECOND / 25)
 
+/* values of the element's GstFunadDetectOverlay enum */
+#define GST_FUNAD_OVERLAY_HEATMAP 1
+#define GST_FUNAD_OVERLAY_CONTOUR 2
+#define GST_FUNAD_OVERLAY_BOTH 3
+
 static const gchar *formats[] = {
   "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR",
   "RGBA", "BGRA", "ARGB", "ABGR", "GRAY8", "I420", "NV12", "YUY2",
@@ -412,6 +417,12 @@ GST_START_TEST (test_element_metadata)
   fail_unless (overlay);
   fail_unless_equals_float (alpha, 0.5);
   fail_unless (results == NULL);
+  {
+    gint colormap = -1;
+
+    g_object_get (detect, "colormap", &colormap, NULL);
+    fail_unless_equals_int (colormap, FUNAD_COLORMAP_INFERNO);
+  }
   {
     guint inference_interval, message_interval, min_anomaly_frames;
     gboolean post_messages;
@@ -1370,6 +1381,177 @@ GST_START_TEST (test_model_reload)
 
 GST_END_TEST;
 
+/* Pushes one noise frame of @format (w x h) through an element set up by
+ * the NULL-terminated property list; returns input and output bytes. */
+static void
+push_noise_frame (GstVideoFormat format, int w, int h, GBytes ** in,
+    GBytes ** out, const gchar * first_prop, ...)
+{
+  GRand *rand = g_rand_new_with_seed (17);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstBuffer *buf;
+  GstMapInfo map;
+  va_list args;
+
+  va_start (args, first_prop);
+  g_object_set_valist (G_OBJECT (detect), first_prop, args);
+  va_end (args);
+  gst_video_info_set_format (&info, format, w, h);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  buf = new_frame (&info, 0, rand, 0);
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  *in = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
+  fail_unless_equals_int (g_list_length (buffers), 1);
+  gst_buffer_map (GST_BUFFER (buffers->data), &map, GST_MAP_READ);
+  *out = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (GST_BUFFER (buffers->data), &map);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+}
+
+/* At threshold 0 a noise frame's map is above the threshold everywhere, so
+ * the contour is the frame's own edge: exactly the 1-pixel border turns the
+ * colour map's hottest colour, opaque, and nothing else changes. */
+GST_START_TEST (test_overlay_contour)
+{
+  static const struct
+  {
+    GstVideoFormat format;
+    FunadColormap colormap;
+    guint8 expect[3];           /* per component, bytes in format order */
+  } cases[] = {
+    {GST_VIDEO_FORMAT_RGB, FUNAD_COLORMAP_INFERNO, {252, 255, 164}},
+    {GST_VIDEO_FORMAT_BGRx, FUNAD_COLORMAP_VIRIDIS, {37, 231, 253}},
+    {GST_VIDEO_FORMAT_GRAY8, FUNAD_COLORMAP_INFERNO, {244, 0, 0}},
+  };
+  int w = 40, h = 30;
+  guint c;
+
+  for (c = 0; c < G_N_ELEMENTS (cases); c++) {
+    GBytes *in, *out;
+    const guint8 *a, *b;
+    int x, y, k, ps = cases[c].format == GST_VIDEO_FORMAT_RGB ? 3 :
+        cases[c].format == GST_VIDEO_FORMAT_BGRx ? 4 : 1;
+    int stride = GST_ROUND_UP_4 (w * ps);
+
+    push_noise_frame (cases[c].format, w, h, &in, &out, "threshold", 0.0,
+        "overlay", GST_FUNAD_OVERLAY_CONTOUR, "colormap", cases[c].colormap,
+        NULL);
+    a = g_bytes_get_data (in, NULL);
+    b = g_bytes_get_data (out, NULL);
+    for (y = 0; y < h; y++) {
+      for (x = 0; x < w; x++) {
+        gboolean edge = x == 0 || y == 0 || x == w - 1 || y == h - 1;
+
+        for (k = 0; k < MIN (ps, 3); k++) {
+          gsize i = (gsize) y * stride + x * ps + k;
+
+          if (edge)
+            fail_unless (ABS (b[i] - cases[c].expect[k]) <= 1,
+                "case %u: (%d,%d)[%d] is %d, expected %d", c, x, y, k, b[i],
+                cases[c].expect[k]);
+          else
+            fail_unless_equals_int (b[i], a[i]);
+        }
+        if (ps == 4)
+          fail_unless_equals_int (b[y * stride + x * 4 + 3],
+              a[y * stride + x * 4 + 3]);
+      }
+    }
+    g_bytes_unref (in);
+    g_bytes_unref (out);
+  }
+}
+
+GST_END_TEST;
+
+/* overlay=both draws the heat map and then the contour; the colour map
+ * changes the heat colours; a threshold out of reach draws nothing. */
+GST_START_TEST (test_overlay_both_and_colormap)
+{
+  int w = 40, h = 30, x, y, n_inside = 0;
+  GBytes *in, *out, *in2, *out2;
+  const guint8 *a, *b, *b2;
+
+  push_noise_frame (GST_VIDEO_FORMAT_I420, w, h, &in, &out, "threshold", 0.0,
+      "overlay", GST_FUNAD_OVERLAY_BOTH, NULL);
+  a = g_bytes_get_data (in, NULL);
+  b = g_bytes_get_data (out, NULL);
+  for (y = 0; y < h; y++) {
+    for (x = 0; x < w; x++) {
+      if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
+        /* inferno's hottest colour, Y' 225 */
+        fail_unless (ABS (b[y * w + x] - 225) <= 1, "Y (%d,%d) %d", x, y,
+            b[y * w + x]);
+      } else {
+        /* half-blended towards Y' 225 */
+        fail_unless (ABS (b[y * w + x] - (a[y * w + x] + 225) / 2.0) <= 1.5,
+            "Y (%d,%d) %d over %d", x, y, b[y * w + x], a[y * w + x]);
+        n_inside++;
+      }
+    }
+  }
+  fail_unless (n_inside > 0);
+
+  /* the same frame in viridis differs */
+  push_noise_frame (GST_VIDEO_FORMAT_I420, w, h, &in2, &out2, "threshold",
+      0.0, "overlay", GST_FUNAD_OVERLAY_HEATMAP, "colormap",
+      FUNAD_COLORMAP_VIRIDIS, NULL);
+  b2 = g_bytes_get_data (out2, NULL);
+  fail_unless (memcmp (b, b2, g_bytes_get_size (out)) != 0);
+  g_bytes_unref (in2);
+  g_bytes_unref (out2);
+
+  /* nothing above the threshold: neither heat nor outline */
+  push_noise_frame (GST_VIDEO_FORMAT_I420, w, h, &in2, &out2, "threshold",
+      1e300, "overlay", GST_FUNAD_OVERLAY_BOTH, NULL);
+  fail_unless (g_bytes_equal (in2, out2));
+  g_bytes_unref (in2);
+  g_bytes_unref (out2);
+  g_bytes_unref (in);
+  g_bytes_unref (out);
+}
+
+GST_END_TEST;
+
+/* the enum's nicks, and the old boolean spellings, in launch lines */
+GST_START_TEST (test_overlay_nicks)
+{
+  static const struct
+  {
+    const gchar *nick;
+    gint value;
+  } nicks[] = {
+    {"none", 0}, {"heatmap", 1}, {"contour", 2}, {"both", 3},
+    {"false", 0}, {"true", 1},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (nicks); i++) {
+    GstElement *detect = gst_element_factory_make ("funaddetect", NULL);
+    gint value = -1;
+
+    gst_util_set_object_arg (G_OBJECT (detect), "overlay", nicks[i].nick);
+    g_object_get (detect, "overlay", &value, NULL);
+    fail_unless_equals_int (value, nicks[i].value);
+    gst_object_unref (detect);
+  }
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -1538,6 +1720,9 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
   tcase_add_test (tc, test_model_reload);
+  tcase_add_test (tc, test_overlay_contour);
+  tcase_add_test (tc, test_overlay_both_and_colormap);
+  tcase_add_test (tc, test_overlay_nicks);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
