@@ -60,9 +60,19 @@
  * * #gboolean `anomaly`: whether `score` > `threshold`.
  * * #gboolean `scored`: whether this frame was scored; FALSE when
  *   #GstFunadDetect:inference-interval made it reuse the last score and map.
+ * * #GstValueList `boxes`: one #GstStructure `box` per 8-connected region of
+ *   the anomaly map above the threshold, with #guint `x`, `y`, `width`,
+ *   `height` (frame pixels) and #gdouble `score` (the region's peak); empty
+ *   when the frame is normal.
  *
  * #GstFunadDetect:post-messages turns these messages off and
  * #GstFunadDetect:message-interval thins them to every Nth frame.
+ *
+ * With #GstFunadDetect:roi-meta on, the same boxes are attached to the
+ * buffer as #GstVideoRegionOfInterestMeta of type "anomaly", each with a
+ * parameter structure `funad` holding the `score`. With
+ * #GstFunadDetect:attach-meta on, a GstFunadMeta (gstfunadmeta.h) carries
+ * the score, threshold, anomaly flag and a copy of the anomaly map.
  *
  * When frames turn anomalous and back the element posts `funad-event`
  * element messages (regardless of #GstFunadDetect:post-messages). An anomaly
@@ -102,6 +112,7 @@
 #include <glib/gstdio.h>
 
 #include "gstfunaddetect.h"
+#include "gstfunadmeta-private.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_funad_detect_debug);
 #define GST_CAT_DEFAULT gst_funad_detect_debug
@@ -116,6 +127,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_funad_detect_debug);
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_MESSAGE_INTERVAL 1
 #define DEFAULT_MIN_ANOMALY_FRAMES 1
+#define DEFAULT_ATTACH_META FALSE
+#define DEFAULT_ROI_META FALSE
 
 enum
 {
@@ -130,6 +143,8 @@ enum
   PROP_MESSAGE_INTERVAL,
   PROP_MIN_ANOMALY_FRAMES,
   PROP_COLORMAP,
+  PROP_ATTACH_META,
+  PROP_ROI_META,
 };
 
 GType
@@ -316,6 +331,24 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
+  g_object_class_install_property (gobject_class, PROP_ATTACH_META,
+      g_param_spec_boolean ("attach-meta", "Attach meta",
+          "Attach a GstFunadMeta (score, threshold, anomaly flag and a copy of "
+          "the anomaly map; see gstfunadmeta.h) to every frame. Default: false",
+          DEFAULT_ATTACH_META,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_ROI_META,
+      g_param_spec_boolean ("roi-meta", "ROI meta",
+          "Attach a GstVideoRegionOfInterestMeta (type \"anomaly\") per "
+          "connected region of the anomaly map above the threshold, with a "
+          "\"funad\" parameter structure holding the region's peak \"score\". "
+          "Default: false",
+          DEFAULT_ROI_META,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
   gst_element_class_set_static_metadata (element_class,
       "FUN-AD anomaly detector", "Filter/Analyzer/Video",
       "Scores each video frame for visual anomalies with a model learned "
@@ -351,6 +384,8 @@ gst_funad_detect_init (GstFunadDetect * self)
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->message_interval = DEFAULT_MESSAGE_INTERVAL;
   self->min_anomaly_frames = DEFAULT_MIN_ANOMALY_FRAMES;
+  self->attach_meta = DEFAULT_ATTACH_META;
+  self->roi_meta = DEFAULT_ROI_META;
 
   /* An analyzer reports on every frame: QoS frame dropping would silently
    * leave frames unscored. A live pipeline can drop upstream instead. */
@@ -377,6 +412,21 @@ gst_funad_detect_finalize (GObject * object)
     fclose (self->results);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* Passthrough (frames mapped read-only, buffers never copied) when nothing
+ * is drawn or attached. gst_base_transform_set_passthrough() takes the
+ * object lock itself, so it is called outside ours. */
+static void
+update_passthrough (GstFunadDetect * self)
+{
+  gboolean passthrough;
+
+  GST_OBJECT_LOCK (self);
+  passthrough = self->overlay == GST_FUNAD_DETECT_OVERLAY_NONE &&
+      !self->attach_meta && !self->roi_meta;
+  GST_OBJECT_UNLOCK (self);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), passthrough);
 }
 
 /* Loads @location while streaming: in the calling thread, with no lock held
@@ -445,17 +495,24 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_OVERLAY:{
-      GstFunadDetectOverlay overlay = g_value_get_enum (value);
-
       GST_OBJECT_LOCK (self);
-      self->overlay = overlay;
+      self->overlay = g_value_get_enum (value);
       GST_OBJECT_UNLOCK (self);
-      /* Passthrough maps frames read-only and never copies buffers; it takes
-       * the object lock itself, so it is called outside ours. */
-      gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self),
-          overlay == GST_FUNAD_DETECT_OVERLAY_NONE);
+      update_passthrough (self);
       break;
     }
+    case PROP_ATTACH_META:
+      GST_OBJECT_LOCK (self);
+      self->attach_meta = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      update_passthrough (self);
+      break;
+    case PROP_ROI_META:
+      GST_OBJECT_LOCK (self);
+      self->roi_meta = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      update_passthrough (self);
+      break;
     case PROP_COLORMAP:
       GST_OBJECT_LOCK (self);
       self->colormap = g_value_get_enum (value);
@@ -517,6 +574,12 @@ gst_funad_detect_get_property (GObject * object, guint prop_id,
       break;
     case PROP_COLORMAP:
       g_value_set_enum (value, self->colormap);
+      break;
+    case PROP_ATTACH_META:
+      g_value_set_boolean (value, self->attach_meta);
+      break;
+    case PROP_ROI_META:
+      g_value_set_boolean (value, self->roi_meta);
       break;
     case PROP_ALPHA:
       g_value_set_double (value, self->alpha);
@@ -936,6 +999,78 @@ blend_heatmap_yuv (GstVideoFrame * frame, FunadColormap colormap,
       lut_v);
 }
 
+typedef struct
+{
+  guint x, y, width, height;    /* in frame pixels */
+  gdouble score;                /* the region's peak */
+} FunadBox;
+
+/* Bounding boxes, in frame pixels, of the 8-connected regions of the map
+ * above @threshold. */
+static GArray *
+find_boxes (const float *map, int map_size, gdouble threshold, int frame_w,
+    int frame_h)
+{
+  gsize n = (gsize) map_size * map_size, i;
+  guint8 *mask = g_malloc (n);
+  guint32 *regions = g_new (guint32, n);
+  GArray *boxes = g_array_new (FALSE, FALSE, sizeof (FunadBox));
+  int *bb;
+  guint n_regions, r;
+
+  for (i = 0; i < n; i++)
+    mask[i] = map[i] > threshold;
+  n_regions = funad_label_regions (mask, map_size, map_size, regions, 1);
+  if (n_regions == 0)
+    goto done;
+
+  /* per region: min x, min y, max x, max y, in map cells */
+  bb = g_new (int, 4 * n_regions);
+  g_array_set_size (boxes, n_regions);
+  for (r = 0; r < n_regions; r++) {
+    bb[4 * r] = bb[4 * r + 1] = map_size;
+    bb[4 * r + 2] = bb[4 * r + 3] = -1;
+    g_array_index (boxes, FunadBox, r).score = -G_MAXDOUBLE;
+  }
+  for (i = 0; i < n; i++) {
+    int x = i % map_size, y = i / map_size, *b;
+    FunadBox *box;
+
+    if (regions[i] == 0)
+      continue;
+    r = regions[i] - 1;
+    b = bb + 4 * r;
+    box = &g_array_index (boxes, FunadBox, r);
+    b[0] = MIN (b[0], x);
+    b[1] = MIN (b[1], y);
+    b[2] = MAX (b[2], x);
+    b[3] = MAX (b[3], y);
+    box->score = MAX (box->score, map[i]);
+  }
+  for (r = 0; r < n_regions; r++) {
+    FunadBox *box = &g_array_index (boxes, FunadBox, r);
+    int *b = bb + 4 * r;
+    /* the cells' extent in the frame, rounded outwards */
+    guint x0 = (guint) ((gint64) b[0] * frame_w / map_size);
+    guint y0 = (guint) ((gint64) b[1] * frame_h / map_size);
+    guint x1 = (guint) (((gint64) (b[2] + 1) * frame_w + map_size - 1) /
+        map_size);
+    guint y1 = (guint) (((gint64) (b[3] + 1) * frame_h + map_size - 1) /
+        map_size);
+
+    box->x = x0;
+    box->y = y0;
+    box->width = MAX (x1, x0 + 1) - x0;
+    box->height = MAX (y1, y0 + 1) - y0;
+  }
+  g_free (bb);
+
+done:
+  g_free (mask);
+  g_free (regions);
+  return boxes;
+}
+
 static void
 post_anomaly_event (GstFunadDetect * self, const gchar * type,
     guint64 frame_no, GstClockTime pts, gdouble peak)
@@ -1040,7 +1175,8 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   gdouble threshold, alpha;
   GstFunadDetectOverlay overlay;
   FunadColormap colormap;
-  gboolean anomaly, post, scored;
+  gboolean anomaly, post, scored, attach_meta, roi_meta;
+  GArray *boxes = NULL;
   GstClockTime pts, duration;
   guint64 stream_time, running_time, frame_no;
   guint inference_interval, min_anomaly_frames;
@@ -1061,6 +1197,8 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   threshold = self->threshold;
   inference_interval = self->inference_interval;
   min_anomaly_frames = self->min_anomaly_frames;
+  attach_meta = self->attach_meta;
+  roi_meta = self->roi_meta;
   frame_no = self->frame_count++;
   post = self->post_messages && frame_no % self->message_interval == 0;
   GST_OBJECT_UNLOCK (self);
@@ -1134,8 +1272,50 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
       " score %g threshold %g%s", frame_no, GST_TIME_ARGS (pts), score,
       threshold, scored ? "" : " (reused)");
 
+  /* metas need a writable buffer: in passthrough (a property change racing
+   * with this frame) there is none */
+  if (!gst_buffer_is_writable (buf))
+    attach_meta = roi_meta = FALSE;
+  if (attach_meta)
+    gst_buffer_add_funad_meta (buf, score, threshold, anomaly, map,
+        input_size, input_size);
+  if (post || roi_meta)
+    boxes = find_boxes (map, input_size, threshold, image.width,
+        image.height);
+  if (roi_meta) {
+    guint i;
+
+    for (i = 0; i < boxes->len; i++) {
+      FunadBox *b = &g_array_index (boxes, FunadBox, i);
+      GstVideoRegionOfInterestMeta *roi =
+          gst_buffer_add_video_region_of_interest_meta (buf, "anomaly", b->x,
+          b->y, b->width, b->height);
+
+      gst_video_region_of_interest_meta_add_param (roi,
+          gst_structure_new ("funad", "score", G_TYPE_DOUBLE, b->score,
+              NULL));
+    }
+  }
+
   if (post) {
-    GstStructure *s = gst_structure_new ("funad",
+    GValue list = G_VALUE_INIT;
+    guint i;
+    GstStructure *s;
+
+    gst_value_list_init (&list, boxes->len);
+    for (i = 0; i < boxes->len; i++) {
+      FunadBox *b = &g_array_index (boxes, FunadBox, i);
+      GValue v = G_VALUE_INIT;
+
+      g_value_init (&v, GST_TYPE_STRUCTURE);
+      g_value_take_boxed (&v, gst_structure_new ("box",
+              "x", G_TYPE_UINT, b->x, "y", G_TYPE_UINT, b->y,
+              "width", G_TYPE_UINT, b->width,
+              "height", G_TYPE_UINT, b->height,
+              "score", G_TYPE_DOUBLE, b->score, NULL));
+      gst_value_list_append_and_take_value (&list, &v);
+    }
+    s = gst_structure_new ("funad",
         "timestamp", G_TYPE_UINT64, (guint64) pts,
         "stream-time", G_TYPE_UINT64, stream_time,
         "running-time", G_TYPE_UINT64, running_time,
@@ -1145,10 +1325,12 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
         "threshold", G_TYPE_DOUBLE, threshold,
         "anomaly", G_TYPE_BOOLEAN, anomaly,
         "scored", G_TYPE_BOOLEAN, scored, NULL);
-
+    gst_structure_take_value (s, "boxes", &list);
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_element (GST_OBJECT (self), s));
   }
+  if (boxes)
+    g_array_unref (boxes);
   update_anomaly_event (self, frame_no, pts, score, anomaly,
       min_anomaly_frames);
 

@@ -71,6 +71,8 @@ struct _GstFunadDetect
   gboolean post_messages;
   guint message_interval;
   guint min_anomaly_frames;
+  gboolean attach_meta;
+  gboolean roi_meta;
 
   /* Loaded in start(), released in stop(). The scorer is only used by the
    * streaming thread; the pointers change under the object lock so a later

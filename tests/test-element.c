@@ -22,10 +22,12 @@
 
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
+#include <gst/base/gstbasetransform.h>
 #include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 
 #include "funad.h"
+#include "gstfunadmeta.h"
 
 /* A small model, trained once per run by the unchecked fixture. */
 static gchar *tmp_dir;
@@ -1552,6 +1554,189 @@ GST_START_TEST (test_overlay_nicks)
 
 GST_END_TEST;
 
+/* Pushes one 64x64 RGB texture frame, with a noise square at (40, 8) of
+ * side 16 when @patch, through an element set up by the NULL-terminated
+ * property list; returns the output buffer and the "funad" message. */
+static GstBuffer *
+push_texture_frame (gboolean patch, GstMessage ** msg_out,
+    gboolean * passthrough, const gchar * first_prop, ...)
+{
+  GRand *rand = g_rand_new_with_seed (23);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstBuffer *buf, *out;
+  GstMapInfo map;
+  GstMessage *msg;
+  va_list args;
+  int x, y;
+
+  va_start (args, first_prop);
+  g_object_set_valist (G_OBJECT (detect), first_prop, args);
+  va_end (args);
+  if (passthrough)
+    *passthrough =
+        gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (detect));
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  buf = new_frame (&info, 0, NULL, 0);
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  fill_texture (map.data, 64, 64, info.stride[0], rand);
+  for (y = 8; patch && y < 24; y++)
+    for (x = 40 * 3; x < 56 * 3; x++)
+      map.data[y * info.stride[0] + x] = g_rand_int_range (rand, 0, 256);
+  gst_buffer_unmap (buf, &map);
+  fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
+  fail_unless_equals_int (g_list_length (buffers), 1);
+  out = gst_buffer_ref (GST_BUFFER (buffers->data));
+  msg = pop_funad (bus);
+  fail_unless (msg != NULL);
+  /* without a source: the element is gone when it is read */
+  *msg_out = gst_message_new_element (NULL,
+      gst_structure_copy (gst_message_get_structure (msg)));
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+  return out;
+}
+
+GST_START_TEST (test_funad_meta)
+{
+  GstMessage *msg;
+  GstBuffer *out;
+  GstFunadMeta *meta;
+  gboolean passthrough;
+  gfloat max = -1.0f;
+  guint i;
+
+  out = push_texture_frame (TRUE, &msg, &passthrough, "attach-meta", TRUE,
+      "overlay", 0, NULL);
+  fail_if (passthrough, "attach-meta needs a writable buffer");
+  meta = gst_buffer_get_funad_meta (out);
+  fail_unless (meta != NULL, "no GstFunadMeta");
+  fail_unless_equals_float (meta->score, get_double (gst_message_get_structure
+          (msg), "score"));
+  fail_unless_equals_float (meta->threshold, model_threshold);
+  fail_unless_equals_int (meta->anomaly, meta->score > meta->threshold);
+  fail_unless_equals_int (meta->map_width, 64);
+  fail_unless_equals_int (meta->map_height, 64);
+  for (i = 0; i < meta->map_width * meta->map_height; i++)
+    max = MAX (max, meta->map[i]);
+  /* the frame score is the map's maximum */
+  fail_unless (fabs (max - meta->score) <= 1e-5 * MAX (1.0, meta->score),
+      "map max %g, score %g", max, meta->score);
+  /* copies carry it */
+  {
+    GstBuffer *copy = gst_buffer_copy (out);
+    GstFunadMeta *m2 = gst_buffer_get_funad_meta (copy);
+
+    fail_unless (m2 != NULL && m2->map != meta->map);
+    fail_unless (memcmp (m2->map, meta->map, 64 * 64 * sizeof (gfloat)) == 0);
+    gst_buffer_unref (copy);
+  }
+  gst_buffer_unref (out);
+  gst_message_unref (msg);
+
+  /* off by default; nothing drawn and nothing attached is passthrough */
+  out = push_texture_frame (TRUE, &msg, &passthrough, "overlay", 0, NULL);
+  fail_unless (passthrough);
+  fail_unless (gst_buffer_get_funad_meta (out) == NULL);
+  gst_buffer_unref (out);
+  gst_message_unref (msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_roi_meta_and_boxes)
+{
+  GstMessage *msg;
+  GstBuffer *out;
+  gdouble s_normal, s_patch, thr;
+  const GValue *boxes;
+  gpointer state = NULL;
+  GstMeta *meta;
+  guint n_roi = 0, i;
+  gboolean hit = FALSE, passthrough;
+
+  out = push_texture_frame (FALSE, &msg, NULL, "threshold", 1e300, NULL);
+  s_normal = get_double (gst_message_get_structure (msg), "score");
+  /* none above the threshold: an empty list */
+  boxes = gst_structure_get_value (gst_message_get_structure (msg), "boxes");
+  fail_unless (boxes != NULL && GST_VALUE_HOLDS_LIST (boxes));
+  fail_unless_equals_int (gst_value_list_get_size (boxes), 0);
+  gst_buffer_unref (out);
+  gst_message_unref (msg);
+  out = push_texture_frame (TRUE, &msg, NULL, "threshold", 1e300, NULL);
+  s_patch = get_double (gst_message_get_structure (msg), "score");
+  gst_buffer_unref (out);
+  gst_message_unref (msg);
+  GST_INFO ("texture %g, with noise patch %g", s_normal, s_patch);
+  fail_unless (s_patch > s_normal);
+  thr = (s_normal + s_patch) / 2;
+
+  out = push_texture_frame (TRUE, &msg, &passthrough, "threshold", thr,
+      "roi-meta", TRUE, "overlay", 0, NULL);
+  fail_if (passthrough);
+  boxes = gst_structure_get_value (gst_message_get_structure (msg), "boxes");
+  fail_unless (boxes != NULL && GST_VALUE_HOLDS_LIST (boxes));
+  while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    GstStructure *param = gst_video_region_of_interest_meta_get_param (roi,
+        "funad");
+    const GstStructure *box;
+    gdouble score;
+    guint bx, by, bw, bh;
+
+    fail_unless_equals_string (g_quark_to_string (roi->roi_type), "anomaly");
+    fail_unless (param != NULL, "no \"funad\" parameter");
+    score = get_double (param, "score");
+    fail_unless (score > thr && score <= s_patch + 1e-6);
+    fail_unless (roi->w > 0 && roi->h > 0 && roi->x + roi->w <= 64 &&
+        roi->y + roi->h <= 64);
+    /* the message lists the same boxes in the same order */
+    fail_unless (n_roi < gst_value_list_get_size (boxes));
+    box = gst_value_get_structure (gst_value_list_get_value (boxes, n_roi));
+    fail_unless (gst_structure_get (box, "x", G_TYPE_UINT, &bx, "y",
+            G_TYPE_UINT, &by, "width", G_TYPE_UINT, &bw, "height",
+            G_TYPE_UINT, &bh, NULL));
+    fail_unless_equals_int (bx, roi->x);
+    fail_unless_equals_int (by, roi->y);
+    fail_unless_equals_int (bw, roi->w);
+    fail_unless_equals_int (bh, roi->h);
+    fail_unless_equals_float (get_double (box, "score"), score);
+    GST_INFO ("box %u,%u %ux%u score %g", roi->x, roi->y, roi->w, roi->h,
+        score);
+    /* the peak region covers the noise square's centre */
+    if (fabs (score - s_patch) <= 1e-6 * MAX (1.0, s_patch))
+      hit = roi->x <= 48 && 48 < roi->x + roi->w && roi->y <= 16 &&
+          16 < roi->y + roi->h;
+    n_roi++;
+  }
+  fail_unless (n_roi > 0, "no region above the threshold");
+  fail_unless_equals_int (n_roi, gst_value_list_get_size (boxes));
+  fail_unless (hit, "no box over the anomaly");
+  /* the boxes leave the normal texture out: together well under the frame */
+  for (i = 0, state = NULL; (meta = gst_buffer_iterate_meta_filtered (out,
+              &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)); i++) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+
+    fail_unless (roi->w * roi->h < 64 * 64 / 2, "box %ux%u", roi->w, roi->h);
+  }
+  gst_buffer_unref (out);
+  gst_message_unref (msg);
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -1723,6 +1908,8 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_overlay_contour);
   tcase_add_test (tc, test_overlay_both_and_colormap);
   tcase_add_test (tc, test_overlay_nicks);
+  tcase_add_test (tc, test_funad_meta);
+  tcase_add_test (tc, test_roi_meta_and_boxes);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
