@@ -1737,6 +1737,39 @@ GST_START_TEST (test_roi_meta_and_boxes)
 
 GST_END_TEST;
 
+/* pipelines/funad-read-meta.c, the example application, reads both metas */
+GST_START_TEST (test_read_meta_example)
+{
+  const gchar *exe = g_getenv ("FUNAD_READ_META");
+  gchar *argv[] = { (gchar *) exe, model_path, (gchar *) "4", NULL };
+  gchar *out = NULL, *err_out = NULL, **lines;
+  GError *err = NULL;
+  gint status;
+  guint i;
+
+  fail_unless (exe != NULL, "FUNAD_READ_META not set");
+  fail_unless (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          &out, &err_out, &status, &err));
+  g_assert_no_error (err);
+  fail_unless (g_spawn_check_wait_status (status, NULL), "exit %d: %s",
+      status, err_out);
+  lines = g_strsplit (out, "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 5);
+  for (i = 0; i < 4; i++) {
+    gchar *prefix = g_strdup_printf ("frame %u score ", i);
+
+    fail_unless (g_str_has_prefix (lines[i], prefix), "line %s", lines[i]);
+    fail_unless (strstr (lines[i], " map 64x64 boxes") != NULL, "line %s",
+        lines[i]);
+    g_free (prefix);
+  }
+  g_strfreev (lines);
+  g_free (out);
+  g_free (err_out);
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -1910,6 +1943,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_overlay_nicks);
   tcase_add_test (tc, test_funad_meta);
   tcase_add_test (tc, test_roi_meta_and_boxes);
+  tcase_add_test (tc, test_read_meta_example);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
