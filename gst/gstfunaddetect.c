@@ -38,6 +38,14 @@
  * 1.5 × threshold (hottest colour, drawn at the full #GstFunadDetect:alpha):
  * regions near the threshold show faintly, clear anomalies show strongly.
  *
+ * ## QoS
+ *
+ * QoS is off: an analyzer reports on every frame, and dropping late frames
+ * would leave them unscored with no message. To save CPU on a live source
+ * use #GstFunadDetect:inference-interval (frames in between are passed on
+ * with the last score and map) or drop frames upstream (videorate, a leaky
+ * queue).
+ *
  * ## Messages
  *
  * For every scored frame the element posts an element message named `funad`
@@ -145,6 +153,7 @@ enum
   PROP_COLORMAP,
   PROP_ATTACH_META,
   PROP_ROI_META,
+  PROP_REGION,
 };
 
 GType
@@ -349,6 +358,16 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
+  g_object_class_install_property (gobject_class, PROP_REGION,
+      g_param_spec_string ("region", "Region",
+          "Inspect only this rectangle of the frame, \"x,y,width,height\" in "
+          "pixels (clipped to the frame); the score, map, overlay and boxes "
+          "cover it alone. NULL or \"\" (or a rectangle outside the frame): "
+          "the whole frame. Default: NULL",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
   gst_element_class_set_static_metadata (element_class,
       "FUN-AD anomaly detector", "Filter/Analyzer/Video",
       "Scores each video frame for visual anomalies with a model learned "
@@ -507,6 +526,22 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       GST_OBJECT_UNLOCK (self);
       update_passthrough (self);
       break;
+    case PROP_REGION:{
+      const gchar *str = g_value_get_string (value);
+      gint r[4] = { 0, 0, 0, 0 };
+
+      if (str != NULL && str[0] != '\0' && (sscanf (str, "%d,%d,%d,%d",
+                  &r[0], &r[1], &r[2], &r[3]) != 4 || r[0] < 0 || r[1] < 0
+              || r[2] <= 0 || r[3] <= 0)) {
+        g_warning ("funaddetect: region \"%s\" is not \"x,y,width,height\" "
+            "with x, y >= 0 and width, height > 0; ignored", str);
+        break;
+      }
+      GST_OBJECT_LOCK (self);
+      memcpy (self->region, r, sizeof (r));
+      GST_OBJECT_UNLOCK (self);
+      break;
+    }
     case PROP_ROI_META:
       GST_OBJECT_LOCK (self);
       self->roi_meta = g_value_get_boolean (value);
@@ -580,6 +615,14 @@ gst_funad_detect_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ROI_META:
       g_value_set_boolean (value, self->roi_meta);
+      break;
+    case PROP_REGION:
+      if (self->region[2] > 0)
+        g_value_take_string (value, g_strdup_printf ("%d,%d,%d,%d",
+                self->region[0], self->region[1], self->region[2],
+                self->region[3]));
+      else
+        g_value_set_string (value, NULL);
       break;
     case PROP_ALPHA:
       g_value_set_double (value, self->alpha);
@@ -823,21 +866,47 @@ write_result (GstFunadDetect * self, guint64 frame, guint64 pts,
 
 /* Fills @image with the frame's pixels as core reads them: packed RGB or
  * grey in place, Y'CbCr as its luma plane (copied out for YUY2). */
+typedef struct
+{
+  int x, y, w, h;
+} Rect;
+
+/* Where @rect (in frame pixels) of component @comp starts, and its size in
+ * that component's samples (chroma is subsampled). */
+static guint8 *
+comp_rect (GstVideoFrame * frame, int comp, const Rect * rect, int *w, int *h)
+{
+  const GstVideoFormatInfo *finfo = frame->info.finfo;
+  int ws = GST_VIDEO_FORMAT_INFO_W_SUB (finfo, comp);
+  int hs = GST_VIDEO_FORMAT_INFO_H_SUB (finfo, comp);
+  int x0 = rect->x >> ws, y0 = rect->y >> hs;
+
+  *w = MAX (1, GST_VIDEO_SUB_SCALE (ws, rect->x + rect->w) - x0);
+  *h = MAX (1, GST_VIDEO_SUB_SCALE (hs, rect->y + rect->h) - y0);
+  return GST_VIDEO_FRAME_COMP_DATA (frame, comp) +
+      (gsize) y0 * GST_VIDEO_FRAME_COMP_STRIDE (frame, comp) +
+      (gsize) x0 * GST_VIDEO_FRAME_COMP_PSTRIDE (frame, comp);
+}
+
 static void
 frame_to_image (GstFunadDetect * self, GstVideoFrame * frame,
-    FunadImage * image)
+    const Rect * rect, FunadImage * image)
 {
   *image = self->layout;
-  image->width = GST_VIDEO_FRAME_WIDTH (frame);
-  image->height = GST_VIDEO_FRAME_HEIGHT (frame);
+  image->width = rect->w;
+  image->height = rect->h;
   if (!self->yuv) {
-    image->data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
     image->stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+    image->data = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 0) +
+        (gsize) rect->y * image->stride + (gsize) rect->x *
+        image->pixel_stride;
   } else if (!self->copy_luma) {
-    image->data = GST_VIDEO_FRAME_COMP_DATA (frame, GST_VIDEO_COMP_Y);
+    image->data = comp_rect (frame, GST_VIDEO_COMP_Y, rect, &image->width,
+        &image->height);
     image->stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, GST_VIDEO_COMP_Y);
   } else {
-    const guint8 *src = GST_VIDEO_FRAME_COMP_DATA (frame, GST_VIDEO_COMP_Y);
+    const guint8 *src = comp_rect (frame, GST_VIDEO_COMP_Y, rect,
+        &image->width, &image->height);
     int sstride = GST_VIDEO_FRAME_COMP_STRIDE (frame, GST_VIDEO_COMP_Y);
     int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, GST_VIDEO_COMP_Y);
     gsize size = (gsize) image->width * image->height;
@@ -865,14 +934,14 @@ frame_to_image (GstFunadDetect * self, GstVideoFrame * frame,
  * ramp and opacity as funad_heatmap_blend(), the map resampled to the
  * component's own size (so chroma follows its subsampling). */
 static void
-blend_component (GstVideoFrame * frame, int comp, const float *map,
-    int map_size, float lo, float hi, float alpha, const guint8 lut[256])
+blend_component (GstVideoFrame * frame, int comp, const Rect * rect,
+    const float *map, int map_size, float lo, float hi, float alpha,
+    const guint8 lut[256])
 {
-  guint8 *data = GST_VIDEO_FRAME_COMP_DATA (frame, comp);
+  int w, h;
+  guint8 *data = comp_rect (frame, comp, rect, &w, &h);
   int stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, comp);
   int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, comp);
-  int w = GST_VIDEO_FRAME_COMP_WIDTH (frame, comp);
-  int h = GST_VIDEO_FRAME_COMP_HEIGHT (frame, comp);
   gboolean step = !(hi > lo);
   float inv_range = step ? 0.0f : 1.0f / (hi - lo);
   float *m = g_new (float, (gsize) w * h);
@@ -917,14 +986,13 @@ rgb_to_ycbcr (const guint8 rgb[3], guint8 * y, guint8 * cb, guint8 * cr)
  * map (resampled to the component's size) exceeds @threshold: inside, with a
  * pixel @width away outside. */
 static void
-contour_component (GstVideoFrame * frame, int comp, const float *map,
-    int map_size, float threshold, int width, guint8 value)
+contour_component (GstVideoFrame * frame, int comp, const Rect * rect,
+    const float *map, int map_size, float threshold, int width, guint8 value)
 {
-  guint8 *data = GST_VIDEO_FRAME_COMP_DATA (frame, comp);
+  int w, h;
+  guint8 *data = comp_rect (frame, comp, rect, &w, &h);
   int stride = GST_VIDEO_FRAME_COMP_STRIDE (frame, comp);
   int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, comp);
-  int w = GST_VIDEO_FRAME_COMP_WIDTH (frame, comp);
-  int h = GST_VIDEO_FRAME_COMP_HEIGHT (frame, comp);
   float *m = g_new (float, (gsize) w * h);
   int x, y;
 
@@ -946,12 +1014,11 @@ contour_component (GstVideoFrame * frame, int comp, const float *map,
 /* The outline in the colour map's hottest colour, opaque, in every
  * component of the frame at its own subsampling. */
 static void
-draw_contour (GstFunadDetect * self, GstVideoFrame * frame,
+draw_contour (GstFunadDetect * self, GstVideoFrame * frame, const Rect * rect,
     FunadColormap colormap, const float *map, int map_size, float threshold)
 {
   const GstVideoFormatInfo *finfo = frame->info.finfo;
-  int width = MAX (1, MIN (GST_VIDEO_FRAME_WIDTH (frame),
-          GST_VIDEO_FRAME_HEIGHT (frame)) / 240);
+  int width = MAX (1, MIN (rect->w, rect->h) / 240);
   guint8 rgb[3], yuv[3];
   int c;
 
@@ -959,7 +1026,7 @@ draw_contour (GstFunadDetect * self, GstVideoFrame * frame,
   rgb_to_ycbcr (rgb, &yuv[0], &yuv[1], &yuv[2]);
   if (GST_VIDEO_FORMAT_INFO_IS_GRAY (finfo)) {
     /* BT.601 luma, full range as funad_heatmap_blend() uses on grey */
-    contour_component (frame, 0, map, map_size, threshold, width,
+    contour_component (frame, 0, rect, map, map_size, threshold, width,
         CLAMP (lrintf (0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2]),
             0, 255));
     return;
@@ -969,7 +1036,7 @@ draw_contour (GstFunadDetect * self, GstVideoFrame * frame,
     int cw = MAX (1, width >> (c ? GST_VIDEO_FORMAT_INFO_W_SUB (finfo, c) :
             0));
 
-    contour_component (frame, c, map, map_size, threshold, cw,
+    contour_component (frame, c, rect, map, map_size, threshold, cw,
         self->yuv ? yuv[c] : rgb[c]);
   }
 }
@@ -977,8 +1044,8 @@ draw_contour (GstFunadDetect * self, GstVideoFrame * frame,
 /* The heat map over a Y'CbCr frame: the colour map converted to BT.601
  * (limited range) and blended into Y, Cb and Cr at their own resolution. */
 static void
-blend_heatmap_yuv (GstVideoFrame * frame, FunadColormap colormap,
-    const float *map, int map_size, float lo, float hi, float alpha)
+blend_heatmap_yuv (GstVideoFrame * frame, const Rect * rect,
+    FunadColormap colormap, const float *map, int map_size, float lo, float hi, float alpha)
 {
   guint8 lut_y[256], lut_u[256], lut_v[256];
   int k;
@@ -991,11 +1058,11 @@ blend_heatmap_yuv (GstVideoFrame * frame, FunadColormap colormap,
     funad_colormap_color (colormap, k / 255.0f, rgb);
     rgb_to_ycbcr (rgb, &lut_y[k], &lut_u[k], &lut_v[k]);
   }
-  blend_component (frame, GST_VIDEO_COMP_Y, map, map_size, lo, hi, alpha,
+  blend_component (frame, GST_VIDEO_COMP_Y, rect, map, map_size, lo, hi, alpha,
       lut_y);
-  blend_component (frame, GST_VIDEO_COMP_U, map, map_size, lo, hi, alpha,
+  blend_component (frame, GST_VIDEO_COMP_U, rect, map, map_size, lo, hi, alpha,
       lut_u);
-  blend_component (frame, GST_VIDEO_COMP_V, map, map_size, lo, hi, alpha,
+  blend_component (frame, GST_VIDEO_COMP_V, rect, map, map_size, lo, hi, alpha,
       lut_v);
 }
 
@@ -1008,9 +1075,10 @@ typedef struct
 /* Bounding boxes, in frame pixels, of the 8-connected regions of the map
  * above @threshold. */
 static GArray *
-find_boxes (const float *map, int map_size, gdouble threshold, int frame_w,
-    int frame_h)
+find_boxes (const float *map, int map_size, gdouble threshold,
+    const Rect * rect)
 {
+  int frame_w = rect->w, frame_h = rect->h;
   gsize n = (gsize) map_size * map_size, i;
   guint8 *mask = g_malloc (n);
   guint32 *regions = g_new (guint32, n);
@@ -1058,8 +1126,8 @@ find_boxes (const float *map, int map_size, gdouble threshold, int frame_w,
     guint y1 = (guint) (((gint64) (b[3] + 1) * frame_h + map_size - 1) /
         map_size);
 
-    box->x = x0;
-    box->y = y0;
+    box->x = rect->x + x0;
+    box->y = rect->y + y0;
     box->width = MAX (x1, x0 + 1) - x0;
     box->height = MAX (y1, y0 + 1) - y0;
   }
@@ -1177,6 +1245,8 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   FunadColormap colormap;
   gboolean anomaly, post, scored, attach_meta, roi_meta;
   GArray *boxes = NULL;
+  Rect rect;
+  int region[4];
   GstClockTime pts, duration;
   guint64 stream_time, running_time, frame_no;
   guint inference_interval, min_anomaly_frames;
@@ -1199,6 +1269,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   min_anomaly_frames = self->min_anomaly_frames;
   attach_meta = self->attach_meta;
   roi_meta = self->roi_meta;
+  memcpy (region, self->region, sizeof (region));
   frame_no = self->frame_count++;
   post = self->post_messages && frame_no % self->message_interval == 0;
   GST_OBJECT_UNLOCK (self);
@@ -1223,7 +1294,22 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   if (!(frame->map[0].flags & GST_MAP_WRITE))
     overlay = GST_FUNAD_DETECT_OVERLAY_NONE;
 
-  frame_to_image (self, frame, &image);
+  rect.x = rect.y = 0;
+  rect.w = GST_VIDEO_FRAME_WIDTH (frame);
+  rect.h = GST_VIDEO_FRAME_HEIGHT (frame);
+  if (region[2] > 0 && region[3] > 0) {
+    /* the region's part inside the frame; none left: the whole frame */
+    int x1 = MIN (region[0] + region[2], rect.w);
+    int y1 = MIN (region[1] + region[3], rect.h);
+
+    if (region[0] < x1 && region[1] < y1) {
+      rect.x = region[0];
+      rect.y = region[1];
+      rect.w = x1 - rect.x;
+      rect.h = y1 - rect.y;
+    }
+  }
+  frame_to_image (self, frame, &rect, &image);
 
   scored = !self->have_last || self->last_map_size != input_size ||
       frame_no % inference_interval == 0;
@@ -1253,13 +1339,13 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   anomaly = score > threshold;
 
   if ((overlay & GST_FUNAD_DETECT_OVERLAY_HEATMAP) && self->yuv)
-    blend_heatmap_yuv (frame, colormap, map, input_size, 0.5 * threshold,
+    blend_heatmap_yuv (frame, &rect, colormap, map, input_size, 0.5 * threshold,
         1.5 * threshold, alpha);
   else if (overlay & GST_FUNAD_DETECT_OVERLAY_HEATMAP)
     funad_heatmap_blend_colormap (colormap, map, input_size, input_size,
         0.5 * threshold, 1.5 * threshold, alpha, &image);
   if (overlay & GST_FUNAD_DETECT_OVERLAY_CONTOUR)
-    draw_contour (self, frame, colormap, map, input_size, threshold);
+    draw_contour (self, frame, &rect, colormap, map, input_size, threshold);
 
   pts = GST_BUFFER_PTS (buf);
   duration = GST_BUFFER_DURATION (buf);
@@ -1280,8 +1366,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
     gst_buffer_add_funad_meta (buf, score, threshold, anomaly, map,
         input_size, input_size);
   if (post || roi_meta)
-    boxes = find_boxes (map, input_size, threshold, image.width,
-        image.height);
+    boxes = find_boxes (map, input_size, threshold, &rect);
   if (roi_meta) {
     guint i;
 

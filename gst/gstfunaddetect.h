@@ -73,6 +73,7 @@ struct _GstFunadDetect
   guint min_anomaly_frames;
   gboolean attach_meta;
   gboolean roi_meta;
+  gint region[4];               /* x, y, width, height; width 0: whole frame */
 
   /* Loaded in start(), released in stop(). The scorer is only used by the
    * streaming thread; the pointers change under the object lock so a later

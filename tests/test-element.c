@@ -1770,6 +1770,125 @@ GST_START_TEST (test_read_meta_example)
 
 GST_END_TEST;
 
+/* A 128x64 RGB frame, the trained texture on the left half and noise on
+ * the right, through an element with @region, @threshold and @overlay;
+ * returns the output buffer and the "funad" message. */
+static GstBuffer *
+push_halves (const gchar * region, gdouble threshold, gint overlay,
+    GstMessage ** msg_out)
+{
+  GRand *rand = g_rand_new_with_seed (29);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstBuffer *buf, *out;
+  GstMapInfo map;
+  GstMessage *msg;
+  int x, y;
+
+  g_object_set (detect, "region", region, "threshold", threshold, "overlay",
+      overlay, NULL);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 128, 64);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  buf = new_frame (&info, 0, NULL, 0);
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  fill_texture (map.data, 64, 64, info.stride[0], rand);
+  for (y = 0; y < 64; y++)
+    for (x = 64 * 3; x < 128 * 3; x++)
+      map.data[y * info.stride[0] + x] = g_rand_int_range (rand, 0, 256);
+  gst_buffer_unmap (buf, &map);
+  fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
+  out = gst_buffer_ref (GST_BUFFER (buffers->data));
+  msg = pop_funad (bus);
+  fail_unless (msg != NULL);
+  *msg_out = gst_message_new_element (NULL,
+      gst_structure_copy (gst_message_get_structure (msg)));
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+  return out;
+}
+
+/* region: only the rectangle is scored, drawn and boxed */
+GST_START_TEST (test_region)
+{
+  GstMessage *msg;
+  GstBuffer *orig, *out;
+  GstMapInfo a, b;
+  GstElement *detect;
+  gchar *str;
+  gdouble s_left, s_right;
+  const GValue *boxes;
+  guint i;
+  int x, y, n_changed = 0;
+
+  detect = gst_element_factory_make ("funaddetect", NULL);
+  g_object_get (detect, "region", &str, NULL);
+  fail_unless (str == NULL);
+  g_object_set (detect, "region", "3,4,50,60", NULL);
+  g_object_get (detect, "region", &str, NULL);
+  fail_unless_equals_string (str, "3,4,50,60");
+  g_free (str);
+  gst_object_unref (detect);
+
+  /* the texture half alone is normal, the noise half is not */
+  orig = push_halves ("0,0,64,64", 1e300, 0, &msg);
+  s_left = get_double (gst_message_get_structure (msg), "score");
+  gst_message_unref (msg);
+  out = push_halves ("64,0,64,64", model_threshold, 1, &msg);
+  s_right = get_double (gst_message_get_structure (msg), "score");
+  GST_INFO ("texture half %g, noise half %g", s_left, s_right);
+  fail_unless (s_left < model_threshold && s_right > model_threshold,
+      "texture half %g, noise half %g, threshold %g", s_left, s_right,
+      model_threshold);
+
+  /* boxes lie in the region */
+  boxes = gst_structure_get_value (gst_message_get_structure (msg), "boxes");
+  fail_unless (gst_value_list_get_size (boxes) > 0);
+  for (i = 0; i < gst_value_list_get_size (boxes); i++) {
+    const GstStructure *box =
+        gst_value_get_structure (gst_value_list_get_value (boxes, i));
+    guint bx, by, bw, bh;
+
+    fail_unless (gst_structure_get (box, "x", G_TYPE_UINT, &bx, "y",
+            G_TYPE_UINT, &by, "width", G_TYPE_UINT, &bw, "height",
+            G_TYPE_UINT, &bh, NULL));
+    fail_unless (bx >= 64 && bx + bw <= 128 && by + bh <= 64,
+        "box %u,%u %ux%u", bx, by, bw, bh);
+  }
+  gst_message_unref (msg);
+
+  /* the heat map is drawn inside the region only */
+  gst_buffer_map (orig, &a, GST_MAP_READ);
+  gst_buffer_map (out, &b, GST_MAP_READ);
+  for (y = 0; y < 64; y++) {
+    for (x = 0; x < 128; x++) {
+      gboolean same = memcmp (a.data + y * 384 + x * 3,
+          b.data + y * 384 + x * 3, 3) == 0;
+
+      if (x < 64)
+        fail_unless (same, "pixel (%d,%d) outside the region drawn", x, y);
+      else
+        n_changed += !same;
+    }
+  }
+  fail_unless (n_changed > 0, "nothing drawn in the region");
+  gst_buffer_unmap (orig, &a);
+  gst_buffer_unmap (out, &b);
+  gst_buffer_unref (orig);
+  gst_buffer_unref (out);
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -1944,6 +2063,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_funad_meta);
   tcase_add_test (tc, test_roi_meta_and_boxes);
   tcase_add_test (tc, test_read_meta_example);
+  tcase_add_test (tc, test_region);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);
