@@ -1889,6 +1889,121 @@ GST_START_TEST (test_region)
 
 GST_END_TEST;
 
+/* Runs pipelines/@script with @args (NULL-terminated); with @print only
+ * prints its pipeline. Returns stdout. */
+static gchar *
+run_script (const gchar * script, gboolean print, ...)
+{
+  const gchar *dir = g_getenv ("FUNAD_PIPELINES");
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  gchar **envp = g_get_environ ();
+  gchar *out = NULL, *err_out = NULL;
+  const gchar *arg;
+  GError *err = NULL;
+  va_list args;
+  gint status;
+
+  fail_unless (dir != NULL, "FUNAD_PIPELINES not set");
+  g_ptr_array_add (argv, g_build_filename (dir, script, NULL));
+  va_start (args, print);
+  while ((arg = va_arg (args, const gchar *)))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  envp = g_environ_setenv (envp, "FUNAD_PRINT_PIPELINE", print ? "1" : "0",
+      TRUE);
+
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv->pdata, envp,
+          G_SPAWN_DEFAULT, NULL, NULL, &out, &err_out, &status, &err));
+  g_assert_no_error (err);
+  fail_unless (g_spawn_check_wait_status (status, NULL), "%s failed: %s%s",
+      script, out, err_out);
+  g_free (err_out);
+  g_strfreev (envp);
+  g_ptr_array_unref (argv);
+  return out;
+}
+
+static guint
+count_lines (const gchar * path)
+{
+  gchar *contents = NULL, **lines;
+  guint n;
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL), "no %s",
+      path);
+  lines = g_strsplit (contents, "\n", -1);
+  n = g_strv_length (lines) - 1;
+  g_strfreev (lines);
+  g_free (contents);
+  return n;
+}
+
+/* The scripts in pipelines/: those on files run for real; the camera and
+ * RTSP ones, which need a device or a server, must at least parse. */
+GST_START_TEST (test_pipeline_scripts)
+{
+  gchar *in = g_build_filename (tmp_dir, "in put.avi", NULL);
+  gchar *out = g_build_filename (tmp_dir, "annotated.mkv", NULL);
+  gchar *results = g_build_filename (tmp_dir, "annotated.jsonl", NULL);
+  gchar *log = g_build_filename (tmp_dir, "log.jsonl", NULL);
+  gchar *desc, *text;
+  const gchar *live[][3] = {
+    {"camera.sh", "v4l2src", "/dev/video0"},
+    {"rtsp.sh", "rtspsrc", "rtsp://127.0.0.1:8554/cam"},
+  };
+  GError *err = NULL;
+  GstElement *pipeline;
+  guint i;
+
+  desc = g_strdup_printf ("videotestsrc num-buffers=10 pattern=ball ! "
+      "video/x-raw,width=160,height=120,framerate=25/1 ! jpegenc ! avimux ! "
+      "filesink location=\"%s\"", in);
+  assert_eos (run_pipeline (desc, NULL));
+  g_free (desc);
+
+  g_free (run_script ("review-file.sh", FALSE, in, model_path, out, NULL));
+  fail_unless_equals_int (count_lines (results), 10);
+  desc = g_strdup_printf ("filesrc location=\"%s\" ! matroskademux ! "
+      "jpegdec ! fakesink", out);
+  assert_eos (run_pipeline (desc, NULL));
+  g_free (desc);
+
+  g_free (run_script ("json-log.sh", FALSE, in, model_path, log, NULL));
+  fail_unless_equals_int (count_lines (log), 10);
+
+  for (i = 0; i < G_N_ELEMENTS (live); i++) {
+    GstElementFactory *f = gst_element_factory_find (live[i][1]);
+
+    if (f == NULL) {
+      GST_WARNING ("%s missing, %s not parsed", live[i][1], live[i][0]);
+      continue;
+    }
+    gst_object_unref (f);
+    if (i == 0)
+      text = run_script (live[i][0], TRUE, model_path, live[i][2], NULL);
+    else
+      text = run_script (live[i][0], TRUE, live[i][2], model_path, log, NULL);
+    GST_INFO ("%s: %s", live[i][0], text);
+    pipeline = gst_parse_launch (text, &err);
+    g_assert_no_error (err);
+    fail_unless (pipeline != NULL);
+    gst_object_unref (pipeline);
+    g_free (text);
+  }
+
+  g_unlink (in);
+  g_unlink (out);
+  g_unlink (results);
+  g_unlink (log);
+  g_free (in);
+  g_free (out);
+  g_free (results);
+  g_free (log);
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -2064,6 +2179,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_roi_meta_and_boxes);
   tcase_add_test (tc, test_read_meta_example);
   tcase_add_test (tc, test_region);
+  tcase_add_test (tc, test_pipeline_scripts);
   tcase_add_test (tc, test_missing_model);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_no_model);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# json-log.sh — score a recording as fast as the CPU allows, nothing drawn (the element is in
+# passthrough), one JSON line per frame: {"frame","pts","running_time","score","threshold",
+# "anomaly"}.
+#
+# Copyright (C) 2026 funad contributors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# usage: pipelines/json-log.sh INPUT MODEL LOG
+# settings from the environment: INTERVAL (score every Nth frame, 1), FUNAD_BUILD
+set -eu
+. "$(dirname "$0")/common.sh"
+[ $# -ge 3 ] || { echo "usage: $0 INPUT MODEL LOG" >&2; exit 2; }
+input=$1
+model=$2
+log=$3
+[ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ] || rm -f "$log"
+
+run_pipeline "filesrc location=$(q "$input") ! decodebin ! videoconvert ! \
+funaddetect model=$(q "$model") overlay=none inference-interval=${INTERVAL:-1} \
+post-messages=false results-location=$(q "$log") ! fakesink"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# review-file.sh — a recorded video reviewed into an annotated copy: heat map and outline of
+# the anomalous regions drawn on every frame, one JSON line per frame beside it.
+#
+# Copyright (C) 2026 funad contributors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# usage: pipelines/review-file.sh INPUT MODEL OUTPUT [RESULTS]
+# The output is H.264 in MP4 when x264enc (gst-plugins-ugly) is installed and OUTPUT ends in
+# .mp4; otherwise Motion JPEG in Matroska (.mkv) or AVI (.avi), from gst-plugins-good, which
+# every GStreamer install has. RESULTS defaults to OUTPUT with .jsonl.
+# settings from the environment: OVERLAY (both), COLORMAP (inferno), FUNAD_BUILD
+set -eu
+. "$(dirname "$0")/common.sh"
+[ $# -ge 3 ] || { echo "usage: $0 INPUT MODEL OUTPUT [RESULTS]" >&2; exit 2; }
+input=$1
+model=$2
+output=$3
+results=${4:-${output%.*}.jsonl}
+
+case "$output" in
+  *.mp4)
+    if gst-inspect-1.0 x264enc >/dev/null 2>&1; then
+      encode="x264enc ! h264parse ! mp4mux"
+    else
+      echo "x264enc is not installed: writing Motion JPEG into ${output%.*}.mkv instead" >&2
+      output=${output%.*}.mkv
+      encode="jpegenc ! matroskamux"
+    fi ;;
+  *.avi) encode="jpegenc ! avimux" ;;
+  *) encode="jpegenc ! matroskamux" ;;
+esac
+# the element appends: start from an empty results file
+[ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ] || rm -f "$results"
+
+run_pipeline "filesrc location=$(q "$input") ! decodebin ! videoconvert ! \
+funaddetect model=$(q "$model") overlay=${OVERLAY:-both} colormap=${COLORMAP:-inferno} \
+results-location=$(q "$results") ! videoconvert ! $encode ! filesink location=$(q "$output")"
