@@ -160,15 +160,12 @@ GType
 gst_funad_detect_overlay_get_type (void)
 {
   static GType type = 0;
-  /* "false" and "true" keep launch lines from when overlay was a boolean */
   static const GEnumValue values[] = {
     {GST_FUNAD_DETECT_OVERLAY_NONE, "Draw nothing", "none"},
     {GST_FUNAD_DETECT_OVERLAY_HEATMAP, "Heat map", "heatmap"},
     {GST_FUNAD_DETECT_OVERLAY_CONTOUR,
         "Outline of the regions above the threshold", "contour"},
     {GST_FUNAD_DETECT_OVERLAY_BOTH, "Heat map and outline", "both"},
-    {GST_FUNAD_DETECT_OVERLAY_NONE, "Draw nothing (old boolean)", "false"},
-    {GST_FUNAD_DETECT_OVERLAY_HEATMAP, "Heat map (old boolean)", "true"},
     {0, NULL, NULL}
   };
 
@@ -275,8 +272,8 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
       g_param_spec_enum ("overlay", "Overlay",
           "What to draw over the video: none (the pixels are not touched), "
           "heatmap (a heat map of the anomaly map), contour (the outline of "
-          "the regions above the threshold) or both; \"false\" and \"true\" "
-          "still mean none and heatmap. Default: heatmap",
+          "the regions above the threshold) or both (it was a boolean before: "
+          "use none for false, heatmap for true). Default: heatmap",
           GST_TYPE_FUNAD_DETECT_OVERLAY, DEFAULT_OVERLAY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

@@ -681,7 +681,7 @@ test_eval_and_element_agree (void)
     double eval_score = json_object_get_double_member (line, "score");
     char *description = g_strdup_printf (
         "filesrc location=\"%s\" ! pngdec ! videoconvert ! video/x-raw,format=RGB ! "
-        "funaddetect model=\"%s\" overlay=false ! fakesink", path, model_path);
+        "funaddetect model=\"%s\" overlay=none ! fakesink", path, model_path);
     GError *error = NULL;
     GstElement *pipeline = gst_parse_launch (description, &error);
 

@@ -1528,7 +1528,7 @@ GST_START_TEST (test_overlay_both_and_colormap)
 
 GST_END_TEST;
 
-/* the enum's nicks, and the old boolean spellings, in launch lines */
+/* the enum's nicks in launch lines */
 GST_START_TEST (test_overlay_nicks)
 {
   static const struct
@@ -1537,7 +1537,6 @@ GST_START_TEST (test_overlay_nicks)
     gint value;
   } nicks[] = {
     {"none", 0}, {"heatmap", 1}, {"contour", 2}, {"both", 3},
-    {"false", 0}, {"true", 1},
   };
   guint i;
 
