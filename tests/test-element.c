@@ -2003,6 +2003,73 @@ GST_START_TEST (test_pipeline_scripts)
 
 GST_END_TEST;
 
+/* Model swaps racing with a streaming thread: every frame is scored exactly
+ * once, by one model or the other, and both models get used. */
+GST_START_TEST (test_model_reload_while_streaming)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=150 "
+      "pattern=ball ! video/x-raw,format=I420,width=96,height=72,"
+      "framerate=25/1 ! funaddetect name=d model=\"%s\" ! fakesink",
+      model_path);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstElement *detect = gst_bin_get_by_name (GST_BIN (pipeline), "d");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  guint64 expected = 0;
+  guint n_swaps = 0, seen1 = 0, seen2 = 0;
+  gboolean done = FALSE;
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  while (!done) {
+    msg = gst_bus_timed_pop_filtered (bus, 2 * GST_MSECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+    if (msg == NULL) {
+      g_object_set (detect, "model", n_swaps++ % 2 ? model_path :
+          model2_path, NULL);
+      continue;
+    }
+    switch (GST_MESSAGE_TYPE (msg)) {
+      case GST_MESSAGE_ELEMENT:{
+        const GstStructure *s = gst_message_get_structure (msg);
+        gdouble t;
+
+        if (!gst_structure_has_name (s, "funad"))
+          break;
+        fail_unless_equals_uint64 (get_uint64 (s, "frame"), expected);
+        expected++;
+        t = get_double (s, "threshold");
+        seen1 += t == model_threshold;
+        seen2 += t == model2_threshold;
+        fail_unless (t == model_threshold || t == model2_threshold);
+        /* swap again at once, while the streaming thread goes on */
+        g_object_set (detect, "model", n_swaps++ % 2 ? model_path :
+            model2_path, NULL);
+        break;
+      }
+      case GST_MESSAGE_ERROR:
+        fail ("error while swapping models");
+        break;
+      default:
+        done = TRUE;
+        break;
+    }
+    gst_message_unref (msg);
+  }
+  GST_INFO ("%u swaps, %u frames by model 1, %u by model 2", n_swaps, seen1,
+      seen2);
+  fail_unless_equals_uint64 (expected, 150);
+  fail_unless (n_swaps >= 2 && seen1 > 0 && seen2 > 0);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (detect);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
 static void
 check_error_names (const gchar * text, const gchar * path,
     const gchar * must_contain)
@@ -2171,6 +2238,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
   tcase_add_test (tc, test_model_reload);
+  tcase_add_test (tc, test_model_reload_while_streaming);
   tcase_add_test (tc, test_overlay_contour);
   tcase_add_test (tc, test_overlay_both_and_colormap);
   tcase_add_test (tc, test_overlay_nicks);
