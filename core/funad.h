@@ -147,6 +147,9 @@ typedef struct {
   int bank_size;         /* upper bound on the patches kept */
   float outlier_z;       /* drop training patches whose leave-own-image-out distance has a
                           * robust z-score above this; 0 keeps every patch */
+  float typical_z;       /* leave out of the bank training images whose own score (against a
+                          * provisional bank, neighbours left out) has a robust z-score above
+                          * this; 0 keeps every image */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

@@ -49,6 +49,7 @@ funad_train_default_params (void)
     .scorer = FUNAD_SCORER_MEMORY_BANK,
     .bank_size = 40000,
     .outlier_z = 0.f,
+    .typical_z = 0.f,
     .input_size = 224,
     .seed = 0,
     .n_threads = 0,
@@ -102,7 +103,7 @@ check_params (const FunadTrainParams *p, GError **error)
            || p->patches_per_image < 2 || p->bank_per_image < 1 || p->fit_patches < 1000
            || p->fit_patches < 2 * p->dict_size
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
-           || p->bank_size > (1 << 22) || p->outlier_z < 0.f
+           || p->bank_size > (1 << 22) || p->outlier_z < 0.f || p->typical_z < 0.f
            || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
     bad = "a training parameter is out of range";
   if (bad)
@@ -508,9 +509,12 @@ score_training_frames (Run *r, const FunadModel *m, const int *bank_group, float
   return count;
 }
 
+#define MAX_LISTED 256   /* left-out frames listed in the summary, at most */
+
 static char *
 summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop_reason,
-              int bank_size, int n_candidates, double flagged, double median, double mad)
+              int bank_size, int n_candidates, double flagged, double median, double mad,
+              const int *left_out, int n_left_out)
 {
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
@@ -525,6 +529,14 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_STR ("stopped", stop_reason);
   ADD_INT ("bank_size", bank_size);
   ADD_INT ("candidate_normals", n_candidates);
+  if (left_out) {
+    /* Which training frames the bank left out as atypical (0-based, in input order). */
+    json_builder_set_member_name (b, "left_out_frames");
+    json_builder_begin_array (b);
+    for (int i = 0; i < MIN (n_left_out, MAX_LISTED); i++)
+      json_builder_add_int_value (b, left_out[i]);
+    json_builder_end_array (b);
+  }
   ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
            ? "median + 3 * 1.4826 * MAD of the logits of training frame scores"
            : "median + 3 * 1.4826 * MAD of training frame scores (leaving out frames within n/20)");
@@ -533,6 +545,7 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_DBL ("estimated_anomalous_fraction", flagged);
   ADD_INT ("bank_limit", p->bank_size);
   ADD_DBL ("outlier_z", p->outlier_z);
+  ADD_DBL ("typical_z", p->typical_z);
   ADD_INT ("irmb", p->use_irmb);
   ADD_INT ("synthetic", p->use_synthetic);
   ADD_INT ("smoothness", p->use_smoothness);
@@ -548,6 +561,42 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   g_object_unref (gen);
   g_object_unref (b);
   return s;
+}
+
+/* Images the training set itself marks as typical, in the spirit of FUN-AD's IRMB (a bank of
+ * confident normals): every image is scored, leaving out itself and its neighbours in order,
+ * against a provisional bank of a quarter of the size; those above median + typical_z x 1.4826
+ * x MAD are left out of the final bank. Label-free: the training set judges itself. */
+static int
+typical_images (Run *r, FunadModel *m, int *kept)
+{
+  const FunadTrainParams *p = &r->t->params;
+  int *group = funad_memory_bank_build (m, r->features, r->n, r->P, MAX (p->bank_size / 4, 2),
+                                        0.f, r->rng);
+  int window = r->n / LOO_WINDOW_DIVISOR;
+  gsize pixels = (gsize) m->input_size * m->input_size;
+  float *map = g_new (float, pixels), *tmp = g_new (float, pixels), *patch = g_new (float, r->P);
+  float *scores = g_new (float, r->n), *dev = g_new (float, r->n);
+  for (int i = 0; i < r->n; i++) {
+    funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window, patch);
+    scores[i] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
+    report (r, "typical", i + 1, r->n, NULL);
+  }
+  double median = funad_quantile (scores, r->n, 0.5);
+  for (int i = 0; i < r->n; i++)
+    dev[i] = fabsf (scores[i] - (float) median);
+  double cut = median + p->typical_z * 1.4826 * funad_quantile (dev, r->n, 0.5);
+  int n_kept = 0;
+  for (int i = 0; i < r->n; i++)
+    if (scores[i] <= cut)
+      kept[n_kept++] = i;
+  g_free (dev);
+  g_free (scores);
+  g_free (patch);
+  g_free (tmp);
+  g_free (map);
+  g_free (group);
+  return n_kept;
 }
 
 /* The FUN-AD loop (see the top of this file). */
@@ -643,14 +692,37 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   r.features = g_new (float, (gsize) r.n * r.P * r.D);
   const char *stop_reason = "no training (memory bank)";
   int epochs_run = 0, bank_rows = 0, n_candidates = r.n;
-  int *bank_group = NULL;
+  int *bank_group = NULL, *left_out = NULL, n_left_out = 0;
   FunadModel *result = NULL;
   if (!learn_backbone (&r, m, error))
     goto out;
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK) {
     report (&r, "bank", 0, 1, NULL);
-    bank_group = funad_memory_bank_build (m, r.features, r.n, r.P, p->bank_size,
-                                          p->outlier_z, r.rng);
+    if (p->typical_z > 0.f) {
+      int *kept = g_new (int, r.n);
+      int n_kept = typical_images (&r, m, kept);
+      float *feats = g_new (float, (gsize) n_kept * r.P * r.D);
+      for (int k = 0; k < n_kept; k++)
+        memcpy (feats + (gsize) k * r.P * r.D, patch_row (&r, kept[k], 0),
+                (gsize) r.P * r.D * sizeof (float));
+      bank_group = funad_memory_bank_build (m, feats, n_kept, r.P, p->bank_size, p->outlier_z,
+                                            r.rng);
+      for (int j = 0; j < m->bank_rows; j++)
+        bank_group[j] = kept[bank_group[j]];
+      n_candidates = n_kept;
+      left_out = g_new (int, MAX (r.n - n_kept, 1));
+      for (int i = 0, k = 0; i < r.n; i++) {
+        if (k < n_kept && kept[k] == i)
+          k++;
+        else
+          left_out[n_left_out++] = i;
+      }
+      g_free (feats);
+      g_free (kept);
+    } else {
+      bank_group = funad_memory_bank_build (m, r.features, r.n, r.P, p->bank_size,
+                                            p->outlier_z, r.rng);
+    }
     bank_rows = m->bank_rows;
     report (&r, "bank", 1, 1, NULL);
   } else if (!train_funad (&r, &epochs_run, &stop_reason, &bank_rows, &n_candidates, error)) {
@@ -679,7 +751,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   for (int i = 0; i < scored; i++)
     flagged += scores[i] > m->threshold;
   char *summary = summary_json (p, r.n, epochs_run, stop_reason, bank_rows, n_candidates,
-                                (double) flagged / scored, median, mad);
+                                (double) flagged / scored, median, mad, left_out, n_left_out);
   funad_model_set_metadata (m, "training_summary", summary);
   g_free (summary);
   g_free (dev);
@@ -688,6 +760,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   result = funad_model_ref (m);
 
 out:
+  g_free (left_out);
   g_free (bank_group);
   g_free (r.features);
   g_rand_free (r.rng);

@@ -2,6 +2,7 @@
  * contaminated frames, is deterministic to the byte, survives degenerate inputs, and cancels. */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "funad-private.h"
 #include "synthetic-frames.h"
@@ -87,6 +88,32 @@ held_out_auroc (FunadScorerKind kind)
 static void
 test_finds_defects (void)
 {
+  g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
+}
+
+/* Leaving atypical training images out of the bank: the contaminated images go, the model
+ * still finds held-out defects, and the summary says how many images the bank drew on. */
+static void
+test_typical_images (void)
+{
+  FunadTrainParams p = small_params ();
+  p.typical_z = 3.f;
+  FunadTrainer *t = contaminated_trainer (&p);
+  GError *error = NULL;
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  const char *summary = funad_model_get_metadata (m, "training_summary");
+  int kept = -1;
+  const char *at = strstr (summary, "\"candidate_normals\":");
+  g_assert_nonnull (at);
+  kept = atoi (at + strlen ("\"candidate_normals\":"));
+  if (g_test_verbose ())
+    g_printerr ("bank drawn from %d of 40 images\n", kept);
+  /* Exactly the 3 defective images (5, 18 and 31) stand out. */
+  g_assert_cmpint (kept, ==, 37);
+  g_assert_nonnull (strstr (summary, "\"left_out_frames\":[5,18,31]"));
+  funad_model_unref (m);
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
 }
 
@@ -213,6 +240,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/finds-defects", test_finds_defects);
+  g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
   g_test_add_func ("/trainer/deterministic", test_deterministic);
   g_test_add_func ("/trainer/degenerate", test_degenerate_inputs);

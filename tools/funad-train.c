@@ -342,7 +342,8 @@ main (int argc, char **argv)
   gint64 seed = (gint64) params.seed, max_frames = 0;
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
   int bank_size = params.bank_size;
-  double outlier_z = params.outlier_z, duration = 0, dedup = DEFAULT_DEDUP;
+  double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
+  double dedup = DEFAULT_DEDUP;
   gboolean no_irmb = FALSE, no_synthetic = FALSE, no_smoothness = FALSE;
   gboolean quiet = FALSE, as_json = FALSE;
   GError *error = NULL;
@@ -358,6 +359,9 @@ main (int argc, char **argv)
   char *outlier_help = g_strdup_printf ("Memory bank: drop training patches whose "
                                         "leave-own-image-out distance has a robust z-score "
                                         "above Z (default %g; 0 keeps all)", params.outlier_z);
+  char *typical_help = g_strdup_printf ("Memory bank: leave out training frames that score "
+                                        "above a robust z-score of Z against the others "
+                                        "(default %g; 0 keeps all)", params.typical_z);
   char *dedup_help = g_strdup_printf ("Drop a frame whose 32x32 grey thumbnail differs from "
                                       "the last kept frame's by less than T grey levels (mean "
                                       "absolute difference; default %g; 0 keeps all)",
@@ -381,6 +385,7 @@ main (int argc, char **argv)
       "memory-bank: it measured better, see README)", "NAME" },
     { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, bank_help, "N" },
     { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, outlier_help, "Z" },
+    { "typical-z", 0, 0, G_OPTION_ARG_DOUBLE, &typical_z, typical_help, "Z" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-irmb", 0, 0, G_OPTION_ARG_NONE, &no_irmb, "FUN-AD ablation: memory bank from all "
       "images, not from confident normals (default: off)", NULL },
@@ -422,6 +427,7 @@ main (int argc, char **argv)
   g_free (seed_help);
   g_free (bank_help);
   g_free (outlier_help);
+  g_free (typical_help);
   g_free (dedup_help);
 
   if (!output)
@@ -446,6 +452,8 @@ main (int argc, char **argv)
     return fail ("--dedup must not be negative");
   if (bank_size < 1)
     return fail ("--bank-size must be at least 1");
+  if (!(outlier_z >= 0) || !(typical_z >= 0))
+    return fail ("--outlier-z and --typical-z must not be negative");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
     int rc = fail (error->message);
     g_error_free (error);
@@ -460,6 +468,7 @@ main (int argc, char **argv)
   params.n_threads = threads;
   params.bank_size = bank_size;
   params.outlier_z = (float) outlier_z;
+  params.typical_z = (float) typical_z;
   params.use_irmb = !no_irmb;
   params.use_synthetic = !no_synthetic;
   params.use_smoothness = !no_smoothness;
