@@ -155,6 +155,11 @@ void funad_memory_bank_score (const FunadModel *model, const float *features, in
 void funad_model_patch_scores (const FunadModel *model, const float *features, int P,
                                FunadMlpCache *cache, float *scores);
 
+/* ---- stats.c ------------------------------------------------------------------------------ */
+double funad_robust_cut (const float *values, gsize n, double z, double *median, double *mad);
+void funad_sample_indices (GRand *rng, int n, int k, int *out, int *scratch);
+float funad_gaussian (GRand *rng);
+
 /* ---- metrics helpers ---------------------------------------------------------------------- */
 /* A key whose unsigned order is the float order (the two zeros equal, NaN above +inf), and an
  * LSD radix sort of such keys (tmp: scratch of the same length). */

@@ -23,46 +23,37 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   int total = n * per;
   float *cand = g_new (float, (gsize) total * D);
   int *group = g_new (int, total), *perm = g_new (int, P);
+  int *patches = g_new (int, per);
   for (int i = 0; i < n; i++) {
-    for (int p = 0; p < P; p++)
-      perm[p] = p;
+    funad_sample_indices (rng, P, per, patches, perm);
     for (int k = 0; k < per; k++) {
-      int j = g_rand_int_range (rng, k, P);
-      int tmp = perm[k];
-      perm[k] = perm[j];
-      perm[j] = tmp;
-      memcpy (cand + ((gsize) i * per + k) * D, features + ((gsize) i * P + perm[k]) * D,
+      memcpy (cand + ((gsize) i * per + k) * D, features + ((gsize) i * P + patches[k]) * D,
               D * sizeof (float));
       group[i * per + k] = i;
     }
   }
+  g_free (patches);
   /* Leave-own-image-out distance of every candidate to a random reference subset of the
    * others (bounded, so the cost grows linearly with the bank), and a robust cut on it. */
   int n_ref = MIN (total, OUTLIER_REFERENCE);
   float *ref = g_new (float, (gsize) n_ref * D);
-  int *ref_group = g_new (int, n_ref), *pick = g_new (int, total);
-  for (int i = 0; i < total; i++)
-    pick[i] = i;
+  int *ref_group = g_new (int, n_ref), *pick = g_new (int, n_ref);
+  int *scratch = g_new (int, total);
+  funad_sample_indices (rng, total, n_ref, pick, scratch);
+  g_free (scratch);
   for (int k = 0; k < n_ref; k++) {
-    int j = g_rand_int_range (rng, k, total);
-    int tmp = pick[k];
-    pick[k] = pick[j];
-    pick[j] = tmp;
     memcpy (ref + (gsize) k * D, cand + (gsize) pick[k] * D, D * sizeof (float));
     ref_group[k] = group[pick[k]];
   }
-  float *dist = g_new (float, total), *dev = g_new (float, total);
+  float *dist = g_new (float, total);
   int *nn = g_new (int, total);
   funad_knn (cand, total, ref, n_ref, D, 1, n > 1 ? group : NULL, n > 1 ? ref_group : NULL, 0,
              dist, nn);
   g_free (pick);
   g_free (ref_group);
   g_free (ref);
-  double median = funad_quantile (dist, total, 0.5);
-  for (int i = 0; i < total; i++)
-    dev[i] = fabsf (dist[i] - (float) median);
-  double mad = funad_quantile (dev, total, 0.5);
-  float cut = outlier_z > 0.f ? (float) (median + outlier_z * 1.4826 * mad) : INFINITY;
+  float cut = outlier_z > 0.f ? (float) funad_robust_cut (dist, total, outlier_z, NULL, NULL)
+                              : INFINITY;
 
   int kept = 0;
   for (int c = 0; c < total; c++)
@@ -82,10 +73,8 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   } else {
     int pd = MIN (PROJECTED_DIM, D);
     float *proj = g_new (float, (gsize) D * pd), *low = g_new (float, (gsize) kept * pd);
-    for (int i = 0; i < D * pd; i++) {
-      double u1 = g_rand_double (rng), u2 = g_rand_double (rng);
-      proj[i] = (float) (sqrt (-2.0 * log (1.0 - u1)) * cos (2.0 * G_PI * u2));
-    }
+    for (int i = 0; i < D * pd; i++)
+      proj[i] = funad_gaussian (rng);
     funad_gemm_nn (kept, pd, D, 1.f, cand, proj, 0.f, low);
     rows = funad_coreset_select (low, kept, pd, bank_size, n > 1 ? group : NULL,
                                  IMAGE_CAP * quota, rng, chosen);
@@ -102,7 +91,6 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   g_free (chosen);
   m->bank_rows = rows;
   g_free (nn);
-  g_free (dev);
   g_free (dist);
   g_free (perm);
   g_free (group);

@@ -176,32 +176,10 @@ cancelled (Run *r, GError **error)
   return TRUE;
 }
 
-/* The first k entries of a random permutation of 0..n-1 (partial Fisher-Yates). */
-static void
-sample_indices (GRand *rng, int n, int k, int *out, int *scratch)
-{
-  for (int i = 0; i < n; i++)
-    scratch[i] = i;
-  for (int i = 0; i < k; i++) {
-    int j = g_rand_int_range (rng, i, n);
-    int tmp = scratch[i];
-    scratch[i] = scratch[j];
-    scratch[j] = tmp;
-    out[i] = scratch[i];
-  }
-}
-
 static inline const float *
 patch_row (Run *r, int image, int patch)
 {
   return r->features + ((gsize) image * r->P + patch) * r->D;
-}
-
-static float
-gaussian (GRand *rng)
-{
-  double u1 = g_rand_double (rng), u2 = g_rand_double (rng);
-  return (float) (sqrt (-2.0 * log (1.0 - u1)) * cos (2.0 * G_PI * u2));
 }
 
 /* Image score (max patch score) of every training image under the current scorer. */
@@ -288,13 +266,13 @@ rebuild_bank (Run *r, gboolean use_scores, gboolean *candidate, Bank *bank)
   int chosen = MIN (n_cand, MAX (2, (n_cand + 1) / 2));
   int *pick = g_new (int, MAX (n_cand, 1));
   int *cand_scratch = g_new (int, MAX (n_cand, 1));
-  sample_indices (r->rng, n_cand, chosen, pick, cand_scratch);
+  funad_sample_indices (r->rng, n_cand, chosen, pick, cand_scratch);
   int per = MIN (p->bank_per_image, r->P);
   int total = chosen * per;
   int *img = g_new (int, total), *patch = g_new (int, total);
   for (int c = 0; c < chosen; c++) {
     int image = order[pick[c]];
-    sample_indices (r->rng, r->P, per, patch + c * per, scratch);
+    funad_sample_indices (r->rng, r->P, per, patch + c * per, scratch);
     for (int j = 0; j < per; j++)
       img[c * per + j] = image;
   }
@@ -309,7 +287,7 @@ rebuild_bank (Run *r, gboolean use_scores, gboolean *candidate, Bank *bank)
   int probes = n * PROBES_PER_IMAGE;
   int *pimg = g_new (int, probes), *ppatch = g_new (int, probes);
   for (int i = 0; i < n; i++) {
-    sample_indices (r->rng, r->P, MIN (PROBES_PER_IMAGE, r->P), ppatch + i * PROBES_PER_IMAGE,
+    funad_sample_indices (r->rng, r->P, MIN (PROBES_PER_IMAGE, r->P), ppatch + i * PROBES_PER_IMAGE,
                     scratch);
     for (int j = 0; j < PROBES_PER_IMAGE; j++) {
       pimg[i * PROBES_PER_IMAGE + j] = i;
@@ -357,7 +335,7 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, FunadAdam *adam,
   int per = MIN (p->patches_per_image, r->P), n = nb * per, D = r->D;
   int *img = g_new (int, n), *patch = g_new (int, n), *scratch = g_new (int, r->P);
   for (int b = 0; b < nb; b++) {
-    sample_indices (r->rng, r->P, per, patch + b * per, scratch);
+    funad_sample_indices (r->rng, r->P, per, patch + b * per, scratch);
     for (int j = 0; j < per; j++)
       img[b * per + j] = batch[b];
   }
@@ -391,7 +369,7 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, FunadAdam *adam,
     if (p->use_synthetic && dn > 0.5f && dn < 0.9f) {
       float *row = x + (gsize) i * D;
       for (int j = 0; j < D; j++)
-        row[j] += sigma[j] * gaussian (r->rng);
+        row[j] += sigma[j] * funad_gaussian (r->rng);
       stats->synthetic++;
     }
   }
@@ -576,21 +554,17 @@ typical_images (Run *r, FunadModel *m, int *kept)
   int window = r->n / LOO_WINDOW_DIVISOR;
   gsize pixels = (gsize) m->input_size * m->input_size;
   float *map = g_new (float, pixels), *tmp = g_new (float, pixels), *patch = g_new (float, r->P);
-  float *scores = g_new (float, r->n), *dev = g_new (float, r->n);
+  float *scores = g_new (float, r->n);
   for (int i = 0; i < r->n; i++) {
     funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window, patch);
     scores[i] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
     report (r, "typical", i + 1, r->n, NULL);
   }
-  double median = funad_quantile (scores, r->n, 0.5);
-  for (int i = 0; i < r->n; i++)
-    dev[i] = fabsf (scores[i] - (float) median);
-  double cut = median + p->typical_z * 1.4826 * funad_quantile (dev, r->n, 0.5);
+  double cut = funad_robust_cut (scores, r->n, p->typical_z, NULL, NULL);
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
     if (scores[i] <= cut)
       kept[n_kept++] = i;
-  g_free (dev);
   g_free (scores);
   g_free (patch);
   g_free (tmp);
@@ -633,7 +607,7 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
       }
     }
     memcpy (prev, cand, r->n * sizeof (gboolean));
-    sample_indices (r->rng, r->n, r->n, order, scratch);
+    funad_sample_indices (r->rng, r->n, r->n, order, scratch);
     StepStats stats = { 0 };
     for (int s = 0; s < steps_per_epoch; s++) {
       if (cancelled (r, error))
@@ -729,7 +703,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     goto out;
   }
 
-  float *scores = g_new (float, r.n), *dev = g_new (float, r.n);
+  float *scores = g_new (float, r.n);
   report (&r, "threshold", 0, 1, NULL);
   int scored = score_training_frames (&r, m, bank_group, scores);
   /* FUN-AD's scores are probabilities: the rule is applied to their logits, so the threshold
@@ -740,11 +714,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     double s = CLAMP (scores[i], 1e-6, 1.0 - 1e-6);
     scale[i] = probabilities ? (float) log (s / (1.0 - s)) : scores[i];
   }
-  double median = funad_quantile (scale, scored, 0.5);
-  for (int i = 0; i < scored; i++)
-    dev[i] = fabsf (scale[i] - (float) median);
-  double mad = funad_quantile (dev, scored, 0.5);
-  double cut = median + 3.0 * 1.4826 * mad;
+  double median, mad;
+  double cut = funad_robust_cut (scale, scored, 3.0, &median, &mad);
   m->threshold = probabilities ? 1.0 / (1.0 + exp (-cut)) : cut;
   g_free (scale);
   int flagged = 0;
@@ -754,7 +725,6 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
                                 (double) flagged / scored, median, mad, left_out, n_left_out);
   funad_model_set_metadata (m, "training_summary", summary);
   g_free (summary);
-  g_free (dev);
   g_free (scores);
   report (&r, "threshold", 1, 1, NULL);
   result = funad_model_ref (m);
