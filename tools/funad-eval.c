@@ -27,6 +27,7 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 
+#include "cli-error.h"
 #include "frame-source.h"
 #include "funad.h"
 #include "png-encode.h"
@@ -497,21 +498,6 @@ fmt (double value, char *buffer, gsize size)
   return buffer;
 }
 
-static int
-fail (const char *message)
-{
-  g_printerr ("funad-eval: error: %s\n", message);
-  return EXIT_FAILURE;
-}
-
-static int
-fail_error (GError *error)
-{
-  int rc = fail (error->message);
-  g_error_free (error);
-  return rc;
-}
-
 /* Fails early, before minutes of scoring, when an output could not be written. */
 static gboolean
 check_outputs (const char *scores_path, const char *heatmaps, GError **error)
@@ -596,32 +582,32 @@ main (int argc, char **argv)
       "(per-region overlap integrated to a false positive rate of 0.3, divided by 0.3); each\n"
       "also per defect type (that type against all normal images).");
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return fail_error (error);
+    return cli_fail_error (error);
   g_option_context_free (context);
 
   if (!model_path)
-    return fail ("no model given: use --model MODEL");
+    return cli_fail ("no model given: use --model MODEL");
   if (argc > 1)
-    return fail ("unexpected argument (use --dataset, or --normal and --anomalous; see --help)");
+    return cli_fail ("unexpected argument (use --dataset, or --normal and --anomalous; see --help)");
   if (dataset && (normal || anomalous || masks))
-    return fail ("use either --dataset or --normal/--anomalous, not both");
+    return cli_fail ("use either --dataset or --normal/--anomalous, not both");
   if (!dataset && (!normal || !anomalous))
-    return fail ("no test images given: use --dataset DIR, or --normal DIR --anomalous DIR");
+    return cli_fail ("no test images given: use --dataset DIR, or --normal DIR --anomalous DIR");
   const char *folders[] = { dataset, normal, anomalous, masks };
   for (int i = 0; i < 4; i++) {
     if (folders[i] && !g_file_test (folders[i], G_FILE_TEST_IS_DIR)) {
       char *message = g_strdup_printf ("%s: folder not found", folders[i]);
-      int rc = fail (message);
+      int rc = cli_fail (message);
       g_free (message);
       return rc;
     }
   }
   if (!check_outputs (scores_path, heatmaps, &error))
-    return fail_error (error);
+    return cli_fail_error (error);
 
   FunadModel *model = funad_model_load (model_path, &error);
   if (!model)
-    return fail_error (error);
+    return cli_fail_error (error);
 
   frame_source_init (NULL, NULL);
 
@@ -633,11 +619,11 @@ main (int argc, char **argv)
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
     funad_model_unref (model);
-    return fail_error (error);
+    return cli_fail_error (error);
   }
   if (images->len == 0) {
     char *message = g_strdup_printf ("%s: no test images", dataset ? dataset : normal);
-    int rc = fail (message);
+    int rc = cli_fail (message);
     g_free (message);
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
@@ -648,7 +634,7 @@ main (int argc, char **argv)
   FILE *scores_file = NULL;
   if (scores_path && !(scores_file = g_fopen (scores_path, "w"))) {
     char *message = g_strdup_printf ("%s: cannot write: %s", scores_path, g_strerror (errno));
-    int rc = fail (message);
+    int rc = cli_fail (message);
     g_free (message);
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
@@ -819,14 +805,14 @@ main (int argc, char **argv)
 
   int rc = EXIT_SUCCESS;
   if (run.heatmap_error) {
-    rc = fail (run.heatmap_error->message);
+    rc = cli_fail (run.heatmap_error->message);
     g_clear_error (&run.heatmap_error);
   } else if (write_failed) {
     char *message = g_strdup_printf ("%s: write failed", scores_path);
-    rc = fail (message);
+    rc = cli_fail (message);
     g_free (message);
   } else if (n_normal + n_anomalous == 0) {
-    rc = fail ("no test image could be decoded and scored");
+    rc = cli_fail ("no test image could be decoded and scored");
   }
 
   g_free (per_class);

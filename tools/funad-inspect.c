@@ -14,6 +14,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "cli-error.h"
 #include "funad.h"
 
 /* Metadata keys in the order they are printed; missing ones are left out. */
@@ -29,13 +30,6 @@ backbone_weights (const char *backbone)
   if (g_strcmp0 (backbone, "builtin") == 0)
     return "none beyond this file (whitening and patch dictionary are stored in it)";
   return "unknown backbone: this build cannot run it";
-}
-
-static int
-fail (const char *message)
-{
-  g_printerr ("funad-inspect: error: %s\n", message);
-  return EXIT_FAILURE;
 }
 
 int
@@ -59,19 +53,19 @@ main (int argc, char **argv)
       "Prints the format version, the backbone and the weights it needs, the input size, the\n"
       "label-free threshold and the training summary stored in MODEL.");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    int rc = fail (error->message);
+    int rc = cli_fail (error->message);
     g_error_free (error);
     return rc;
   }
   g_option_context_free (context);
   if (!files || !files[0])
-    return fail ("no model file given");
+    return cli_fail ("no model file given");
   if (files[1])
-    return fail ("one model file at a time");
+    return cli_fail ("one model file at a time");
 
   FunadModel *model = funad_model_load (files[0], &error);
   if (!model) {
-    int rc = fail (error->message);
+    int rc = cli_fail (error->message);
     g_error_free (error);
     g_strfreev (files);
     return rc;

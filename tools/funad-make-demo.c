@@ -25,6 +25,8 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include "cli-error.h"
+
 /* Scene geometry, as fractions of the frame: parts are 30% x 34% of it, one enters every
  * 0.55 frame widths, and the belt moves 16% of the width per frame, so a part crosses the view
  * in about 8 frames and two are usually in sight. */
@@ -808,13 +810,6 @@ make_layout_folders (const char *layout_dir, GError **error)
   return ok;
 }
 
-static int
-fail (const char *message)
-{
-  g_printerr ("funad-make-demo: error: %s\n", message);
-  return 1;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -854,27 +849,27 @@ main (int argc, char **argv)
       "in every few parts defective, and test-labels.csv says, per frame, whether at least\n"
       "20% of a defect is in view (1) or not (0).");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    int rc = fail (error->message);
+    int rc = cli_fail (error->message);
     g_error_free (error);
     return rc;
   }
   g_option_context_free (context);
 
   if (!output)
-    return fail ("no output folder: use -o DIR");
+    return cli_fail ("no output folder: use -o DIR");
   if (argc > 1)
-    return fail ("unexpected argument (all settings are options; see --help)");
+    return cli_fail ("unexpected argument (all settings are options; see --help)");
   if (n_train < 1 || n_test < 1 || n_train > 100000 || n_test > 100000)
-    return fail ("--frames and --test-frames must be between 1 and 100000");
+    return cli_fail ("--frames and --test-frames must be between 1 and 100000");
   if (width < 64 || height < 48 || width > 4096 || height > 4096)
-    return fail ("--width must be 64..4096 and --height 48..4096");
+    return cli_fail ("--width must be 64..4096 and --height 48..4096");
   if (fps < 1 || fps > 240)
-    return fail ("--fps must be between 1 and 240");
+    return cli_fail ("--fps must be between 1 and 240");
   if (!(contamination >= 0.0 && contamination <= 1.0))
-    return fail ("--contamination must be between 0 and 1");
+    return cli_fail ("--contamination must be between 0 and 1");
 
   if (!make_folder (output, &error) || (layout_dir && !make_layout_folders (layout_dir, &error))) {
-    int rc = fail (error->message);
+    int rc = cli_fail (error->message);
     g_error_free (error);
     return rc;
   }
@@ -914,7 +909,7 @@ main (int argc, char **argv)
 
   int rc = 0;
   if (!ok) {
-    rc = fail (error->message);
+    rc = cli_fail (error->message);
     g_error_free (error);
   } else if (!quiet) {
     g_print ("funad-make-demo: wrote %s: %d frames, %d of %d parts defective (contamination)\n",

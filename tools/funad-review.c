@@ -42,6 +42,7 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 
+#include "cli-error.h"
 #include "frame-source.h"
 #include "funad.h"
 #include "png-encode.h"
@@ -705,21 +706,6 @@ quoted_command_line (int argc, char **argv)
   return g_string_free (line, FALSE);
 }
 
-static int
-fail (const char *message)
-{
-  g_printerr ("funad-review: error: %s\n", message);
-  return EXIT_FAILURE;
-}
-
-static int
-fail_error (GError *error)
-{
-  int rc = fail (error->message);
-  g_error_free (error);
-  return rc;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -776,32 +762,32 @@ main (int argc, char **argv)
       "\n"
       "Example: funad-review --model line3.safetensors -o review/ shift1.mp4 shift2.mp4");
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return fail_error (error);
+    return cli_fail_error (error);
   g_option_context_free (context);
 
   if (!model_path)
-    return fail ("no model given: use --model MODEL");
+    return cli_fail ("no model given: use --model MODEL");
   if (!out_dir)
-    return fail ("no output folder given: use -o DIR");
+    return cli_fail ("no output folder given: use -o DIR");
   if (!inputs || !inputs[0])
-    return fail ("no video given: name one or more video files");
+    return cli_fail ("no video given: name one or more video files");
   if (every < 1)
-    return fail ("--every must be at least 1");
+    return cli_fail ("--every must be at least 1");
   if (top < 0 || thumbnails < 0)
-    return fail ("--top and --thumbnails must not be negative");
+    return cli_fail ("--top and --thumbnails must not be negative");
   if (!(min_gap >= 0) || !(top_spacing >= 0))
-    return fail ("--min-gap and --top-spacing must not be negative");
+    return cli_fail ("--min-gap and --top-spacing must not be negative");
   if (!isnan (threshold) && !isfinite (threshold))
-    return fail ("--threshold must be a finite number");
+    return cli_fail ("--threshold must be a finite number");
 
   FunadModel *model = funad_model_load (model_path, &error);
   if (!model)
-    return fail_error (error);
+    return cli_fail_error (error);
   if (!check_inputs (inputs, &error))
-    return fail_error (error);
+    return cli_fail_error (error);
   FILE *csv = open_output (out_dir, &error);
   if (!csv)
-    return fail_error (error);
+    return cli_fail_error (error);
 
   frame_source_init (NULL, NULL);
 
@@ -872,7 +858,7 @@ main (int argc, char **argv)
     review_report_write_html (report, html_path, &review.error);
 
   if (review.error) {
-    rc = fail (review.error->message);
+    rc = cli_fail (review.error->message);
   } else {
     guint64 scored = 0;
     const char *broken = NULL;
@@ -894,7 +880,7 @@ main (int argc, char **argv)
         g_printerr ("funad-review: interrupted; the report covers the frames scored so far\n");
       rc = EXIT_INTERRUPTED;
     } else if (broken) {
-      rc = fail (broken);
+      rc = cli_fail (broken);
     }
   }
 

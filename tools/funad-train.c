@@ -24,6 +24,7 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 
+#include "cli-error.h"
 #include "frame-dedup.h"
 #include "frame-source.h"
 #include "funad.h"
@@ -237,13 +238,6 @@ check_inputs_exist (char **inputs, GError **error)
   return TRUE;
 }
 
-static int
-fail (const char *message)
-{
-  g_printerr ("funad-train: error: %s\n", message);
-  return EXIT_FAILURE;
-}
-
 /* ---- the summary ---------------------------------------------------------------------------- */
 
 /* The trainer's own summary (threshold rule, estimated contamination, ...) from the model. */
@@ -417,7 +411,7 @@ main (int argc, char **argv)
       "Ctrl-C stops without writing a model (exit status 130); the model file is written\n"
       "atomically, so an existing one is never half-overwritten.");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    int rc = fail (error->message);
+    int rc = cli_fail (error->message);
     g_error_free (error);
     return rc;
   }
@@ -431,31 +425,31 @@ main (int argc, char **argv)
   g_free (dedup_help);
 
   if (!output)
-    return fail ("no model file given: use -o MODEL");
+    return cli_fail ("no model file given: use -o MODEL");
   if ((!inputs || !inputs[0]) && !pipeline)
-    return fail ("no input given: name image files, videos or folders, or use --pipeline");
+    return cli_fail ("no input given: name image files, videos or folders, or use --pipeline");
   if (size < 32 || size > 1024 || size % 8 != 0)
-    return fail ("--size must be a multiple of 8 between 32 and 1024");
+    return cli_fail ("--size must be a multiple of 8 between 32 and 1024");
   if (epochs < 0)
-    return fail ("--epochs must not be negative");
+    return cli_fail ("--epochs must not be negative");
   if (threads < 0)
-    return fail ("--threads must not be negative");
+    return cli_fail ("--threads must not be negative");
   if (every < 1)
-    return fail ("--every must be at least 1");
+    return cli_fail ("--every must be at least 1");
   if (max_frames < 0)
-    return fail ("--max-frames must not be negative");
+    return cli_fail ("--max-frames must not be negative");
   if (!(duration >= 0))
-    return fail ("--duration must not be negative");
+    return cli_fail ("--duration must not be negative");
   if (duration > 0 && !pipeline)
-    return fail ("--duration applies to --pipeline only");
+    return cli_fail ("--duration applies to --pipeline only");
   if (!(dedup >= 0))
-    return fail ("--dedup must not be negative");
+    return cli_fail ("--dedup must not be negative");
   if (bank_size < 1)
-    return fail ("--bank-size must be at least 1");
+    return cli_fail ("--bank-size must be at least 1");
   if (!(outlier_z >= 0) || !(typical_z >= 0))
-    return fail ("--outlier-z and --typical-z must not be negative");
+    return cli_fail ("--outlier-z and --typical-z must not be negative");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
-    int rc = fail (error->message);
+    int rc = cli_fail (error->message);
     g_error_free (error);
     return rc;
   }
@@ -477,7 +471,7 @@ main (int argc, char **argv)
   else if (scorer && g_str_equal (scorer, "memory-bank"))
     params.scorer = FUNAD_SCORER_MEMORY_BANK;
   else if (scorer)
-    return fail ("unknown --scorer: use memory-bank or funad");
+    return cli_fail ("unknown --scorer: use memory-bank or funad");
 
   TrainJob job = { 0 };
   job.inputs = inputs;
@@ -507,9 +501,9 @@ main (int argc, char **argv)
       g_error_matches (job.error, FUNAD_ERROR, FUNAD_ERROR_CANCELLED)) {
     rc = EXIT_INTERRUPTED;
   } else if (job.error) {
-    rc = fail (job.error->message);
+    rc = cli_fail (job.error->message);
   } else if (!funad_model_save (job.model, output, &error)) {
-    rc = fail (error->message);
+    rc = cli_fail (error->message);
     g_clear_error (&error);
   } else if (as_json || !quiet) {
     print_summary (&job, output, as_json, (g_get_monotonic_time () - start) / 1e6);

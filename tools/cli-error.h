@@ -1,0 +1,17 @@
+/* cli-error.h — how every funad tool reports a failure: one line "<tool>: error: <why>" on
+ * stderr, <tool> being the program name the tool set with g_set_prgname().
+ *
+ * Copyright (C) 2026 funad contributors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef CLI_ERROR_H
+#define CLI_ERROR_H
+
+#include <glib.h>
+
+/* Prints the line and returns EXIT_FAILURE, so a tool can `return cli_fail (...)`. */
+int cli_fail (const char *message);
+/* The same with error's message; frees error. */
+int cli_fail_error (GError *error);
+
+#endif
