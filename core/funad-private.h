@@ -9,6 +9,9 @@ G_BEGIN_DECLS
 
 /* ---- preprocess.c: any frame -> grey float [0,255] of size x size, area-averaged ---------- */
 gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError **error);
+/* The same for colour: 3 planes (R, G, B) of size x size, values [0,255]; grey frames give
+ * three equal planes. */
+gboolean funad_preprocess_rgb (const FunadImage *image, int size, float *out, GError **error);
 
 /* ---- linalg.c ---------------------------------------------------------------------------- */
 /* C (m x n) = alpha * A (m x k) * B^T (n x k) + beta * C. */
@@ -64,6 +67,119 @@ void funad_builtin_fit (FunadBuiltin *bb, const float *images, int n, int n_patc
 void funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out);
 gsize funad_builtin_flops (const FunadBuiltin *bb);
 
+/* ---- safetensors.c: the checked safetensors reader (model files and pretrained weights) ---- */
+#define FUNAD_SAFETENSORS_MAX_DIMS 4
+typedef struct _FunadSafetensors FunadSafetensors;
+
+/* Reads and parses path; what ("model file", "weights file") starts every error message. */
+FunadSafetensors *funad_safetensors_open (const char *path, const char *what, GError **error);
+void funad_safetensors_free (FunadSafetensors *st);
+const char *funad_safetensors_path (const FunadSafetensors *st);
+gsize funad_safetensors_size (const FunadSafetensors *st);
+char *funad_safetensors_sha256 (const FunadSafetensors *st);
+/* __metadata__ as string -> string (empty when absent, *present FALSE); NULL and an error when
+ * it is not an object of strings. */
+GHashTable *funad_safetensors_metadata (const FunadSafetensors *st, gboolean *present,
+                                        GError **error);
+guint funad_safetensors_n_tensors (const FunadSafetensors *st);
+/* Shape of a tensor, its entry checked (F32, offsets inside the data, length = shape). */
+gboolean funad_safetensors_shape (const FunadSafetensors *st, const char *name, int *ndim,
+                                  gint64 *shape, GError **error);
+/* Reads a tensor that must have exactly this shape and finite values into out. */
+gboolean funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
+                                 const gint64 *shape, float *out, GError **error);
+/* Sets error to "<what> '<path>': <message>". */
+void funad_safetensors_fail (const FunadSafetensors *st, GError **error, int code,
+                             const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* ---- conv.c: convolution layers (C x H x W maps), BatchNorm folded in at load -------------- */
+typedef enum { FUNAD_ACT_NONE, FUNAD_ACT_RELU, FUNAD_ACT_RELU6 } FunadActivation;
+
+typedef struct {
+  int in, out, k, stride, pad, groups;  /* groups: 1, or in for a depthwise convolution */
+  float *weight;                        /* out x (in / groups) x k x k */
+  float *bias;                          /* out */
+} FunadConv;
+
+/* Loads conv.weight and bn.{weight,bias,running_mean,running_var}, checks every shape (out <= 0:
+ * the width is read from the file) and folds the BatchNorm in. Padding is k / 2. */
+gboolean funad_conv_load (FunadConv *c, const FunadSafetensors *st, const char *conv,
+                          const char *bn, int in, int out, int k, int stride, gboolean depthwise,
+                          GError **error);
+void funad_conv_fold_bn (FunadConv *c, const float *gamma, const float *beta, const float *mean,
+                         const float *var);
+void funad_conv_clear (FunadConv *c);
+int funad_conv_out_side (const FunadConv *c, int side);
+gsize funad_conv_scratch (const FunadConv *c, int h, int w);
+gsize funad_conv_flops (const FunadConv *c, int h, int w);
+/* out = act(conv(in) + bias [+ residual]); scratch holds funad_conv_scratch() floats. */
+void funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *out,
+                         FunadActivation act, const float *residual, float *scratch);
+/* The same into a new buffer; *h, *w become the output's size. */
+float *funad_conv_apply (const FunadConv *c, const float *in, int *h, int *w,
+                         FunadActivation act, const float *residual);
+
+/* ---- backbone-mobilenetv2.c, backbone-resnet.c: pretrained trunks ------------------------- */
+#define FUNAD_NET_MAX_STAGES 3
+typedef struct _FunadNet FunadNet;
+struct _FunadNet {
+  int n_stages;                          /* feature stages the forward pass returns */
+  int channels[FUNAD_NET_MAX_STAGES];
+  int stride[FUNAD_NET_MAX_STAGES];      /* 8 or 16 */
+  /* image: 3 x h x w, normalised. stage[s] receives a new channels[s] x stage_h x stage_w map. */
+  void (*forward) (const FunadNet *net, const float *image, int h, int w, float **stage,
+                   int *stage_h, int *stage_w);
+  gsize (*flops) (const FunadNet *net, int h, int w);
+  void (*free) (FunadNet *net);
+};
+
+FunadNet *funad_mobilenetv2_load (const FunadSafetensors *st, GError **error);
+gboolean funad_resnet_known (const char *name);
+FunadNet *funad_resnet_load (const FunadSafetensors *st, const char *name, GError **error);
+
+/* ---- backbone.c: one interface over the builtin and the pretrained backbones -------------- */
+typedef struct {
+  char *name;                /* "builtin", "mobilenetv2_100", "resnet18", ... */
+  int input_size, grid;
+  int channels;              /* of the preprocessed input: 1 (grey) or 3 (RGB planes) */
+  int dim;                   /* features per patch */
+  FunadBuiltin builtin;      /* name "builtin" */
+  /* pretrained */
+  FunadNet *net;
+  char *weights_path, *weights_sha256;
+  gint64 weights_size;
+  float input_mean[3], input_std[3];  /* input (x / 255 - mean) / std, per channel */
+  /* features are standardised with these (dim each); for builtin they are builtin's own */
+  float *feat_mean, *feat_std;
+} FunadBackbone;
+
+/* Whether this build can run a backbone of that name. */
+gboolean funad_backbone_known (const char *name);
+void funad_backbone_init_builtin (FunadBackbone *bb, int input_size, int n_scales,
+                                  int dict_size);
+/* Loads a pretrained backbone's weights; with expect_size > 0 and expect_sha256, refuses a file
+ * of another size or checksum. The input normalisation is read from the weights' metadata
+ * (an "input" of [-1,1]: x / 127.5 - 1), else ImageNet's mean and std. */
+gboolean funad_backbone_init_pretrained (FunadBackbone *bb, const char *name,
+                                         const char *weights, int input_size,
+                                         gint64 expect_size, const char *expect_sha256,
+                                         GError **error);
+void funad_backbone_clear (FunadBackbone *bb);
+/* Floats of one preprocessed image: channels x input_size^2. */
+gsize funad_backbone_image_floats (const FunadBackbone *bb);
+gboolean funad_backbone_preprocess (const FunadBackbone *bb, const FunadImage *image, float *out,
+                                    GError **error);
+/* Learns what the backbone learns from n preprocessed training images (builtin: whitening and
+ * dictionaries; pretrained: nothing). */
+void funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_patches,
+                         GRand *rng);
+/* grid*grid x dim standardised features of one preprocessed image. */
+void funad_backbone_features (const FunadBackbone *bb, const float *image, float *out);
+gsize funad_backbone_flops (const FunadBackbone *bb);
+/* The pretrained part: stage maps, each 3x3 averaged (as PatchCore) and bilinearly resized to
+ * the grid, concatenated: grid*grid x dim, not standardised. */
+void funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out);
+
 /* ---- mlp.c: the FUN-AD scorer: adaptor D->D, discriminator D->H1->H2->1 -------------------- */
 #define FUNAD_MLP_LAYERS 4
 #define FUNAD_LEAKY_SLOPE 0.2f
@@ -115,7 +231,7 @@ struct _FunadModel {
   int input_size, grid;
   double threshold;
   GHashTable *metadata;             /* string -> string, as in the file's __metadata__ */
-  FunadBuiltin backbone;
+  FunadBackbone backbone;
   FunadScorerKind scorer;
   FunadMlp mlp;                     /* FUNAD_SCORER_FUNAD */
   float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */

@@ -162,6 +162,13 @@ typedef void (*FunadProgressFunc) (const char *stage, int done, int total, const
 
 FunadTrainer *funad_trainer_new (const FunadTrainParams *params);
 void funad_trainer_free (FunadTrainer *trainer);
+/* Chooses the backbone before any frame is added: "builtin" (the default, learned from the
+ * frames) or a pretrained one ("mobilenetv2_100", "resnet18", "resnet34", "resnet50",
+ * "wide_resnet50_2") with its timm-layout safetensors weights file, which is read and checked
+ * now. The model records the file's path, size and SHA-256, and funad_model_load() refuses it
+ * when that file is missing or different (a moved file is looked for in $FUNAD_WEIGHTS_DIR). */
+gboolean funad_trainer_set_backbone (FunadTrainer *trainer, const char *name,
+                                     const char *weights, GError **error);
 /* Preprocesses and keeps one training frame (any size, grey or colour). */
 gboolean funad_trainer_add_frame (FunadTrainer *trainer, const FunadImage *image, GError **error);
 int funad_trainer_n_frames (const FunadTrainer *trainer);

@@ -13,9 +13,7 @@
 #include <unistd.h>
 #include "funad-private.h"
 
-#define MAX_HEADER (16 * 1024 * 1024)
-#define MAX_DIMS 4
-#define MAX_JSON_DEPTH 8          /* a funad header is 3 deep */
+#define MAX_DIMS FUNAD_SAFETENSORS_MAX_DIMS
 #define MAX_SIDE 1024             /* input sizes the trainer makes */
 #define MAX_HIDDEN 4096
 #define MAX_SCORER_FLOATS (64u << 20)  /* grid^2 x dim of one frame's features, at most */
@@ -55,13 +53,14 @@ model_tensors (FunadModel *m)
 {
   GArray *specs = g_array_new (FALSE, FALSE, sizeof (TensorSpec));
   g_array_set_clear_func (specs, spec_clear);
-  FunadBuiltin *bb = &m->backbone;
+  FunadBackbone *bb = &m->backbone;
+  const FunadBuiltin *bi = &bb->builtin;
   const int P = FUNAD_BUILTIN_PDIM;
-  for (int s = 0; s < bb->n_scales; s++) {
-    spec_add (specs, g_strdup_printf ("backbone.scale%d.zca_mean", s), bb->zca_mean[s], 1, P, 0);
-    spec_add (specs, g_strdup_printf ("backbone.scale%d.zca", s), bb->zca[s], 2, P, P);
-    spec_add (specs, g_strdup_printf ("backbone.scale%d.centroids", s), bb->centroids[s], 2,
-              bb->dict_size, P);
+  for (int s = 0; !bb->net && s < bi->n_scales; s++) {
+    spec_add (specs, g_strdup_printf ("backbone.scale%d.zca_mean", s), bi->zca_mean[s], 1, P, 0);
+    spec_add (specs, g_strdup_printf ("backbone.scale%d.zca", s), bi->zca[s], 2, P, P);
+    spec_add (specs, g_strdup_printf ("backbone.scale%d.centroids", s), bi->centroids[s], 2,
+              bi->dict_size, P);
   }
   spec_add (specs, g_strdup ("backbone.feat_mean"), bb->feat_mean, 1, bb->dim, 0);
   spec_add (specs, g_strdup ("backbone.feat_std"), bb->feat_std, 1, bb->dim, 0);
@@ -114,16 +113,31 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_hash_table_replace (meta, g_strdup (key), g_strdup (value));
   g_hash_table_replace (meta, g_strdup ("format"), g_strdup ("funad"));
-  g_hash_table_replace (meta, g_strdup ("backbone"), g_strdup ("builtin"));
-  g_hash_table_replace (meta, g_strdup ("channels"), g_strdup ("1"));
+  const FunadBackbone *bb = &m->backbone;
+  g_hash_table_replace (meta, g_strdup ("backbone"), g_strdup (bb->name));
+  metadata_int (meta, "channels", bb->channels);
   g_hash_table_replace (meta, g_strdup ("scorer"),
                         g_strdup (m->scorer == FUNAD_SCORER_FUNAD ? "funad" : "memory-bank"));
   g_hash_table_replace (meta, g_strdup ("threshold"), g_strdup_printf ("%.9g", m->threshold));
   metadata_int (meta, "format_version", FUNAD_FORMAT_VERSION);
   metadata_int (meta, "input_size", m->input_size);
   metadata_int (meta, "grid", m->grid);
-  metadata_int (meta, "n_scales", m->backbone.n_scales);
-  metadata_int (meta, "dict_size", m->backbone.dict_size);
+  if (!bb->net) {
+    metadata_int (meta, "n_scales", bb->builtin.n_scales);
+    metadata_int (meta, "dict_size", bb->builtin.dict_size);
+  } else {
+    /* What the model needs beside itself: the weights file, named and fingerprinted. */
+    g_hash_table_replace (meta, g_strdup ("backbone_weights"), g_strdup (bb->weights_path));
+    g_hash_table_replace (meta, g_strdup ("backbone_weights_size"),
+                          g_strdup_printf ("%" G_GINT64_FORMAT, bb->weights_size));
+    g_hash_table_replace (meta, g_strdup ("backbone_weights_sha256"),
+                          g_strdup (bb->weights_sha256));
+    g_hash_table_replace (meta, g_strdup ("input_mean"), g_strdup_printf ("%.9g,%.9g,%.9g",
+                          bb->input_mean[0], bb->input_mean[1], bb->input_mean[2]));
+    g_hash_table_replace (meta, g_strdup ("input_std"), g_strdup_printf ("%.9g,%.9g,%.9g",
+                          bb->input_std[0], bb->input_std[1], bb->input_std[2]));
+    metadata_int (meta, "feature_dim", bb->dim);
+  }
   if (m->scorer == FUNAD_SCORER_FUNAD) {
     metadata_int (meta, "hidden1", m->mlp.dims[2]);
     metadata_int (meta, "hidden2", m->mlp.dims[3]);
@@ -256,132 +270,46 @@ parse_int (const char *s, int lo, int hi, int *out)
   return TRUE;
 }
 
-/* Nesting depth of JSON text, brackets inside strings ignored. json-glib parses recursively,
- * so a crafted header nested a hundred thousand deep would overflow the stack: measure first. */
-static int
-json_depth (const char *text, gsize len)
-{
-  int depth = 0, deepest = 0;
-  gboolean in_string = FALSE;
-  for (gsize i = 0; i < len; i++) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '{' || c == '[') {
-      depth++;
-      deepest = MAX (deepest, depth);
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
-  }
-  return deepest;
-}
-
-/* A tensor entry of the header, checked against the data section. */
+/* Three comma-separated floats (the input normalisation). */
 static gboolean
-check_entry (JsonNode *node, gsize data_len, const char **why, gint64 *shape, int *ndim,
-             gsize *begin)
+parse_floats3 (const char *s, float *out)
 {
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return *why = "is not an object", FALSE;
-  JsonObject *o = json_node_get_object (node);
-  JsonNode *dtype = json_object_get_member (o, "dtype");
-  JsonNode *shp = json_object_get_member (o, "shape");
-  JsonNode *offs = json_object_get_member (o, "data_offsets");
-  if (!dtype || json_node_get_value_type (dtype) != G_TYPE_STRING)
-    return *why = "has no dtype", FALSE;
-  if (strcmp (json_node_get_string (dtype), "F32") != 0)
-    return *why = "has a dtype other than F32", FALSE;
-  if (!shp || !JSON_NODE_HOLDS_ARRAY (shp) || !offs || !JSON_NODE_HOLDS_ARRAY (offs))
-    return *why = "lacks shape or data_offsets", FALSE;
-  JsonArray *sa = json_node_get_array (shp), *oa = json_node_get_array (offs);
-  if (json_array_get_length (sa) > MAX_DIMS || json_array_get_length (oa) != 2)
-    return *why = "has a malformed shape or data_offsets", FALSE;
-  gsize count = 1;
-  *ndim = (int) json_array_get_length (sa);
-  for (int i = 0; i < *ndim; i++) {
-    JsonNode *d = json_array_get_element (sa, i);
-    if (json_node_get_value_type (d) != G_TYPE_INT64 || json_node_get_int (d) < 0
-        || json_node_get_int (d) > (1 << 28))
-      return *why = "has an invalid dimension", FALSE;
-    shape[i] = json_node_get_int (d);
-    count *= (gsize) shape[i];
-    if (count > data_len)
-      return *why = "is larger than the file", FALSE;
+  if (!s)
+    return FALSE;
+  char **parts = g_strsplit (s, ",", -1);
+  gboolean ok = g_strv_length (parts) == 3;
+  for (int i = 0; ok && i < 3; i++) {
+    char *end;
+    double v = g_ascii_strtod (parts[i], &end);
+    ok = end != parts[i] && !*end && isfinite (v);
+    out[i] = (float) v;
   }
-  JsonNode *b = json_array_get_element (oa, 0), *e = json_array_get_element (oa, 1);
-  if (json_node_get_value_type (b) != G_TYPE_INT64 || json_node_get_value_type (e) != G_TYPE_INT64)
-    return *why = "has non-integer data_offsets", FALSE;
-  gint64 bo = json_node_get_int (b), eo = json_node_get_int (e);
-  if (bo < 0 || eo < bo || (guint64) eo > data_len)
-    return *why = "has data_offsets outside the file", FALSE;
-  if ((guint64) (eo - bo) != count * 4)
-    return *why = "has data_offsets that disagree with its shape", FALSE;
-  *begin = (gsize) bo;
-  return TRUE;
+  g_strfreev (parts);
+  return ok;
 }
 
 FunadModel *
 funad_model_load (const char *path, GError **error)
 {
-  char *contents = NULL;
-  gsize len = 0;
-  GError *io = NULL;
-  JsonParser *parser = NULL;
   FunadModel *m = NULL;
   GArray *specs = NULL;
-
-  if (!g_file_get_contents (path, &contents, &len, &io)) {
-    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot read model file '%s': %s", path,
-                 io->message);
-    g_error_free (io);
+  GHashTable *file_meta = NULL;
+  FunadSafetensors *st = funad_safetensors_open (path, "model file", error);
+  if (!st)
     return NULL;
-  }
-  if (len < 8)
-    FAIL (FUNAD_ERROR_CORRUPT, "too short to be a model (%" G_GSIZE_FORMAT " bytes)", len);
-  guint64 hlen = 0;
-  for (int i = 0; i < 8; i++)
-    hlen |= (guint64) (guint8) contents[i] << (8 * i);
-  if (hlen > len - 8 || hlen > MAX_HEADER || hlen < 2)
-    FAIL (FUNAD_ERROR_CORRUPT, "header length %" G_GUINT64_FORMAT " does not fit the file "
-          "(%" G_GSIZE_FORMAT " bytes); truncated or not a model", hlen, len);
-  if (json_depth (contents + 8, hlen) > MAX_JSON_DEPTH)
-    FAIL (FUNAD_ERROR_CORRUPT, "header is nested deeper than a model's (%d levels)",
-          MAX_JSON_DEPTH);
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, contents + 8, (gssize) hlen, &io)) {
-    char *msg = g_strdup (io->message);
-    g_clear_error (&io);
-    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_CORRUPT,
-                 "model file '%s': header is not valid JSON (%s)", path, msg);
-    g_free (msg);
+  gboolean present;
+  file_meta = funad_safetensors_metadata (st, &present, error);
+  if (!file_meta)
     goto fail;
-  }
-  JsonNode *root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
-    FAIL (FUNAD_ERROR_CORRUPT, "header is not a JSON object");
-  JsonObject *header = json_node_get_object (root);
-  JsonNode *meta_node = json_object_get_member (header, "__metadata__");
-  if (!meta_node || !JSON_NODE_HOLDS_OBJECT (meta_node))
+  if (!present)
     FAIL (FUNAD_ERROR_CORRUPT, "no __metadata__; not a funad model");
 
   m = funad_model_new_empty ();
-  JsonObject *meta = json_node_get_object (meta_node);
-  GList *members = json_object_get_members (meta);
-  for (GList *k = members; k; k = k->next) {
-    JsonNode *v = json_object_get_member (meta, k->data);
-    if (json_node_get_value_type (v) != G_TYPE_STRING) {
-      g_list_free (members);
-      FAIL (FUNAD_ERROR_CORRUPT, "metadata '%s' is not a string", (char *) k->data);
-    }
-    funad_model_set_metadata (m, k->data, json_node_get_string (v));
-  }
-  g_list_free (members);
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, file_meta);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    funad_model_set_metadata (m, key, value);
 
   const char *format = funad_model_get_metadata (m, "format");
   if (g_strcmp0 (format, "funad") != 0)
@@ -393,9 +321,10 @@ funad_model_load (const char *path, GError **error)
     FAIL (FUNAD_ERROR_VERSION, "format version %s; this build reads version %d",
           funad_model_get_metadata (m, "format_version") ?: "missing", FUNAD_FORMAT_VERSION);
   const char *backbone = funad_model_get_metadata (m, "backbone");
-  if (g_strcmp0 (backbone, "builtin") != 0)
+  if (!funad_backbone_known (backbone))
     FAIL (FUNAD_ERROR_VERSION, "backbone '%s' is not supported by this build",
           backbone ? backbone : "(missing)");
+  gboolean builtin = strcmp (backbone, "builtin") == 0;
   const char *scorer = funad_model_get_metadata (m, "scorer");
   if (g_strcmp0 (scorer, "funad") == 0)
     m->scorer = FUNAD_SCORER_FUNAD;
@@ -404,21 +333,25 @@ funad_model_load (const char *path, GError **error)
   else
     FAIL (FUNAD_ERROR_VERSION, "scorer '%s' is not supported by this build",
           scorer ? scorer : "(missing)");
-  int size, grid, scales, dict, h1 = 1, h2 = 1, rows = 0;
+  int size, grid, scales = 0, dict = 0, dim = 0, h1 = 1, h2 = 1, rows = 0;
   gboolean funad = m->scorer == FUNAD_SCORER_FUNAD;
   if (!parse_int (funad_model_get_metadata (m, "input_size"), 32, MAX_SIDE, &size) || size % 8
       || !parse_int (funad_model_get_metadata (m, "grid"), 4, MAX_SIDE / 8, &grid)
       || grid * 8 != size
-      || !parse_int (funad_model_get_metadata (m, "n_scales"), 1, FUNAD_MAX_SCALES, &scales)
-      || !parse_int (funad_model_get_metadata (m, "dict_size"), 2, 1024, &dict)
+      || (builtin && !parse_int (funad_model_get_metadata (m, "n_scales"), 1, FUNAD_MAX_SCALES,
+                                 &scales))
+      || (builtin && !parse_int (funad_model_get_metadata (m, "dict_size"), 2, 1024, &dict))
+      || (!builtin && !parse_int (funad_model_get_metadata (m, "feature_dim"), 1, 8192, &dim))
       || (funad && !parse_int (funad_model_get_metadata (m, "hidden1"), 1, MAX_HIDDEN, &h1))
       || (funad && !parse_int (funad_model_get_metadata (m, "hidden2"), 1, MAX_HIDDEN, &h2))
       || (!funad && !parse_int (funad_model_get_metadata (m, "bank_rows"), 1, 1 << 22, &rows)))
     FAIL (FUNAD_ERROR_CORRUPT, "metadata sizes are missing or out of range");
+  if (builtin)
+    dim = scales * dict;
   /* Bound what a scorer of this model would allocate, before anything is allocated. */
-  if ((guint64) grid * grid * scales * dict > MAX_SCORER_FLOATS)
+  if ((guint64) grid * grid * dim > MAX_SCORER_FLOATS)
     FAIL (FUNAD_ERROR_CORRUPT, "grid %d with %d features per patch is larger than supported",
-          grid, scales * dict);
+          grid, dim);
   const char *thr = funad_model_get_metadata (m, "threshold");
   char *end = NULL;
   m->threshold = thr ? g_ascii_strtod (thr, &end) : NAN;
@@ -427,60 +360,69 @@ funad_model_load (const char *path, GError **error)
 
   m->input_size = size;
   m->grid = grid;
-  funad_builtin_init (&m->backbone, size, scales, dict);
+  if (builtin) {
+    funad_backbone_init_builtin (&m->backbone, size, scales, dict);
+  } else {
+    const char *weights = funad_model_get_metadata (m, "backbone_weights");
+    const char *sha = funad_model_get_metadata (m, "backbone_weights_sha256");
+    const char *wsize = funad_model_get_metadata (m, "backbone_weights_size");
+    gint64 weights_size = wsize ? g_ascii_strtoll (wsize, &end, 10) : 0;
+    float mean[3], std[3];
+    if (!weights || !sha || strlen (sha) != 64 || !wsize || end == wsize || *end
+        || weights_size < 8)
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata 'backbone_weights', '_size' or '_sha256' is missing "
+            "or malformed");
+    if (!parse_floats3 (funad_model_get_metadata (m, "input_mean"), mean)
+        || !parse_floats3 (funad_model_get_metadata (m, "input_std"), std)
+        || !(std[0] > 0.f && std[1] > 0.f && std[2] > 0.f))
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata 'input_mean' or 'input_std' is missing or malformed");
+    GError *why = NULL;
+    if (!funad_backbone_init_pretrained (&m->backbone, backbone, weights, size, weights_size, sha,
+                                         &why)) {
+      g_set_error (error, FUNAD_ERROR, why->code, "model file '%s': backbone %s: %s", path,
+                   backbone, why->message);
+      g_error_free (why);
+      goto fail;
+    }
+    if (m->backbone.dim != dim)
+      FAIL (FUNAD_ERROR_CORRUPT, "backbone %s gives %d features per patch, the model says %d",
+            backbone, m->backbone.dim, dim);
+    memcpy (m->backbone.input_mean, mean, sizeof mean);
+    memcpy (m->backbone.input_std, std, sizeof std);
+  }
   if (funad) {
     funad_mlp_init (&m->mlp, m->backbone.dim, h1, h2);
   } else {
     /* The bank's size is checked against the data before it is allocated. */
-    if ((guint64) rows * m->backbone.dim * 4 > len)
+    if ((guint64) rows * m->backbone.dim * 4 > funad_safetensors_size (st))
       FAIL (FUNAD_ERROR_CORRUPT, "metadata 'bank_rows' is larger than the file");
     m->bank_rows = rows;
     m->bank = g_new (float, (gsize) rows * m->backbone.dim);
   }
 
-  const guint8 *data = (const guint8 *) contents + 8 + hlen;
-  gsize data_len = len - 8 - hlen;
   specs = model_tensors (m);
-  if (json_object_get_size (header) != specs->len + 1)
+  if (funad_safetensors_n_tensors (st) != specs->len)
     FAIL (FUNAD_ERROR_CORRUPT, "holds %u tensors where %u are expected",
-          json_object_get_size (header) - 1, specs->len);
+          funad_safetensors_n_tensors (st), specs->len);
   for (guint i = 0; i < specs->len; i++) {
     TensorSpec *t = &g_array_index (specs, TensorSpec, i);
-    JsonNode *node = json_object_get_member (header, t->name);
-    if (!node)
-      FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' is missing", t->name);
-    const char *why = NULL;
-    gint64 shape[MAX_DIMS];
-    int ndim;
-    gsize begin;
-    if (!check_entry (node, data_len, &why, shape, &ndim, &begin))
-      FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' %s", t->name, why);
-    if (ndim != t->ndim || memcmp (shape, t->shape, ndim * sizeof (gint64)) != 0)
-      FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' has the wrong shape for this model", t->name);
-    gsize n = spec_count (t);
-    for (gsize j = 0; j < n; j++) {
-      guint32 bits;
-      memcpy (&bits, data + begin + 4 * j, 4);
-      bits = GUINT32_FROM_LE (bits);
-      memcpy (&t->data[j], &bits, 4);
-      if (!isfinite (t->data[j]))
-        FAIL (FUNAD_ERROR_CORRUPT, "tensor '%s' holds a non-finite value", t->name);
-    }
+    if (!funad_safetensors_read (st, t->name, t->ndim, t->shape, t->data, error))
+      goto fail;
   }
   for (int j = 0; j < m->backbone.dim; j++)
     if (!(m->backbone.feat_std[j] > 0.f))
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'backbone.feat_std' holds a non-positive value");
   g_array_unref (specs);
-  g_object_unref (parser);
-  g_free (contents);
+  g_hash_table_unref (file_meta);
+  funad_safetensors_free (st);
   return m;
 
 fail:
   if (specs)
     g_array_unref (specs);
-  if (parser)
-    g_object_unref (parser);
+  if (file_meta)
+    g_hash_table_unref (file_meta);
   funad_model_unref (m);
-  g_free (contents);
+  funad_safetensors_free (st);
   return NULL;
 }

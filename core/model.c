@@ -26,7 +26,7 @@ funad_model_unref (FunadModel *model)
 {
   if (!model || !g_atomic_int_dec_and_test (&model->ref_count))
     return;
-  funad_builtin_clear (&model->backbone);
+  funad_backbone_clear (&model->backbone);
   funad_mlp_clear (&model->mlp);
   g_free (model->bank);
   g_hash_table_unref (model->metadata);

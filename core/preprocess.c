@@ -1,4 +1,5 @@
-/* preprocess.c — any 8-bit frame to the model's input: grey, size x size, values in [0, 255].
+/* preprocess.c — any 8-bit frame to the model's input: grey (or, for the pretrained backbones,
+ * three R, G, B planes), size x size, values in [0, 255].
  * Downscaling averages over each output pixel's footprint (area resampling), so small defects
  * are blurred, not dropped by aliasing; upscaling is bilinear. Two separable passes, so a huge
  * frame never needs a full-size float copy. */
@@ -88,8 +89,62 @@ grey_row (const FunadImage *im, int y, float *out)
   }
 }
 
-gboolean
-funad_preprocess (const FunadImage *image, int size, float *out, GError **error)
+/* One colour channel of a row (0 R, 1 G, 2 B); a grey frame's value for every channel. */
+static void
+channel_row (const FunadImage *im, int y, int channel, float *out)
+{
+  const guint8 *row = im->data + (gsize) y * im->stride;
+  if (im->pixel_stride == 1) {
+    for (int x = 0; x < im->width; x++)
+      out[x] = row[x];
+    return;
+  }
+  int offset = channel == 0 ? im->r_offset : channel == 1 ? im->g_offset : im->b_offset;
+  for (int x = 0; x < im->width; x++)
+    out[x] = row[(gsize) x * im->pixel_stride + offset];
+}
+
+/* Resamples one plane of the frame (channel < 0: grey) to size x size. */
+static void
+resample_plane (const FunadImage *image, int channel, const Resampler *hor,
+                const Resampler *ver, int size, float *line, float *tmp, float *out)
+{
+  int w = image->width, h = image->height;
+  for (int y = 0; y < h; y++) {
+    if (channel < 0)
+      grey_row (image, y, line);
+    else
+      channel_row (image, y, channel, line);
+    float *dst = tmp + (gsize) y * size;
+    for (int o = 0; o < size; o++) {
+      const float *wt = hor->weight + (gsize) o * hor->taps;
+      float s = 0.f;
+      for (int t = 0; t < hor->taps; t++) {
+        int p = hor->start[o] + t;
+        if (p < w)
+          s += wt[t] * line[p];
+      }
+      dst[o] = s;
+    }
+  }
+  for (int o = 0; o < size; o++) {
+    float *dst = out + (gsize) o * size;
+    const float *wt = ver->weight + (gsize) o * ver->taps;
+    for (int x = 0; x < size; x++)
+      dst[x] = 0.f;
+    for (int t = 0; t < ver->taps; t++) {
+      int p = ver->start[o] + t;
+      if (p >= h || wt[t] == 0.f)
+        continue;
+      const float *src = tmp + (gsize) p * size;
+      for (int x = 0; x < size; x++)
+        dst[x] += wt[t] * src[x];
+    }
+  }
+}
+
+static gboolean
+preprocess_planes (const FunadImage *image, int size, int channels, float *out, GError **error)
 {
   if (!check_image (image, error))
     return FALSE;
@@ -99,37 +154,24 @@ funad_preprocess (const FunadImage *image, int size, float *out, GError **error)
   resampler_init (&ver, h, size);
   float *line = g_new (float, w);
   float *tmp = g_new (float, (gsize) h * size);
-  for (int y = 0; y < h; y++) {
-    grey_row (image, y, line);
-    float *dst = tmp + (gsize) y * size;
-    for (int o = 0; o < size; o++) {
-      const float *wt = hor.weight + (gsize) o * hor.taps;
-      float s = 0.f;
-      for (int t = 0; t < hor.taps; t++) {
-        int p = hor.start[o] + t;
-        if (p < w)
-          s += wt[t] * line[p];
-      }
-      dst[o] = s;
-    }
-  }
-  for (int o = 0; o < size; o++) {
-    float *dst = out + (gsize) o * size;
-    const float *wt = ver.weight + (gsize) o * ver.taps;
-    for (int x = 0; x < size; x++)
-      dst[x] = 0.f;
-    for (int t = 0; t < ver.taps; t++) {
-      int p = ver.start[o] + t;
-      if (p >= h || wt[t] == 0.f)
-        continue;
-      const float *src = tmp + (gsize) p * size;
-      for (int x = 0; x < size; x++)
-        dst[x] += wt[t] * src[x];
-    }
-  }
+  for (int c = 0; c < channels; c++)
+    resample_plane (image, channels == 1 ? -1 : c, &hor, &ver, size, line, tmp,
+                    out + (gsize) c * size * size);
   g_free (tmp);
   g_free (line);
   resampler_clear (&hor);
   resampler_clear (&ver);
   return TRUE;
+}
+
+gboolean
+funad_preprocess (const FunadImage *image, int size, float *out, GError **error)
+{
+  return preprocess_planes (image, size, 1, out, error);
+}
+
+gboolean
+funad_preprocess_rgb (const FunadImage *image, int size, float *out, GError **error)
+{
+  return preprocess_planes (image, size, 3, out, error);
 }

@@ -1,4 +1,4 @@
-/* scorer.c — scores one frame: preprocess, builtin features, FUN-AD scorer, map. The same code
+/* scorer.c — scores one frame: preprocess, backbone features, patch scorer, map. The same code
  * path serves funad-train (threshold), funad-eval and the element, so all agree on a frame. */
 #include "funad-private.h"
 
@@ -6,7 +6,7 @@
 
 struct _FunadScorer {
   FunadModel *model;
-  float *image;      /* input_size^2 */
+  float *image;      /* channels x input_size^2 */
   float *features;   /* grid^2 x dim */
   float *patch_scores; /* grid^2 */
   float *map, *tmp;  /* input_size^2 */
@@ -32,7 +32,7 @@ funad_scorer_new (FunadModel *model)
   FunadScorer *s = g_new0 (FunadScorer, 1);
   s->model = funad_model_ref (model);
   gsize pixels = (gsize) model->input_size * model->input_size;
-  s->image = g_new (float, pixels);
+  s->image = g_new (float, funad_backbone_image_floats (&model->backbone));
   s->features = g_new (float, (gsize) model->grid * model->grid * model->backbone.dim);
   s->patch_scores = g_new (float, (gsize) model->grid * model->grid);
   s->map = g_new (float, pixels);
@@ -66,9 +66,9 @@ funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const
                     GError **error)
 {
   const FunadModel *m = s->model;
-  if (!funad_preprocess (image, m->input_size, s->image, error))
+  if (!funad_backbone_preprocess (&m->backbone, image, s->image, error))
     return FALSE;
-  funad_builtin_features (&m->backbone, s->image, s->features);
+  funad_backbone_features (&m->backbone, s->image, s->features);
   funad_model_patch_scores (m, s->features, m->grid * m->grid, &s->cache, s->patch_scores);
   float best = funad_patch_scores_to_map (s->patch_scores, m->grid, m->input_size, s->map,
                                           s->tmp);

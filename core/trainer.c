@@ -1,5 +1,5 @@
 /* trainer.c — builds a model from unlabeled, possibly contaminated frames: learns the builtin
- * backbone, then either builds the memory-bank scorer (memory-bank.c; the default, as it
+ * backbone (or runs a pretrained one, funad_trainer_set_backbone()), then either builds the memory-bank scorer (memory-bank.c; the default, as it
  * measured better) or trains the FUN-AD scorer with the loop below.
  *
  * The loop, per epoch (reduced-cost version of the reference, which rebuilds every step):
@@ -37,8 +37,9 @@
 
 struct _FunadTrainer {
   FunadTrainParams params;
-  GArray *images;    /* preprocessed frames, input_size^2 floats each */
+  GArray *images;    /* preprocessed frames, channels x input_size^2 floats each */
   int n_images;
+  FunadBackbone pretrained;  /* set by funad_trainer_set_backbone(); name NULL: builtin */
   gint cancelled;
 };
 
@@ -86,6 +87,8 @@ funad_trainer_free (FunadTrainer *t)
   if (!t)
     return;
   g_array_unref (t->images);
+  if (t->pretrained.name)
+    funad_backbone_clear (&t->pretrained);
   g_free (t);
 }
 
@@ -112,11 +115,34 @@ check_params (const FunadTrainParams *p, GError **error)
 }
 
 gboolean
+funad_trainer_set_backbone (FunadTrainer *t, const char *name, const char *weights,
+                            GError **error)
+{
+  if (t->n_images > 0) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "the backbone must be set before frames "
+                 "are added");
+    return FALSE;
+  }
+  if (t->pretrained.name)
+    funad_backbone_clear (&t->pretrained);
+  if (g_strcmp0 (name, "builtin") == 0)
+    return TRUE;
+  if (!weights) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "backbone '%s' needs a weights file "
+                 "(NAME:WEIGHTS.safetensors)", name ? name : "");
+    return FALSE;
+  }
+  return funad_backbone_init_pretrained (&t->pretrained, name, weights, t->params.input_size, 0,
+                                         NULL, error);
+}
+
+gboolean
 funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **error)
 {
   if (!check_params (&t->params, error))
     return FALSE;
-  gsize pixels = (gsize) t->params.input_size * t->params.input_size;
+  int channels = t->pretrained.name ? 3 : 1;
+  gsize pixels = (gsize) channels * t->params.input_size * t->params.input_size;
   gsize old = t->images->len;
   /* GArray lengths are 32-bit: refuse a frame that would overflow it. */
   if (old + pixels > G_MAXUINT) {
@@ -126,8 +152,9 @@ funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **erro
     return FALSE;
   }
   g_array_set_size (t->images, old + pixels);
-  if (!funad_preprocess (image, t->params.input_size, &g_array_index (t->images, float, old),
-                         error)) {
+  float *out = &g_array_index (t->images, float, old);
+  if (!(channels == 3 ? funad_preprocess_rgb (image, t->params.input_size, out, error)
+                      : funad_preprocess (image, t->params.input_size, out, error))) {
     g_array_set_size (t->images, old);
     return FALSE;
   }
@@ -421,15 +448,15 @@ learn_backbone (Run *r, FunadModel *m, GError **error)
 {
   const FunadTrainParams *p = &r->t->params;
   const float *images = (const float *) r->t->images->data;
-  gsize pixels = (gsize) p->input_size * p->input_size;
-  report (r, "backbone", 0, 1, "whitening and dictionary");
-  funad_builtin_fit (&m->backbone, images, r->n, p->fit_patches, r->rng);
+  gsize pixels = funad_backbone_image_floats (&m->backbone);
+  report (r, "backbone", 0, 1, m->backbone.net ? "pretrained" : "whitening and dictionary");
+  funad_backbone_fit (&m->backbone, images, r->n, p->fit_patches, r->rng);
   report (r, "backbone", 1, 1, NULL);
   for (int i = 0; i < r->n; i++) {
     if (cancelled (r, error))
       return FALSE;
-    funad_builtin_features (&m->backbone, images + i * pixels,
-                            r->features + (gsize) i * r->P * r->D);
+    funad_backbone_features (&m->backbone, images + i * pixels,
+                             r->features + (gsize) i * r->P * r->D);
     report (r, "features", i + 1, r->n, NULL);
   }
   /* Standardise every dimension with the training statistics. */
@@ -658,7 +685,16 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   FunadModel *m = funad_model_new_empty ();
   m->input_size = p->input_size;
   m->grid = p->input_size / 8;
-  funad_builtin_init (&m->backbone, p->input_size, p->n_scales, p->dict_size);
+  if (!t->pretrained.name) {
+    funad_backbone_init_builtin (&m->backbone, p->input_size, p->n_scales, p->dict_size);
+  } else if (!funad_backbone_init_pretrained (&m->backbone, t->pretrained.name,
+                                              t->pretrained.weights_path, p->input_size,
+                                              t->pretrained.weights_size,
+                                              t->pretrained.weights_sha256, error)) {
+    /* The weights file changed between set_backbone and run. */
+    funad_model_unref (m);
+    return NULL;
+  }
   m->scorer = p->scorer;
 
   Run r = { t, progress, user_data, g_rand_new_with_seed_array (seed, 2), t->n_images,

@@ -53,7 +53,7 @@ test_round_trip (void)
   g_assert_cmpstr (funad_model_get_metadata (back, "backbone"), ==, "builtin");
   g_assert_nonnull (funad_model_get_metadata (back, "training_summary"));
   g_assert_cmpmem (back->mlp.params, back->mlp.n_params * 4, m->mlp.params, m->mlp.n_params * 4);
-  g_assert_cmpmem (back->backbone.centroids[1], 8 * 49 * 4, m->backbone.centroids[1], 8 * 49 * 4);
+  g_assert_cmpmem (back->backbone.builtin.centroids[1], 8 * 49 * 4, m->backbone.builtin.centroids[1], 8 * 49 * 4);
   /* The same frame scores the same through both models. */
   guint8 rgb[50 * 30 * 3];
   synthetic_frame (rgb, 50, 30, 99, TRUE, 4);

@@ -20,16 +20,24 @@
 /* Metadata keys in the order they are printed; missing ones are left out. */
 static const char *const keys[] = {
   "format", "format_version", "backbone", "channels", "scorer", "input_size", "grid",
-  "n_scales", "dict_size", "bank_rows", "hidden1", "hidden2", "threshold", NULL
+  "n_scales", "dict_size", "feature_dim", "input_mean", "input_std", "bank_rows", "hidden1",
+  "hidden2", "threshold", NULL
 };
 
-/* What the backbone needs to run; the builtin one is inside the file. */
-static const char *
-backbone_weights (const char *backbone)
+/* What the backbone needs to run; the builtin one is inside the file, a pretrained one's
+ * weights file was found and checked when the model loaded. */
+static char *
+backbone_weights (FunadModel *model)
 {
+  const char *backbone = funad_model_get_metadata (model, "backbone");
+  const char *weights = funad_model_get_metadata (model, "backbone_weights");
   if (g_strcmp0 (backbone, "builtin") == 0)
-    return "none beyond this file (whitening and patch dictionary are stored in it)";
-  return "unknown backbone: this build cannot run it";
+    return g_strdup ("none beyond this file (whitening and patch dictionary are stored in it)");
+  if (weights)
+    return g_strdup_printf ("%s (%s bytes, SHA-256 %s; present and matching)", weights,
+                            funad_model_get_metadata (model, "backbone_weights_size"),
+                            funad_model_get_metadata (model, "backbone_weights_sha256"));
+  return g_strdup ("unknown backbone: this build cannot run it");
 }
 
 int
@@ -75,7 +83,7 @@ main (int argc, char **argv)
   JsonParser *parser = json_parser_new ();
   gboolean have_summary = summary_text && json_parser_load_from_data (parser, summary_text, -1,
                                                                       NULL);
-  const char *backbone = funad_model_get_metadata (model, "backbone");
+  char *weights = backbone_weights (model);
 
   if (as_json) {
     JsonBuilder *b = json_builder_new ();
@@ -102,7 +110,7 @@ main (int argc, char **argv)
       }
     }
     json_builder_set_member_name (b, "backbone_weights");
-    json_builder_add_string_value (b, backbone_weights (backbone));
+    json_builder_add_string_value (b, weights);
     json_builder_set_member_name (b, "training_summary");
     if (have_summary)
       json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
@@ -126,7 +134,7 @@ main (int argc, char **argv)
       if (value)
         g_print ("%-17s %s\n", keys[i], value);
     }
-    g_print ("backbone weights: %s\n", backbone_weights (backbone));
+    g_print ("backbone weights: %s\n", weights);
     g_print ("input:            %d x %d pixels, map grid %d x %d\n",
              funad_model_input_size (model), funad_model_input_size (model),
              funad_model_grid_size (model), funad_model_grid_size (model));
@@ -150,6 +158,7 @@ main (int argc, char **argv)
   }
 
   g_object_unref (parser);
+  g_free (weights);
   funad_model_unref (model);
   g_strfreev (files);
   return EXIT_SUCCESS;

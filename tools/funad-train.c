@@ -332,6 +332,7 @@ main (int argc, char **argv)
   g_autofree char *output = NULL;
   g_autofree char *pipeline = NULL;
   g_autofree char *scorer = NULL;
+  g_autofree char *backbone = NULL;
   g_auto (GStrv) inputs = NULL;
   gint64 seed = (gint64) params.seed, max_frames = 0;
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
@@ -375,6 +376,10 @@ main (int argc, char **argv)
     { "size", 0, 0, G_OPTION_ARG_INT, &size, size_help, "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, seed_help, "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads (default 0: all cores)", "N" },
+    { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone, "builtin (default: learned from the "
+      "frames) or a pretrained trunk and its timm-layout weights file, NAME:WEIGHTS.safetensors, "
+      "NAME one of mobilenetv2_100, resnet18, resnet34, resnet50, wide_resnet50_2; the model "
+      "records the file's path and checksum and needs that file to run", "NAME[:WEIGHTS]" },
     { "scorer", 0, 0, G_OPTION_ARG_STRING, &scorer, "memory-bank or funad (default "
       "memory-bank: it measured better, see README)", "NAME" },
     { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, bank_help, "N" },
@@ -482,6 +487,20 @@ main (int argc, char **argv)
   job.progress = progress_new ("funad-train", !quiet);
   frame_dedup_init (&job.dedup, dedup);
   job.trainer = funad_trainer_new (&params);
+  if (backbone) {
+    /* NAME:WEIGHTS; the path is made absolute, as the model records it for later runs. */
+    char *colon = strchr (backbone, ':');
+    g_autofree char *weights = colon ? g_canonicalize_filename (colon + 1, NULL) : NULL;
+    if (colon)
+      *colon = '\0';
+    if (!funad_trainer_set_backbone (job.trainer, backbone, weights, &error)) {
+      int rc = cli_fail (error->message);
+      g_error_free (error);
+      funad_trainer_free (job.trainer);
+      progress_free (job.progress);
+      return rc;
+    }
+  }
   job.loop = g_main_loop_new (NULL, FALSE);
 
   gint64 start = g_get_monotonic_time ();

@@ -1,0 +1,239 @@
+/* backbone.c — one interface over the backbones, so preprocessing, training, scoring and the
+ * model file never ask which one they have:
+ *  - builtin: learned from the training frames (backbone-builtin.c), grey input;
+ *  - pretrained trunks from timm-layout safetensors files (backbone-mobilenetv2.c,
+ *    backbone-resnet.c), RGB input. Their stride-8 and stride-16 stage maps are each averaged
+ *    over 3x3 neighbourhoods (PatchCore's local aggregation), bilinearly resized to the
+ *    stride-8 grid and concatenated; the model file records which weights file (path, size,
+ *    SHA-256) they came from, never the weights themselves. */
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+/* Where a moved weights file may be found: a folder holding a file of the recorded name. */
+#define WEIGHTS_DIR_ENV "FUNAD_WEIGHTS_DIR"
+
+static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
+static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
+
+gboolean
+funad_backbone_known (const char *name)
+{
+  return g_strcmp0 (name, "builtin") == 0 || g_strcmp0 (name, "mobilenetv2_100") == 0
+         || (name && funad_resnet_known (name));
+}
+
+void
+funad_backbone_init_builtin (FunadBackbone *bb, int input_size, int n_scales, int dict_size)
+{
+  memset (bb, 0, sizeof *bb);
+  bb->name = g_strdup ("builtin");
+  bb->input_size = input_size;
+  bb->grid = input_size / 8;
+  bb->channels = 1;
+  funad_builtin_init (&bb->builtin, input_size, n_scales, dict_size);
+  bb->dim = bb->builtin.dim;
+  bb->feat_mean = bb->builtin.feat_mean;
+  bb->feat_std = bb->builtin.feat_std;
+}
+
+/* The normalisation the weights were trained with: the shared ImageNet MobileNetV2 file says
+ * "[-1,1]" in its metadata "input" (Keras's x / 127.5 - 1); timm's own files use ImageNet's
+ * mean and std. */
+static void
+input_normalisation (GHashTable *meta, float *mean, float *std)
+{
+  const char *input = meta ? g_hash_table_lookup (meta, "input") : NULL;
+  gboolean symmetric = input && (strstr (input, "[-1,1]") || strstr (input, "[-1, 1]"));
+  for (int c = 0; c < 3; c++) {
+    mean[c] = symmetric ? 0.5f : imagenet_mean[c];
+    std[c] = symmetric ? 0.5f : imagenet_std[c];
+  }
+}
+
+gboolean
+funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char *weights,
+                                int input_size, gint64 expect_size, const char *expect_sha256,
+                                GError **error)
+{
+  memset (bb, 0, sizeof *bb);
+  if (!funad_backbone_known (name) || g_strcmp0 (name, "builtin") == 0) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "unknown pretrained backbone '%s' "
+                 "(known: mobilenetv2_100, resnet18, resnet34, resnet50, wide_resnet50_2)",
+                 name ? name : "");
+    return FALSE;
+  }
+  char *path = g_strdup (weights);
+  const char *dir = g_getenv (WEIGHTS_DIR_ENV);
+  if (expect_sha256 && dir && *dir && !g_file_test (path, G_FILE_TEST_EXISTS)) {
+    char *base = g_path_get_basename (weights);
+    g_free (path);
+    path = g_build_filename (dir, base, NULL);
+    g_free (base);
+  }
+  FunadSafetensors *st = funad_safetensors_open (path, "weights file", error);
+  GHashTable *meta = NULL;
+  gboolean ok = FALSE;
+  if (!st)
+    goto out;
+  if (expect_size > 0 && (gint64) funad_safetensors_size (st) != expect_size) {
+    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "%" G_GSIZE_FORMAT " bytes where the "
+                            "model was trained with a file of %" G_GINT64_FORMAT " bytes; not "
+                            "the same weights", funad_safetensors_size (st), expect_size);
+    goto out;
+  }
+  bb->weights_sha256 = funad_safetensors_sha256 (st);
+  if (expect_sha256 && g_ascii_strcasecmp (bb->weights_sha256, expect_sha256) != 0) {
+    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "SHA-256 %s where the model was "
+                            "trained with %s; not the same weights", bb->weights_sha256,
+                            expect_sha256);
+    goto out;
+  }
+  gboolean present;
+  meta = funad_safetensors_metadata (st, &present, error);
+  if (!meta)
+    goto out;
+  bb->net = strcmp (name, "mobilenetv2_100") == 0 ? funad_mobilenetv2_load (st, error)
+                                                   : funad_resnet_load (st, name, error);
+  if (!bb->net)
+    goto out;
+  bb->name = g_strdup (name);
+  bb->weights_path = g_strdup (weights);
+  bb->weights_size = (gint64) funad_safetensors_size (st);
+  bb->input_size = input_size;
+  bb->grid = input_size / 8;
+  bb->channels = 3;
+  input_normalisation (meta, bb->input_mean, bb->input_std);
+  for (int s = 0; s < bb->net->n_stages; s++)
+    bb->dim += bb->net->channels[s];
+  bb->feat_mean = g_new0 (float, bb->dim);
+  bb->feat_std = g_new (float, bb->dim);
+  for (int j = 0; j < bb->dim; j++)
+    bb->feat_std[j] = 1.f;
+  ok = TRUE;
+out:
+  if (meta)
+    g_hash_table_unref (meta);
+  funad_safetensors_free (st);
+  g_free (path);
+  if (!ok)
+    funad_backbone_clear (bb);
+  return ok;
+}
+
+void
+funad_backbone_clear (FunadBackbone *bb)
+{
+  if (bb->net) {
+    bb->net->free (bb->net);
+    g_free (bb->feat_mean);
+    g_free (bb->feat_std);
+  } else {
+    funad_builtin_clear (&bb->builtin);
+  }
+  g_free (bb->name);
+  g_free (bb->weights_path);
+  g_free (bb->weights_sha256);
+  memset (bb, 0, sizeof *bb);
+}
+
+gsize
+funad_backbone_image_floats (const FunadBackbone *bb)
+{
+  return (gsize) bb->channels * bb->input_size * bb->input_size;
+}
+
+gboolean
+funad_backbone_preprocess (const FunadBackbone *bb, const FunadImage *image, float *out,
+                           GError **error)
+{
+  return bb->channels == 3 ? funad_preprocess_rgb (image, bb->input_size, out, error)
+                           : funad_preprocess (image, bb->input_size, out, error);
+}
+
+void
+funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_patches, GRand *rng)
+{
+  if (!bb->net)
+    funad_builtin_fit (&bb->builtin, images, n, n_patches, rng);
+}
+
+/* 3x3 mean of each pixel's neighbours inside the map (borders average fewer). */
+static void
+local_average (const float *in, int h, int w, float *out)
+{
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      float acc = 0.f;
+      int n = 0;
+      for (int dy = -1; dy <= 1; dy++) {
+        int yy = y + dy;
+        if (yy < 0 || yy >= h)
+          continue;
+        for (int dx = -1; dx <= 1; dx++) {
+          int xx = x + dx;
+          if (xx >= 0 && xx < w)
+            acc += in[yy * w + xx], n++;
+        }
+      }
+      out[y * w + x] = acc / n;
+    }
+}
+
+void
+funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out)
+{
+  const FunadNet *net = bb->net;
+  int size = bb->input_size, grid = bb->grid;
+  gsize pixels = (gsize) size * size, cells = (gsize) grid * grid;
+  float *x = g_new (float, 3 * pixels);
+  for (int c = 0; c < 3; c++) {
+    float scale = 1.f / (255.f * bb->input_std[c]), shift = bb->input_mean[c] / bb->input_std[c];
+    for (gsize i = 0; i < pixels; i++)
+      x[c * pixels + i] = image[c * pixels + i] * scale - shift;
+  }
+  float *stage[FUNAD_NET_MAX_STAGES] = { 0 };
+  int sh[FUNAD_NET_MAX_STAGES], sw[FUNAD_NET_MAX_STAGES];
+  net->forward (net, x, size, size, stage, sh, sw);
+  g_free (x);
+  float *plane = g_new (float, cells);
+  int offset = 0;
+  for (int s = 0; s < net->n_stages; s++) {
+    gsize n = (gsize) sh[s] * sw[s];
+    float *avg = g_new (float, n);
+    for (int c = 0; c < net->channels[s]; c++) {
+      local_average (stage[s] + c * n, sh[s], sw[s], avg);
+      funad_map_resize (avg, sw[s], sh[s], plane, grid, grid);
+      for (gsize i = 0; i < cells; i++)
+        out[i * bb->dim + offset + c] = plane[i];
+    }
+    offset += net->channels[s];
+    g_free (avg);
+    g_free (stage[s]);
+  }
+  g_free (plane);
+}
+
+void
+funad_backbone_features (const FunadBackbone *bb, const float *image, float *out)
+{
+  if (!bb->net) {
+    funad_builtin_features (&bb->builtin, image, out);
+    return;
+  }
+  funad_pretrained_patch_features (bb, image, out);
+  gsize cells = (gsize) bb->grid * bb->grid;
+  for (gsize c = 0; c < cells; c++) {
+    float *f = out + c * bb->dim;
+    for (int j = 0; j < bb->dim; j++)
+      f[j] = (f[j] - bb->feat_mean[j]) / bb->feat_std[j];
+  }
+}
+
+gsize
+funad_backbone_flops (const FunadBackbone *bb)
+{
+  if (!bb->net)
+    return funad_builtin_flops (&bb->builtin);
+  return bb->net->flops (bb->net, bb->input_size, bb->input_size);
+}

@@ -1,0 +1,220 @@
+/* conv.c — the convolution layers of the pretrained trunks, on channel-major (C x H x W) maps:
+ * 1x1 convolutions as one sgemm, k x k ones as im2col + sgemm, depthwise ones as direct loops.
+ * BatchNorm is folded into the weights and a bias at load, so inference is one pass per layer:
+ * y = act(W x + b [+ residual]). */
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+#define BN_EPS 1e-5f   /* PyTorch's and timm's BatchNorm2d default */
+
+int
+funad_conv_out_side (const FunadConv *c, int side)
+{
+  return (side + 2 * c->pad - c->k) / c->stride + 1;
+}
+
+gsize
+funad_conv_scratch (const FunadConv *c, int h, int w)
+{
+  if (c->groups != 1 || (c->k == 1 && c->stride == 1))
+    return 0;
+  int ho = funad_conv_out_side (c, h), wo = funad_conv_out_side (c, w);
+  return (gsize) c->in * c->k * c->k * ho * wo;
+}
+
+gsize
+funad_conv_flops (const FunadConv *c, int h, int w)
+{
+  int ho = funad_conv_out_side (c, h), wo = funad_conv_out_side (c, w);
+  return (gsize) 2 * c->out * (c->in / c->groups) * c->k * c->k * ho * wo;
+}
+
+void
+funad_conv_clear (FunadConv *c)
+{
+  g_free (c->weight);
+  g_free (c->bias);
+  memset (c, 0, sizeof *c);
+}
+
+/* W' = W * gamma / sqrt(var + eps), b' = beta - mean * gamma / sqrt(var + eps). */
+void
+funad_conv_fold_bn (FunadConv *c, const float *gamma, const float *beta, const float *mean,
+                    const float *var)
+{
+  gsize per_out = (gsize) (c->in / c->groups) * c->k * c->k;
+  for (int o = 0; o < c->out; o++) {
+    float scale = gamma[o] / sqrtf (var[o] + BN_EPS);
+    for (gsize j = 0; j < per_out; j++)
+      c->weight[o * per_out + j] *= scale;
+    c->bias[o] = beta[o] - mean[o] * scale;
+  }
+}
+
+gboolean
+funad_conv_load (FunadConv *c, const FunadSafetensors *st, const char *conv, const char *bn,
+                 int in, int out, int k, int stride, gboolean depthwise, GError **error)
+{
+  memset (c, 0, sizeof *c);
+  char *wname = g_strdup_printf ("%s.weight", conv);
+  gboolean ok = FALSE;
+  float *bn_params = NULL;
+  if (out <= 0) {
+    /* Channel counts not fixed by the architecture come from the file (reduced widths). */
+    int ndim;
+    gint64 shape[FUNAD_SAFETENSORS_MAX_DIMS];
+    if (!funad_safetensors_shape (st, wname, &ndim, shape, error))
+      goto out;
+    if (ndim != 4 || shape[0] < 1 || shape[0] > 8192) {
+      funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "tensor '%s' is not a "
+                              "convolution weight", wname);
+      goto out;
+    }
+    out = (int) shape[0];
+  }
+  if (depthwise && out != in) {
+    funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "tensor '%s' has %d outputs for %d "
+                            "depthwise inputs", wname, out, in);
+    goto out;
+  }
+  c->in = in, c->out = out, c->k = k, c->stride = stride, c->pad = k / 2;
+  c->groups = depthwise ? in : 1;
+  gint64 wshape[4] = { out, in / c->groups, k, k };
+  c->weight = g_new (float, (gsize) out * (in / c->groups) * k * k);
+  c->bias = g_new (float, out);
+  if (!funad_safetensors_read (st, wname, 4, wshape, c->weight, error))
+    goto out;
+  static const char *const fields[] = { "weight", "bias", "running_mean", "running_var" };
+  bn_params = g_new (float, 4 * (gsize) out);
+  gint64 bshape[1] = { out };
+  for (int f = 0; f < 4; f++) {
+    char *name = g_strdup_printf ("%s.%s", bn, fields[f]);
+    gboolean read = funad_safetensors_read (st, name, 1, bshape, bn_params + f * out, error);
+    g_free (name);
+    if (!read)
+      goto out;
+  }
+  for (int o = 0; o < out; o++)
+    if (!(bn_params[3 * out + o] >= 0.f)) {
+      funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "tensor '%s.running_var' holds a "
+                              "negative variance", bn);
+      goto out;
+    }
+  funad_conv_fold_bn (c, bn_params, bn_params + out, bn_params + 2 * out, bn_params + 3 * out);
+  ok = TRUE;
+out:
+  g_free (bn_params);
+  g_free (wname);
+  if (!ok)
+    funad_conv_clear (c);
+  return ok;
+}
+
+/* cols ((in k k) x (ho wo)): row (c, ky, kx) holds input pixel (c, y s + ky - pad, x s + kx -
+ * pad) for every output (y, x), zero outside the map. */
+static void
+im2col (const FunadConv *c, const float *in, int h, int w, int ho, int wo, float *cols)
+{
+  const int k = c->k, s = c->stride, pad = c->pad;
+  for (int ch = 0; ch < c->in; ch++)
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) {
+        float *row = cols + ((gsize) (ch * k + ky) * k + kx) * ho * wo;
+        const float *plane = in + (gsize) ch * h * w;
+        for (int y = 0; y < ho; y++) {
+          int iy = y * s + ky - pad;
+          float *dst = row + (gsize) y * wo;
+          if (iy < 0 || iy >= h) {
+            memset (dst, 0, wo * sizeof (float));
+            continue;
+          }
+          const float *src = plane + (gsize) iy * w;
+          for (int x = 0; x < wo; x++) {
+            int ix = x * s + kx - pad;
+            dst[x] = ix >= 0 && ix < w ? src[ix] : 0.f;
+          }
+        }
+      }
+}
+
+/* One channel of a depthwise convolution: interior outputs without bounds checks. */
+static void
+depthwise_plane (const FunadConv *c, const float *wk, const float *in, int h, int w, int ho,
+                 int wo, float *out)
+{
+  const int k = c->k, s = c->stride, pad = c->pad;
+  for (int y = 0; y < ho; y++) {
+    float *dst = out + (gsize) y * wo;
+    int iy0 = y * s - pad;
+    gboolean rows_inside = iy0 >= 0 && iy0 + k <= h;
+    for (int x = 0; x < wo; x++) {
+      int ix0 = x * s - pad;
+      float acc = 0.f;
+      if (rows_inside && ix0 >= 0 && ix0 + k <= w) {
+        for (int ky = 0; ky < k; ky++) {
+          const float *src = in + (gsize) (iy0 + ky) * w + ix0;
+          for (int kx = 0; kx < k; kx++)
+            acc += wk[ky * k + kx] * src[kx];
+        }
+      } else {
+        for (int ky = 0; ky < k; ky++) {
+          int iy = iy0 + ky;
+          if (iy < 0 || iy >= h)
+            continue;
+          for (int kx = 0; kx < k; kx++) {
+            int ix = ix0 + kx;
+            if (ix >= 0 && ix < w)
+              acc += wk[ky * k + kx] * in[(gsize) iy * w + ix];
+          }
+        }
+      }
+      dst[x] = acc;
+    }
+  }
+}
+
+void
+funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *out,
+                    FunadActivation act, const float *residual, float *scratch)
+{
+  int ho = funad_conv_out_side (c, h), wo = funad_conv_out_side (c, w);
+  gsize plane = (gsize) ho * wo;
+  if (c->groups != 1) {
+    for (int ch = 0; ch < c->in; ch++)
+      depthwise_plane (c, c->weight + (gsize) ch * c->k * c->k, in + (gsize) ch * h * w, h, w,
+                       ho, wo, out + ch * plane);
+  } else if (c->k == 1 && c->stride == 1) {
+    funad_gemm_nn (c->out, (int) plane, c->in, 1.f, c->weight, in, 0.f, out);
+  } else {
+    im2col (c, in, h, w, ho, wo, scratch);
+    funad_gemm_nn (c->out, (int) plane, c->in * c->k * c->k, 1.f, c->weight, scratch, 0.f, out);
+  }
+  for (int o = 0; o < c->out; o++) {
+    float *y = out + o * plane;
+    const float *r = residual ? residual + o * plane : NULL;
+    float b = c->bias[o];
+    for (gsize i = 0; i < plane; i++) {
+      float v = y[i] + b + (r ? r[i] : 0.f);
+      if (act == FUNAD_ACT_RELU)
+        v = MAX (v, 0.f);
+      else if (act == FUNAD_ACT_RELU6)
+        v = CLAMP (v, 0.f, 6.f);
+      y[i] = v;
+    }
+  }
+}
+
+float *
+funad_conv_apply (const FunadConv *c, const float *in, int *h, int *w, FunadActivation act,
+                  const float *residual)
+{
+  int ho = funad_conv_out_side (c, *h), wo = funad_conv_out_side (c, *w);
+  float *out = g_new (float, (gsize) c->out * ho * wo);
+  gsize scratch_n = funad_conv_scratch (c, *h, *w);
+  float *scratch = scratch_n ? g_new (float, scratch_n) : NULL;
+  funad_conv_forward (c, in, *h, *w, out, act, residual, scratch);
+  g_free (scratch);
+  *h = ho, *w = wo;
+  return out;
+}
