@@ -107,7 +107,8 @@ resnet_forward (const FunadNet *net, const float *image, int h, int w, float **s
     float *t = x;
     for (int c = 0; c < n_conv; c++) {
       gboolean last = c == n_conv - 1;
-      float *u = funad_conv_apply (&b->conv[c], t, &bh, &bw, FUNAD_ACT_RELU, last ? shortcut : NULL);
+      float *u = funad_conv_apply (&b->conv[c], t, &bh, &bw, FUNAD_ACT_RELU,
+                                   last ? shortcut : NULL);
       if (t != x)
         g_free (t);
       t = u;

@@ -1,6 +1,7 @@
 /* trainer.c — builds a model from unlabeled, possibly contaminated frames: learns the builtin
- * backbone (or runs a pretrained one, funad_trainer_set_backbone()), then either builds the memory-bank scorer (memory-bank.c; the default, as it
- * measured better) or trains the FUN-AD scorer with the loop below.
+ * backbone (or runs a pretrained one, funad_trainer_set_backbone()), then either builds the
+ * memory-bank scorer (memory-bank.c; the default, as it measured better) or trains the FUN-AD
+ * scorer with the loop below.
  *
  * The loop, per epoch (reduced-cost version of the reference, which rebuilds every step):
  *  1. IRMB: score every training image with the current scorer (image score = max patch

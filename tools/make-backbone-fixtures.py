@@ -2,6 +2,7 @@
 """make-backbone-fixtures.py — writes the PyTorch reference fixtures of the pretrained backbones.
 
     /usr/bin/python3 tools/make-backbone-fixtures.py tests/fixtures
+    /usr/bin/python3 tools/make-backbone-fixtures.py --full-width resnet18 /tmp/r18.safetensors
 
 Needs Debian's python3-torch (apt-get install python3-torch); the tests that read the fixtures
 do not. For each architecture it builds the trunk in torch with timm's tensor names at reduced
@@ -14,6 +15,7 @@ writes one safetensors file holding:
   - fixture.stageN: the feature stages' outputs (C x H x W) for the normalised input;
   - fixture.features: (S/8)^2 x dim, the patch features funad computes from them: each stage
     3x3-averaged (borders average fewer), bilinearly resized to the stride-8 grid, concatenated.
+--full-width writes random weights at a real network's width, for timing only.
 The safetensors file is written by hand (8-byte little-endian header length, JSON, raw data),
 so the script needs nothing beyond torch.
 """
@@ -245,7 +247,26 @@ def make(path, name, model, mean, std, metadata, seed):
     print("%s: %s, stages %s, features %s" % (path, name, shapes, tuple(feats.shape)))
 
 
+def full_width(name, path):
+    """Random weights at the real width (for timing only; never committed)."""
+    nets = {
+        "mobilenetv2_100": lambda: MobileNetV2Trunk(32, (16, 24, 32, 64, 96), 6),
+        "resnet18": lambda: ResNetTrunk(False, [2, 2, 2], 64, [64, 128, 256]),
+        "resnet50": lambda: ResNetTrunk(True, [3, 4, 6], 64, [64, 128, 256]),
+        "wide_resnet50_2": lambda: ResNetTrunk(True, [3, 4, 6], 64, [128, 256, 512], 2),
+    }
+    model = nets[name]()
+    randomize(model, torch.Generator().manual_seed(0))
+    tensors = {k: v.float() for k, v in model.state_dict().items()
+               if not k.endswith("num_batches_tracked")}
+    write_safetensors(path, tensors, {"architecture": name, "note": "random weights, timing only"})
+    print("%s: random %s weights" % (path, name))
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--full-width":
+        full_width(sys.argv[2], sys.argv[3])
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
     torch.manual_seed(0)
     half = [0.5, 0.5, 0.5]
