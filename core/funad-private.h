@@ -44,6 +44,10 @@ int funad_mutual_pairs (const float *x, int n, int d, int *pair_i, int *pair_j);
 /* ---- kmeans.c ---------------------------------------------------------------------------- */
 void funad_kmeans (const float *x, int n, int d, int k, int iterations, GRand *rng,
                    float *centroids);
+/* Lloyd iterations only, from the centroids given (k-means++ seeding costs n*k*d scalar
+ * operations, too slow for large k). */
+void funad_kmeans_lloyd (const float *x, int n, int d, int k, int iterations,
+                         float *centroids);
 
 /* ---- backbone-builtin.c: whitened patch dictionary, triangle encoding, pooled ------------- */
 #define FUNAD_BUILTIN_PATCH 7
@@ -225,6 +229,25 @@ double funad_balanced_bce (const float *logit, const guint8 *label, int n, float
 double funad_mutual_smoothness (const float *logit, const int *pair_i, const int *pair_j,
                                 int n_pairs, float weight, float *dlogit);
 
+/* ---- bank-index.c: inverted-file index over the memory bank --------------------------- */
+#define FUNAD_BANK_DEFAULT_PROBES 16
+typedef struct {
+  int n_cells, n_probe, dim;
+  float *centroids, *centroid_norms;  /* n_cells x dim, n_cells */
+  int *cell_start;                    /* n_cells + 1: cell c holds rows [start[c], start[c+1]) */
+  float *rows, *row_norms;            /* the bank, sorted by cell, and its squared norms */
+} FunadBankIndex;
+
+/* Probes per patch: FUNAD_BANK_DEFAULT_PROBES, or $FUNAD_BANK_PROBES (0: exact search). */
+int funad_bank_index_default_probes (void);
+/* NULL when the bank is too small for an index to pay, or n_probe is 0. */
+FunadBankIndex *funad_bank_index_new (const float *bank, int rows, int dim, int n_probe);
+void funad_bank_index_free (FunadBankIndex *index);
+/* Squared distance of each of nq patches to its nearest row among the probed cells (+inf for
+ * none). Returns the flops spent. */
+double funad_bank_index_search (const FunadBankIndex *index, const float *q, int nq,
+                                float *dist);
+
 /* ---- model.c ----------------------------------------------------------------------------- */
 struct _FunadModel {
   gint ref_count;
@@ -236,15 +259,31 @@ struct _FunadModel {
   FunadMlp mlp;                     /* FUNAD_SCORER_FUNAD */
   float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */
   int bank_rows;
+  gsize bank_index_once;            /* funad_model_bank_index() builds it on first use */
+  FunadBankIndex *bank_index;
 };
 
 FunadModel *funad_model_new_empty (void);
 void funad_model_set_metadata (FunadModel *model, const char *key, const char *value);
+/* The memory bank's index, built on first use (thread-safe); NULL: search the bank exactly. */
+const FunadBankIndex *funad_model_bank_index (const FunadModel *model);
+/* Drops the index after the bank changed (training only, before the model is shared). */
+void funad_model_reset_bank_index (FunadModel *model);
 float funad_map_blur_sigma (int input_size);
 /* Patch scores (grid x grid) -> map (size x size): bilinear upsample, Gaussian blur. Returns the
  * map maximum. tmp holds size*size floats. */
 float funad_patch_scores_to_map (const float *patch_scores, int grid, int size, float *map,
                                  float *tmp);
+
+/* ---- scorer.c: where a frame's time goes (funad-bench) ---------------------------------- */
+typedef enum {
+  FUNAD_STAGE_PREPROCESS, FUNAD_STAGE_BACKBONE, FUNAD_STAGE_SCORER, FUNAD_STAGE_MAP,
+  FUNAD_N_STAGES
+} FunadStage;
+/* Milliseconds the last funad_scorer_score() spent in each stage. */
+void funad_scorer_stage_times (const FunadScorer *scorer, double ms[FUNAD_N_STAGES]);
+/* Floating-point operations per frame in the backbone and in the scorer. */
+void funad_model_frame_flops (const FunadModel *model, double *backbone, double *scorer);
 
 /* ---- coreset.c --------------------------------------------------------------------------- */
 /* Greedy k-center selection of up to k of the n rows; when group is given, at most group_cap

@@ -45,6 +45,12 @@ funad_kmeans (const float *x, int n, int d, int k, int iterations, GRand *rng, f
 {
   g_return_if_fail (n >= k && k > 0);
   seed_plus_plus (x, n, d, k, rng, centroids);
+  funad_kmeans_lloyd (x, n, d, k, iterations, centroids);
+}
+
+void
+funad_kmeans_lloyd (const float *x, int n, int d, int k, int iterations, float *centroids)
+{
   float *dist = g_new (float, n);
   int *assign = g_new (int, n);
   double *sums = g_new (double, (gsize) k * d);

@@ -18,6 +18,7 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
                          float outlier_z, GRand *rng)
 {
   int D = m->backbone.dim;
+  funad_model_reset_bank_index (m);
   int quota = CLAMP (bank_size / n, 1, P);
   int per = MIN (MAX (2 * quota, MIN_CANDIDATES), P);
   int total = n * per;
@@ -102,6 +103,13 @@ void
 funad_memory_bank_score (const FunadModel *m, const float *features, int P, int group,
                          const int *bank_group, int exclude_within, float *scores)
 {
+  const FunadBankIndex *index = group < 0 ? funad_model_bank_index (m) : NULL;
+  if (index) {
+    funad_bank_index_search (index, features, P, scores);
+    for (int i = 0; i < P; i++)
+      scores[i] = isfinite (scores[i]) ? sqrtf (scores[i]) : FUNAD_SCORE_UNREACHABLE;
+    return;
+  }
   int *nn = g_new (int, P);
   int *own = NULL;
   if (group >= 0) {

@@ -29,8 +29,30 @@ funad_model_unref (FunadModel *model)
   funad_backbone_clear (&model->backbone);
   funad_mlp_clear (&model->mlp);
   g_free (model->bank);
+  funad_bank_index_free (model->bank_index);
   g_hash_table_unref (model->metadata);
   g_free (model);
+}
+
+const FunadBankIndex *
+funad_model_bank_index (const FunadModel *model)
+{
+  FunadModel *m = (FunadModel *) model;   /* a cache: the model stays the same model */
+  if (g_once_init_enter (&m->bank_index_once)) {
+    if (m->scorer == FUNAD_SCORER_MEMORY_BANK && m->bank)
+      m->bank_index = funad_bank_index_new (m->bank, m->bank_rows, m->backbone.dim,
+                                            funad_bank_index_default_probes ());
+    g_once_init_leave (&m->bank_index_once, 1);
+  }
+  return m->bank_index;
+}
+
+void
+funad_model_reset_bank_index (FunadModel *model)
+{
+  funad_bank_index_free (model->bank_index);
+  model->bank_index = NULL;
+  model->bank_index_once = 0;
 }
 
 int

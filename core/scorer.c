@@ -11,6 +11,7 @@ struct _FunadScorer {
   float *patch_scores; /* grid^2 */
   float *map, *tmp;  /* input_size^2 */
   FunadMlpCache cache;
+  gint64 stage_us[FUNAD_N_STAGES]; /* the last frame's time in each stage, for benchmarks */
 };
 
 void
@@ -66,15 +67,51 @@ funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const
                     GError **error)
 {
   const FunadModel *m = s->model;
+  gint64 t0 = g_get_monotonic_time ();
   if (!funad_backbone_preprocess (&m->backbone, image, s->image, error))
     return FALSE;
+  gint64 t1 = g_get_monotonic_time ();
   funad_backbone_features (&m->backbone, s->image, s->features);
+  gint64 t2 = g_get_monotonic_time ();
   funad_model_patch_scores (m, s->features, m->grid * m->grid, &s->cache, s->patch_scores);
+  gint64 t3 = g_get_monotonic_time ();
   float best = funad_patch_scores_to_map (s->patch_scores, m->grid, m->input_size, s->map,
                                           s->tmp);
+  gint64 t4 = g_get_monotonic_time ();
+  s->stage_us[FUNAD_STAGE_PREPROCESS] = t1 - t0;
+  s->stage_us[FUNAD_STAGE_BACKBONE] = t2 - t1;
+  s->stage_us[FUNAD_STAGE_SCORER] = t3 - t2;
+  s->stage_us[FUNAD_STAGE_MAP] = t4 - t3;
   if (score)
     *score = best;
   if (map)
     *map = s->map;
   return TRUE;
+}
+
+void
+funad_scorer_stage_times (const FunadScorer *s, double ms[FUNAD_N_STAGES])
+{
+  for (int i = 0; i < FUNAD_N_STAGES; i++)
+    ms[i] = s->stage_us[i] / 1000.0;
+}
+
+void
+funad_model_frame_flops (const FunadModel *m, double *backbone, double *scorer)
+{
+  double P = (double) m->grid * m->grid, D = m->backbone.dim;
+  *backbone = (double) funad_backbone_flops (&m->backbone);
+  if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
+    const FunadBankIndex *index = funad_model_bank_index (m);
+    /* with an index: the patch-to-centre products and, on average, n_probe cells' rows */
+    *scorer = index ? 2.0 * P * D * (index->n_cells + (double) index->n_probe * m->bank_rows
+                                                          / index->n_cells)
+                    : 2.0 * P * m->bank_rows * D;
+  } else {
+    const int *d = m->mlp.dims;
+    double macs = 0;
+    for (int l = 0; l < FUNAD_MLP_LAYERS; l++)
+      macs += (double) d[l] * d[l + 1];
+    *scorer = 2.0 * P * macs;
+  }
 }

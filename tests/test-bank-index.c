@@ -1,0 +1,99 @@
+/* test-bank-index.c — the memory bank's inverted-file index against exact search: every
+ * distance it returns is a real distance to a bank row (never below the exact nearest), probing
+ * every cell gives the exact answer, and on clustered data a few probes find the nearest row
+ * almost always. */
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+#define D 16
+
+/* Rows around 40 cluster centres, as patch features cluster around kinds of texture. */
+static float *
+clustered (GRand *rng, const float *centres, int n)
+{
+  float *x = g_new (float, (gsize) n * D);
+  for (int i = 0; i < n; i++) {
+    const float *c = centres + (gsize) g_rand_int_range (rng, 0, 40) * D;
+    for (int j = 0; j < D; j++)
+      x[(gsize) i * D + j] = c[j] + 0.3f * funad_gaussian (rng);
+  }
+  return x;
+}
+
+static void
+exact_nearest (const float *q, int nq, const float *bank, int rows, float *out)
+{
+  for (int i = 0; i < nq; i++) {
+    double best = INFINITY;
+    for (int r = 0; r < rows; r++) {
+      double s = 0;
+      for (int j = 0; j < D; j++) {
+        double diff = q[(gsize) i * D + j] - bank[(gsize) r * D + j];
+        s += diff * diff;
+      }
+      best = MIN (best, s);
+    }
+    out[i] = (float) best;
+  }
+}
+
+static void
+test_index_against_exact (void)
+{
+  GRand *rng = g_rand_new_with_seed (7);
+  float centres[40 * D];
+  for (int i = 0; i < 40 * D; i++)
+    centres[i] = 3.f * funad_gaussian (rng);
+  const int rows = 6000, nq = 500;
+  float *bank = clustered (rng, centres, rows), *q = clustered (rng, centres, nq);
+  float *exact = g_new (float, nq), *got = g_new (float, nq);
+  exact_nearest (q, nq, bank, rows, exact);
+
+  FunadBankIndex *index = funad_bank_index_new (bank, rows, D, 4);
+  g_assert_nonnull (index);
+  g_assert_cmpint (index->cell_start[index->n_cells], ==, rows);
+  double flops = funad_bank_index_search (index, q, nq, got);
+  g_assert_cmpfloat (flops, <, 0.5 * 2.0 * nq * rows * D);   /* it must save work */
+  int found = 0;
+  for (int i = 0; i < nq; i++) {
+    g_assert_cmpfloat (got[i], >=, exact[i] - 1e-3f * (1 + exact[i]));
+    if (got[i] <= exact[i] + 1e-3f * (1 + exact[i]))
+      found++;
+  }
+  g_assert_cmpint (found, >=, nq * 95 / 100);
+  funad_bank_index_free (index);
+
+  /* Probing every cell is exact search. */
+  index = funad_bank_index_new (bank, rows, D, 4);
+  index->n_probe = index->n_cells;
+  funad_bank_index_search (index, q, nq, got);
+  for (int i = 0; i < nq; i++)
+    g_assert_cmpfloat (fabsf (got[i] - exact[i]), <=, 1e-3f * (1 + exact[i]));
+  funad_bank_index_free (index);
+
+  /* A non-finite query has no neighbour; the others are unaffected. */
+  q[0] = NAN;
+  index = funad_bank_index_new (bank, rows, D, 4);
+  funad_bank_index_search (index, q, 2, got);
+  g_assert_true (isinf (got[0]));
+  g_assert_true (isfinite (got[1]));
+  funad_bank_index_free (index);
+
+  /* Too small a bank, or no probes asked for: exact search. */
+  g_assert_null (funad_bank_index_new (bank, 500, D, 4));
+  g_assert_null (funad_bank_index_new (bank, rows, D, 0));
+  g_free (got);
+  g_free (exact);
+  g_free (q);
+  g_free (bank);
+  g_rand_free (rng);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/bank-index/against-exact", test_index_against_exact);
+  return g_test_run ();
+}

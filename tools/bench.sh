@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Prints funad's speed and memory figures on this machine (issue: performance):
+#   - the sgemm peak, the ceiling everything is measured against;
+#   - the core alone and funaddetect in a real pipeline, per model input size (224, 320),
+#     overlay on and off, 640x480 RGB frames: fps, ms per stage, GFLOP/s, peak RSS;
+#   - funad-train's wall time and peak RSS against the number of frames.
+# Footage comes from funad-make-demo, so nothing outside the project is needed.
+#   tools/bench.sh [BUILD_DIR] [WORK_DIR]     (defaults: build, a temporary folder)
+# Set BENCH_TRAIN_FRAMES="250 500" to shorten the training part, BENCH_SKIP_TRAIN=1 to skip it.
+# Extra models: BENCH_MODELS="name=path ..." (e.g. a pretrained backbone's model) are added to
+# the frame-rate table.
+set -eu
+cd "$(dirname "$0")/.."
+build=$(realpath "${1:-build}")
+work=${2:-$(mktemp -d /tmp/funad-bench.XXXXXX)}
+mkdir -p "$work"
+export GST_PLUGIN_PATH="$build/gst"
+bench="$build/tools/funad-bench"
+train="$build/tools/funad-train"
+demo="$build/tools/funad-make-demo"
+frames=${BENCH_FRAMES:-200}
+
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "# OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset (all cores)}"
+"$bench" peak
+
+# Footage for the models: 640x480 conveyor frames (a few defective, as real footage would be).
+[ -f "$work/demo/train.avi" ] ||
+  "$demo" -q -o "$work/demo" --frames 2000 --test-frames 10 --width 640 --height 480
+
+models=""
+for size in 224 320; do
+  [ -f "$work/builtin-$size.st" ] ||
+    "$train" -q --max-frames 400 --size "$size" -o "$work/builtin-$size.st" "$work/demo/train.avi"
+  models="$models builtin-$size=$work/builtin-$size.st"
+done
+models="$models ${BENCH_MODELS:-}"
+
+for entry in $models; do
+  name=${entry%%=*}
+  model=${entry#*=}
+  echo
+  echo "## $name"
+  for overlay in "" "--overlay"; do
+    "$bench" core "$model" -n "$frames" $overlay
+  done
+  for overlay in "" "--overlay"; do
+    "$bench" element "$model" -n "$frames" $overlay
+  done
+done
+
+[ -n "${BENCH_SKIP_TRAIN:-}" ] && exit 0
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+echo
+echo "## funad-train (builtin, memory bank, 224): wall time and peak RSS against frames"
+for n in ${BENCH_TRAIN_FRAMES:-250 500 1000 2000}; do
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" \
+    "$train" -q --dedup 0 --max-frames "$n" -o "$work/train-$n.st" "$work/demo/train.avi"
+  read -r seconds kb < "$work/time.txt"
+  awk -v n="$n" -v s="$seconds" -v kb="$kb" 'BEGIN {
+    printf "train %5d frames  %7.1f s  %6.2f s per 100 frames  peak RSS %5.0f MB\n",
+           n, s, s * 100 / n, kb / 1024 }'
+done
