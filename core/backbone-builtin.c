@@ -164,19 +164,76 @@ funad_builtin_fit (FunadBuiltin *bb, const float *images, int n, int n_patches, 
   g_free (patches);
 }
 
+/* The image with a reflected border of PATCH/2 pixels, so that patches read it directly. */
+static float *
+reflect_pad (const float *img, int side)
+{
+  const int r = FUNAD_BUILTIN_PATCH / 2, padded = side + 2 * r;
+  float *out = g_new (float, (gsize) padded * padded);
+  for (int y = 0; y < padded; y++) {
+    const float *row = img + (gsize) reflect (y - r, side) * side;
+    float *dst = out + (gsize) y * padded;
+    for (int x = 0; x < padded; x++)
+      dst[x] = row[reflect (x - r, side)];
+  }
+  return out;
+}
+
+/* The contrast-normalised patch whose top-left corner is (y, x) of the padded image. */
+static inline void
+padded_patch (const float *pad, int padded, int y, int x, float *out)
+{
+  float mean = 0.f;
+  for (int dy = 0; dy < FUNAD_BUILTIN_PATCH; dy++) {
+    const float *row = pad + (gsize) (y + dy) * padded + x;
+    for (int dx = 0; dx < FUNAD_BUILTIN_PATCH; dx++) {
+      out[dy * FUNAD_BUILTIN_PATCH + dx] = row[dx];
+      mean += row[dx];
+    }
+  }
+  mean /= FUNAD_BUILTIN_PDIM;
+  float var = 0.f;
+  for (int i = 0; i < FUNAD_BUILTIN_PDIM; i++) {
+    out[i] -= mean;
+    var += out[i] * out[i];
+  }
+  float inv = 1.f / sqrtf (var / (FUNAD_BUILTIN_PDIM - 1) + CONTRAST_EPS);
+  for (int i = 0; i < FUNAD_BUILTIN_PDIM; i++)
+    out[i] *= inv;
+}
+
+/* Whitening and the centroid products in one matrix: rows 0..PDIM-1 are W, rows PDIM.. are
+ * C W, so that one sgemm gives both z = W p and c_k . z (less W mean, in bias). */
+static void
+fused_projection (const FunadBuiltin *bb, int s, float *proj, float *bias)
+{
+  const int P = FUNAD_BUILTIN_PDIM, K = bb->dict_size;
+  memcpy (proj, bb->zca[s], (gsize) P * P * sizeof (float));
+  funad_gemm_nn (K, P, P, 1.f, bb->centroids[s], bb->zca[s], 0.f, proj + (gsize) P * P);
+  for (int o = 0; o < P + K; o++) {
+    float acc = 0.f;
+    for (int j = 0; j < P; j++)
+      acc += proj[(gsize) o * P + j] * bb->zca_mean[s][j];
+    bias[o] = acc;
+  }
+}
+
 /* Encodes one scale of one image and adds its pooled features into out (grid^2 x dim). */
 static void
 encode_scale (const FunadBuiltin *bb, int s, const float *image, float *out)
 {
-  const int P = FUNAD_BUILTIN_PDIM, K = bb->dict_size, grid = bb->grid;
+  const int P = FUNAD_BUILTIN_PDIM, K = bb->dict_size, grid = bb->grid, O = P + K;
   int side;
   float *img = image_at_scale (image, bb->input_size, s, &side);
+  float *pad = reflect_pad (img, side);
+  const int padded = side + FUNAD_BUILTIN_PATCH - 1;
   int pool = side / grid;
   int rows = pool * side;   /* patches in one band of pooled rows */
   float *patches = g_new (float, (gsize) rows * P);
-  float *z = g_new (float, (gsize) rows * P);
-  float *dist = g_new (float, (gsize) rows * K);
-  float cnorm[1024];
+  float *proj = g_new (float, (gsize) O * P), *bias = g_new (float, O);
+  float *prod = g_new (float, (gsize) rows * O);
+  float cnorm[1024], dist[1024];
+  fused_projection (bb, s, proj, bias);
   const float *cent = bb->centroids[s];
   for (int k = 0; k < K; k++) {
     float acc = 0.f;
@@ -188,30 +245,33 @@ encode_scale (const FunadBuiltin *bb, int s, const float *image, float *out)
   for (int gy = 0; gy < grid; gy++) {
     for (int dy = 0; dy < pool; dy++)
       for (int x = 0; x < side; x++)
-        extract_patch (img, side, gy * pool + dy, x, patches + ((gsize) dy * side + x) * P);
-    whiten (bb, s, patches, rows, z);
-    funad_gemm_nt (rows, K, P, -2.f, z, cent, 0.f, dist);
+        padded_patch (pad, padded, gy * pool + dy, x, patches + ((gsize) dy * side + x) * P);
+    funad_gemm_nt (rows, O, P, 1.f, patches, proj, 0.f, prod);
     for (int i = 0; i < rows; i++) {
-      const float *zi = z + (gsize) i * P;
+      const float *pi = prod + (gsize) i * O;
       float zn = 0.f;
-      for (int j = 0; j < P; j++)
-        zn += zi[j] * zi[j];
-      float *di = dist + (gsize) i * K;
+      for (int j = 0; j < P; j++) {
+        float z = pi[j] - bias[j];
+        zn += z * z;
+      }
       float mean = 0.f;
       for (int k = 0; k < K; k++) {
-        di[k] = sqrtf (MAX (di[k] + zn + cnorm[k], 0.f));
-        mean += di[k];
+        float dot = pi[P + k] - bias[P + k];
+        dist[k] = sqrtf (MAX (zn - 2.f * dot + cnorm[k], 0.f));
+        mean += dist[k];
       }
       mean /= K;
       int x = i % side;
       float *cell = out + ((gsize) gy * grid + x / pool) * bb->dim + s * K;
       for (int k = 0; k < K; k++)
-        cell[k] += MAX (mean - di[k], 0.f) * inv_area;
+        cell[k] += MAX (mean - dist[k], 0.f) * inv_area;
     }
   }
-  g_free (dist);
-  g_free (z);
+  g_free (prod);
+  g_free (bias);
+  g_free (proj);
   g_free (patches);
+  g_free (pad);
   g_free (img);
 }
 
