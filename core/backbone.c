@@ -105,11 +105,8 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
   bb->channels = 3;
   input_normalisation (meta, bb->input_mean, bb->input_std);
   for (int s = 0; s < bb->net->n_stages; s++)
-    bb->dim += bb->net->channels[s];
-  bb->feat_mean = g_new0 (float, bb->dim);
-  bb->feat_std = g_new (float, bb->dim);
-  for (int j = 0; j < bb->dim; j++)
-    bb->feat_std[j] = 1.f;
+    bb->raw_dim += bb->net->channels[s];
+  funad_backbone_set_max_dim (bb, bb->raw_dim);
   ok = TRUE;
 out:
   if (meta)
@@ -122,12 +119,36 @@ out:
 }
 
 void
+funad_backbone_set_max_dim (FunadBackbone *bb, int max_dim)
+{
+  if (!bb->net)
+    return;
+  g_free (bb->feat_mean);
+  g_free (bb->feat_std);
+  g_clear_pointer (&bb->pca_mean, g_free);
+  g_clear_pointer (&bb->projection, g_free);
+  bb->dim = MIN (bb->raw_dim, max_dim);
+  if (bb->dim < bb->raw_dim) {
+    bb->pca_mean = g_new0 (float, bb->raw_dim);
+    bb->projection = g_new0 (float, (gsize) bb->dim * bb->raw_dim);
+    for (int j = 0; j < bb->dim; j++)
+      bb->projection[(gsize) j * bb->raw_dim + j] = 1.f;
+  }
+  bb->feat_mean = g_new0 (float, bb->dim);
+  bb->feat_std = g_new (float, bb->dim);
+  for (int j = 0; j < bb->dim; j++)
+    bb->feat_std[j] = 1.f;
+}
+
+void
 funad_backbone_clear (FunadBackbone *bb)
 {
   if (bb->net) {
     bb->net->free (bb->net);
     g_free (bb->feat_mean);
     g_free (bb->feat_std);
+    g_free (bb->pca_mean);
+    g_free (bb->projection);
   } else {
     funad_builtin_clear (&bb->builtin);
   }
@@ -151,11 +172,58 @@ funad_backbone_preprocess (const FunadBackbone *bb, const FunadImage *image, flo
                            : funad_preprocess (image, bb->input_size, out, error);
 }
 
+#define PCA_IMAGES 64   /* the PCA is fitted on at most this many evenly spaced frames */
+
+/* The PCA of the raw patch features: mean and the dim leading eigenvectors of their
+ * covariance, from up to n_patches patches of up to PCA_IMAGES frames. */
+static void
+fit_pca (FunadBackbone *bb, const float *images, int n, int n_patches, GRand *rng)
+{
+  const int R = bb->raw_dim, cells = bb->grid * bb->grid;
+  int n_images = MIN (n, PCA_IMAGES);
+  int per_image = CLAMP (n_patches / n_images, 1, cells);
+  gsize rows = (gsize) n_images * per_image;
+  float *raw = g_new (float, (gsize) cells * R);
+  float *x = g_new (float, rows * R);
+  for (int k = 0; k < n_images; k++) {
+    int i = (int) ((gint64) k * n / n_images);
+    funad_pretrained_patch_features (bb, images + (gsize) i * funad_backbone_image_floats (bb),
+                                     raw);
+    for (int p = 0; p < per_image; p++) {
+      int c = per_image == cells ? p : g_rand_int_range (rng, 0, cells);
+      memcpy (x + ((gsize) k * per_image + p) * R, raw + (gsize) c * R, R * sizeof (float));
+    }
+  }
+  double *mean = g_new0 (double, R);
+  for (gsize r = 0; r < rows; r++)
+    for (int j = 0; j < R; j++)
+      mean[j] += x[r * R + j];
+  for (int j = 0; j < R; j++) {
+    bb->pca_mean[j] = (float) (mean[j] / rows);
+    for (gsize r = 0; r < rows; r++)
+      x[r * R + j] -= bb->pca_mean[j];
+  }
+  float *cov = g_new (float, (gsize) R * R), *eval = g_new (float, R);
+  funad_gemm_tn (R, R, (int) rows, 1.f / MAX (rows - 1, 1), x, x, 0.f, cov);
+  if (!funad_sym_eigen (cov, R, eval))
+    g_warning ("eigen-decomposition failed; the feature reduction may be poor");
+  /* Eigenvalues ascend: the leading directions are the last rows. */
+  for (int j = 0; j < bb->dim; j++)
+    memcpy (bb->projection + (gsize) j * R, cov + (gsize) (R - 1 - j) * R, R * sizeof (float));
+  g_free (eval);
+  g_free (cov);
+  g_free (mean);
+  g_free (x);
+  g_free (raw);
+}
+
 void
 funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_patches, GRand *rng)
 {
   if (!bb->net)
     funad_builtin_fit (&bb->builtin, images, n, n_patches, rng);
+  else if (bb->projection)
+    fit_pca (bb, images, n, n_patches, rng);
 }
 
 /* 3x3 mean of each pixel's neighbours inside the map (borders average fewer). */
@@ -205,7 +273,7 @@ funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, fl
       local_average (stage[s] + c * n, sh[s], sw[s], avg);
       funad_map_resize (avg, sw[s], sh[s], plane, grid, grid);
       for (gsize i = 0; i < cells; i++)
-        out[i * bb->dim + offset + c] = plane[i];
+        out[i * bb->raw_dim + offset + c] = plane[i];
     }
     offset += net->channels[s];
     g_free (avg);
@@ -221,8 +289,18 @@ funad_backbone_features (const FunadBackbone *bb, const float *image, float *out
     funad_builtin_features (&bb->builtin, image, out);
     return;
   }
-  funad_pretrained_patch_features (bb, image, out);
   gsize cells = (gsize) bb->grid * bb->grid;
+  if (bb->projection) {
+    float *raw = g_new (float, cells * bb->raw_dim);
+    funad_pretrained_patch_features (bb, image, raw);
+    for (gsize c = 0; c < cells; c++)
+      for (int j = 0; j < bb->raw_dim; j++)
+        raw[c * bb->raw_dim + j] -= bb->pca_mean[j];
+    funad_gemm_nt ((int) cells, bb->dim, bb->raw_dim, 1.f, raw, bb->projection, 0.f, out);
+    g_free (raw);
+  } else {
+    funad_pretrained_patch_features (bb, image, out);
+  }
   for (gsize c = 0; c < cells; c++) {
     float *f = out + c * bb->dim;
     for (int j = 0; j < bb->dim; j++)

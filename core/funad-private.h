@@ -147,12 +147,16 @@ typedef struct {
   int input_size, grid;
   int channels;              /* of the preprocessed input: 1 (grey) or 3 (RGB planes) */
   int dim;                   /* features per patch */
+  int raw_dim;               /* pretrained: the stages' channels, concatenated */
   FunadBuiltin builtin;      /* name "builtin" */
   /* pretrained */
   FunadNet *net;
   char *weights_path, *weights_sha256;
   gint64 weights_size;
   float input_mean[3], input_std[3];  /* input (x / 255 - mean) / std, per channel */
+  /* when raw_dim > dim: features are (raw - pca_mean) projected on the rows of projection
+   * (dim x raw_dim), the raw features' leading principal directions fitted at training */
+  float *pca_mean, *projection;
   /* features are standardised with these (dim each); for builtin they are builtin's own */
   float *feat_mean, *feat_std;
 } FunadBackbone;
@@ -168,20 +172,22 @@ gboolean funad_backbone_init_pretrained (FunadBackbone *bb, const char *name,
                                          const char *weights, int input_size,
                                          gint64 expect_size, const char *expect_sha256,
                                          GError **error);
+/* Keeps at most max_dim features per patch: beyond, a PCA fitted by funad_backbone_fit(). */
+void funad_backbone_set_max_dim (FunadBackbone *bb, int max_dim);
 void funad_backbone_clear (FunadBackbone *bb);
 /* Floats of one preprocessed image: channels x input_size^2. */
 gsize funad_backbone_image_floats (const FunadBackbone *bb);
 gboolean funad_backbone_preprocess (const FunadBackbone *bb, const FunadImage *image, float *out,
                                     GError **error);
 /* Learns what the backbone learns from n preprocessed training images (builtin: whitening and
- * dictionaries; pretrained: nothing). */
+ * dictionaries; pretrained: the PCA, when it reduces the features). */
 void funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_patches,
                          GRand *rng);
 /* grid*grid x dim standardised features of one preprocessed image. */
 void funad_backbone_features (const FunadBackbone *bb, const float *image, float *out);
 gsize funad_backbone_flops (const FunadBackbone *bb);
 /* The pretrained part: stage maps, each 3x3 averaged (as PatchCore) and bilinearly resized to
- * the grid, concatenated: grid*grid x dim, not standardised. */
+ * the grid, concatenated: grid*grid x raw_dim, not reduced, not standardised. */
 void funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out);
 
 /* ---- mlp.c: the FUN-AD scorer: adaptor D->D, discriminator D->H1->H2->1 -------------------- */

@@ -127,7 +127,10 @@ typedef struct {
   /* builtin backbone: whitened 7x7 patch dictionary at scales 1 and 1/2 */
   int dict_size;         /* k-means centroids per scale */
   int n_scales;          /* 1 or 2 */
-  int fit_patches;       /* patches sampled to fit whitening and k-means */
+  int fit_patches;       /* patches sampled to fit whitening and k-means (builtin), or the PCA
+                          * of a pretrained backbone's features */
+  int feature_dim;       /* pretrained backbones: features per patch at most; wider stages
+                          * (resnet50: 1536) are reduced by a PCA fitted on the training frames */
 
   /* FUN-AD scorer: adaptor D->D, discriminator D->hidden1->hidden2->1 */
   int hidden1, hidden2;

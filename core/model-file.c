@@ -62,6 +62,10 @@ model_tensors (FunadModel *m)
     spec_add (specs, g_strdup_printf ("backbone.scale%d.centroids", s), bi->centroids[s], 2,
               bi->dict_size, P);
   }
+  if (bb->projection) {
+    spec_add (specs, g_strdup ("backbone.pca_mean"), bb->pca_mean, 1, bb->raw_dim, 0);
+    spec_add (specs, g_strdup ("backbone.projection"), bb->projection, 2, bb->dim, bb->raw_dim);
+  }
   spec_add (specs, g_strdup ("backbone.feat_mean"), bb->feat_mean, 1, bb->dim, 0);
   spec_add (specs, g_strdup ("backbone.feat_std"), bb->feat_std, 1, bb->dim, 0);
   if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
@@ -384,9 +388,10 @@ funad_model_load (const char *path, GError **error)
       g_error_free (why);
       goto fail;
     }
+    funad_backbone_set_max_dim (&m->backbone, dim);
     if (m->backbone.dim != dim)
       FAIL (FUNAD_ERROR_CORRUPT, "backbone %s gives %d features per patch, the model says %d",
-            backbone, m->backbone.dim, dim);
+            backbone, m->backbone.raw_dim, dim);
     memcpy (m->backbone.input_mean, mean, sizeof mean);
     memcpy (m->backbone.input_std, std, sizeof std);
   }

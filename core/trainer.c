@@ -58,6 +58,7 @@ funad_train_default_params (void)
     .dict_size = 64,
     .n_scales = 2,
     .fit_patches = 100000,
+    .feature_dim = 384,
     .hidden1 = 256,
     .hidden2 = 64,
     .epochs = 8,
@@ -103,6 +104,8 @@ check_params (const FunadTrainParams *p, GError **error)
     bad = "n_scales must be 1 to 3";
   else if (p->dict_size < 2 || p->dict_size > 1024)
     bad = "dict_size must be 2 to 1024";
+  else if (p->feature_dim < 8 || p->feature_dim > 4096)
+    bad = "feature_dim must be 8 to 4096";
   else if (p->hidden1 < 1 || p->hidden2 < 1 || p->hidden1 > 4096 || p->hidden2 > 4096 || p->epochs < 0 || p->batch_images < 1
            || p->patches_per_image < 2 || p->bank_per_image < 1 || p->fit_patches < 1000
            || p->fit_patches < 2 * p->dict_size
@@ -695,6 +698,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     /* The weights file changed between set_backbone and run. */
     funad_model_unref (m);
     return NULL;
+  } else {
+    funad_backbone_set_max_dim (&m->backbone, p->feature_dim);
   }
   m->scorer = p->scorer;
 

@@ -312,6 +312,67 @@ scattered_discs (guint8 *rgb, int w, int h, guint32 seed)
   g_rand_free (rng);
 }
 
+/* Stages wider than feature_dim are reduced by a PCA fitted at training, stored in the model:
+ * the reduced features are decorrelated, ordered by variance, and survive a round trip. */
+static void
+test_pca_reduction (void)
+{
+  char *weights = fixture ("resnet50-tiny.safetensors");
+  char *dir = g_dir_make_tmp ("funad-pretrained-XXXXXX", NULL);
+  char *model_path = g_build_filename (dir, "m.safetensors", NULL);
+  GError *error = NULL;
+  FunadTrainParams p = funad_train_default_params ();
+  p.input_size = 64;
+  p.n_threads = 1;
+  p.feature_dim = 16;   /* of 32 + 48 */
+  FunadTrainer *t = funad_trainer_new (&p);
+  g_assert_true (funad_trainer_set_backbone (t, "resnet50", weights, &error));
+  guint8 rgb[80 * 60 * 3];
+  for (int i = 0; i < 8; i++) {
+    synthetic_frame (rgb, 80, 60, 30 + i, FALSE, 4);
+    FunadImage im = synthetic_image (rgb, 80, 60);
+    g_assert_true (funad_trainer_add_frame (t, &im, &error));
+  }
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  const FunadBackbone *bb = &m->backbone;
+  g_assert_cmpint (bb->raw_dim, ==, 80);
+  g_assert_cmpint (bb->dim, ==, 16);
+  g_assert_nonnull (bb->projection);
+  /* The projection's rows are orthonormal. */
+  for (int a = 0; a < 16; a++)
+    for (int b = 0; b < 16; b++) {
+      double dot = 0;
+      for (int j = 0; j < 80; j++)
+        dot += bb->projection[a * 80 + j] * bb->projection[b * 80 + j];
+      g_assert_cmpfloat (fabs (dot - (a == b)), <, 1e-3);
+    }
+  /* Variance of the unstandardised components descends (feat_std holds their spread). */
+  g_assert_cmpfloat (bb->feat_std[0], >=, bb->feat_std[15]);
+  g_assert_true (funad_model_save (m, model_path, &error));
+  FunadModel *back = funad_model_load (model_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->backbone.dim, ==, 16);
+  g_assert_cmpmem (back->backbone.projection, 16 * 80 * 4, bb->projection, 16 * 80 * 4);
+  synthetic_frame (rgb, 80, 60, 99, TRUE, 4);
+  FunadImage im = synthetic_image (rgb, 80, 60);
+  float a, b;
+  FunadScorer *sa = funad_scorer_new (m), *sb = funad_scorer_new (back);
+  g_assert_true (funad_scorer_score (sa, &im, &a, NULL, NULL));
+  g_assert_true (funad_scorer_score (sb, &im, &b, NULL, NULL));
+  g_assert_cmpfloat (a, ==, b);
+  funad_scorer_free (sa);
+  funad_scorer_free (sb);
+  funad_model_unref (back);
+  funad_model_unref (m);
+  g_unlink (model_path);
+  g_rmdir (dir);
+  g_free (model_path);
+  g_free (dir);
+  g_free (weights);
+}
+
 /* The real ImageNet MobileNetV2 trunk (../shared/models): shapes, finite values, determinism,
  * and features that follow the image: a shifted frame's features are the shifted features. */
 static void
@@ -392,6 +453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrained/resnet50", test_resnet50);
   g_test_add_func ("/pretrained/bad-weights", test_bad_weights);
   g_test_add_func ("/pretrained/model-records-weights", test_model_records_weights);
+  g_test_add_func ("/pretrained/pca-reduction", test_pca_reduction);
   g_test_add_func ("/pretrained/real-mobilenetv2", test_real_mobilenetv2);
   return g_test_run ();
 }

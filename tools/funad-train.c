@@ -336,7 +336,7 @@ main (int argc, char **argv)
   g_auto (GStrv) inputs = NULL;
   gint64 seed = (gint64) params.seed, max_frames = 0;
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
-  int bank_size = params.bank_size;
+  int bank_size = params.bank_size, feature_dim = params.feature_dim;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double dedup = DEFAULT_DEDUP;
   gboolean no_irmb = FALSE, no_synthetic = FALSE, no_smoothness = FALSE;
@@ -349,6 +349,9 @@ main (int argc, char **argv)
   char *seed_help = g_strdup_printf ("Random seed: same frames, seed and --threads give a "
                                      "byte-identical model (default %" G_GINT64_FORMAT ")",
                                      (gint64) params.seed);
+  char *feature_dim_help = g_strdup_printf ("Pretrained backbones: features per patch at most; "
+                                            "wider stages are reduced by a PCA fitted on the "
+                                            "frames (default %d)", params.feature_dim);
   char *bank_help = g_strdup_printf ("Memory bank: patches kept at most (default %d)",
                                      params.bank_size);
   char *outlier_help = g_strdup_printf ("Memory bank: drop training patches whose "
@@ -380,6 +383,7 @@ main (int argc, char **argv)
       "frames) or a pretrained trunk and its timm-layout weights file, NAME:WEIGHTS.safetensors, "
       "NAME one of mobilenetv2_100, resnet18, resnet34, resnet50, wide_resnet50_2; the model "
       "records the file's path and checksum and needs that file to run", "NAME[:WEIGHTS]" },
+    { "feature-dim", 0, 0, G_OPTION_ARG_INT, &feature_dim, feature_dim_help, "N" },
     { "scorer", 0, 0, G_OPTION_ARG_STRING, &scorer, "memory-bank or funad (default "
       "memory-bank: it measured better, see README)", "NAME" },
     { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, bank_help, "N" },
@@ -425,6 +429,7 @@ main (int argc, char **argv)
   g_free (epochs_help);
   g_free (seed_help);
   g_free (bank_help);
+  g_free (feature_dim_help);
   g_free (outlier_help);
   g_free (typical_help);
   g_free (dedup_help);
@@ -449,6 +454,8 @@ main (int argc, char **argv)
     return cli_fail ("--duration applies to --pipeline only");
   if (!(dedup >= 0))
     return cli_fail ("--dedup must not be negative");
+  if (feature_dim < 8 || feature_dim > 4096)
+    return cli_fail ("--feature-dim must be between 8 and 4096");
   if (bank_size < 1)
     return cli_fail ("--bank-size must be at least 1");
   if (!(outlier_z >= 0) || !(typical_z >= 0))
@@ -466,6 +473,7 @@ main (int argc, char **argv)
   params.epochs = epochs;
   params.n_threads = threads;
   params.bank_size = bank_size;
+  params.feature_dim = feature_dim;
   params.outlier_z = (float) outlier_z;
   params.typical_z = (float) typical_z;
   params.use_irmb = !no_irmb;
