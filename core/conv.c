@@ -111,6 +111,19 @@ out:
   return ok;
 }
 
+/* Integer division rounding down / up, for negative numerators too (d > 0). */
+static inline int
+floor_div (int n, int d)
+{
+  return n >= 0 ? n / d : -((-n + d - 1) / d);
+}
+
+static inline int
+ceil_div (int n, int d)
+{
+  return -floor_div (-n, d);
+}
+
 /* cols ((in k k) x (ho wo)): row (c, ky, kx) holds input pixel (c, y s + ky - pad, x s + kx -
  * pad) for every output (y, x), zero outside the map. */
 static void
@@ -130,10 +143,18 @@ im2col (const FunadConv *c, const float *in, int h, int w, int ho, int wo, float
             continue;
           }
           const float *src = plane + (gsize) iy * w;
-          for (int x = 0; x < wo; x++) {
-            int ix = x * s + kx - pad;
-            dst[x] = ix >= 0 && ix < w ? src[ix] : 0.f;
-          }
+          /* Outputs whose tap falls inside the row: x0 <= x < x1; zeros either side. */
+          int x0 = MIN (MAX (0, ceil_div (pad - kx, s)), wo);
+          int x1 = MAX (MIN (wo, floor_div (w - 1 - kx + pad, s) + 1), x0);
+          for (int x = 0; x < x0; x++)
+            dst[x] = 0.f;
+          if (s == 1)
+            memcpy (dst + x0, src + x0 + kx - pad, (gsize) (x1 - x0) * sizeof (float));
+          else
+            for (int x = x0; x < x1; x++)
+              dst[x] = src[x * s + kx - pad];
+          for (int x = x1; x < wo; x++)
+            dst[x] = 0.f;
         }
       }
 }
