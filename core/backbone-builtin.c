@@ -218,9 +218,10 @@ fused_projection (const FunadBuiltin *bb, int s, float *proj, float *bias)
   }
 }
 
-/* Encodes one scale of one image and adds its pooled features into out (grid^2 x dim). */
+/* Encodes one scale of one image and adds its pooled features into rows gy0..gy1-1 of out
+ * (grid^2 x dim). */
 static void
-encode_scale (const FunadBuiltin *bb, int s, const float *image, float *out)
+encode_scale (const FunadBuiltin *bb, int s, const float *image, int gy0, int gy1, float *out)
 {
   const int P = FUNAD_BUILTIN_PDIM, K = bb->dict_size, grid = bb->grid, O = P + K;
   int side;
@@ -242,7 +243,7 @@ encode_scale (const FunadBuiltin *bb, int s, const float *image, float *out)
     cnorm[k] = acc;
   }
   float inv_area = 1.f / (pool * pool);
-  for (int gy = 0; gy < grid; gy++) {
+  for (int gy = gy0; gy < gy1; gy++) {
     for (int dy = 0; dy < pool; dy++)
       for (int x = 0; x < side; x++)
         padded_patch (pad, padded, gy * pool + dy, x, patches + ((gsize) dy * side + x) * P);
@@ -278,11 +279,18 @@ encode_scale (const FunadBuiltin *bb, int s, const float *image, float *out)
 void
 funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out)
 {
-  gsize cells = (gsize) bb->grid * bb->grid;
-  memset (out, 0, cells * bb->dim * sizeof (float));
+  funad_builtin_features_rows (bb, image, 0, bb->grid, out);
+}
+
+void
+funad_builtin_features_rows (const FunadBuiltin *bb, const float *image, int gy0, int gy1,
+                             float *out)
+{
+  gsize first = (gsize) gy0 * bb->grid, cells = (gsize) gy1 * bb->grid;
+  memset (out + first * bb->dim, 0, (cells - first) * bb->dim * sizeof (float));
   for (int s = 0; s < bb->n_scales; s++)
-    encode_scale (bb, s, image, out);
-  for (gsize c = 0; c < cells; c++) {
+    encode_scale (bb, s, image, gy0, gy1, out);
+  for (gsize c = first; c < cells; c++) {
     float *f = out + c * bb->dim;
     for (int j = 0; j < bb->dim; j++)
       f[j] = (f[j] - bb->feat_mean[j]) / bb->feat_std[j];

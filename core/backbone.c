@@ -308,6 +308,20 @@ funad_backbone_features (const FunadBackbone *bb, const float *image, float *out
   }
 }
 
+gboolean
+funad_backbone_banded (const FunadBackbone *bb)
+{
+  return bb->net == NULL;
+}
+
+void
+funad_backbone_features_rows (const FunadBackbone *bb, const float *image, int gy0, int gy1,
+                              float *out)
+{
+  g_return_if_fail (funad_backbone_banded (bb));
+  funad_builtin_features_rows (&bb->builtin, image, gy0, gy1, out);
+}
+
 gsize
 funad_backbone_flops (const FunadBackbone *bb)
 {

@@ -69,6 +69,10 @@ void funad_builtin_clear (FunadBuiltin *bb);
 void funad_builtin_fit (FunadBuiltin *bb, const float *images, int n, int n_patches, GRand *rng);
 /* grid*grid x dim features of one preprocessed image. */
 void funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out);
+/* The same for grid rows gy0..gy1-1 only (the rest of out is left alone): bands of one
+ * frame can be encoded in parallel. */
+void funad_builtin_features_rows (const FunadBuiltin *bb, const float *image, int gy0, int gy1,
+                                  float *out);
 gsize funad_builtin_flops (const FunadBuiltin *bb);
 
 /* ---- safetensors.c: the checked safetensors reader (model files and pretrained weights) ---- */
@@ -185,6 +189,10 @@ void funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_pa
                          GRand *rng);
 /* grid*grid x dim standardised features of one preprocessed image. */
 void funad_backbone_features (const FunadBackbone *bb, const float *image, float *out);
+/* Whether grid rows can be computed apart (builtin), and rows gy0..gy1-1 of the features. */
+gboolean funad_backbone_banded (const FunadBackbone *bb);
+void funad_backbone_features_rows (const FunadBackbone *bb, const float *image, int gy0,
+                                   int gy1, float *out);
 gsize funad_backbone_flops (const FunadBackbone *bb);
 /* The pretrained part: stage maps, each 3x3 averaged (as PatchCore) and bilinearly resized to
  * the grid, concatenated: grid*grid x raw_dim, not reduced, not standardised. */
@@ -234,6 +242,16 @@ double funad_balanced_bce (const float *logit, const guint8 *label, int n, float
 /* weight * mean over pairs of |s_i - s_j| / 2, with s = sigmoid(logit). */
 double funad_mutual_smoothness (const float *logit, const int *pair_i, const int *pair_j,
                                 int n_pairs, float weight, float *dlogit);
+
+/* ---- workers.c: fork-join over a scorer's own threads ------------------------------------ */
+/* Does part `part` of n_parts of a job. */
+typedef void (*FunadPartFunc) (gpointer data, int part, int n_parts);
+typedef struct _FunadWorkers FunadWorkers;
+FunadWorkers *funad_workers_new (int n_threads);
+void funad_workers_free (FunadWorkers *workers);
+int funad_workers_n_threads (const FunadWorkers *workers);
+/* Runs func on every part at once (part 0 in the calling thread); returns when all are done. */
+void funad_workers_run (FunadWorkers *workers, FunadPartFunc func, gpointer data);
 
 /* ---- bank-index.c: inverted-file index over the memory bank --------------------------- */
 #define FUNAD_BANK_DEFAULT_PROBES 16

@@ -70,6 +70,12 @@ typedef struct _FunadScorer FunadScorer;
 FunadScorer *funad_scorer_new (FunadModel *model);  /* takes its own reference on model */
 void funad_scorer_free (FunadScorer *scorer);
 FunadModel *funad_scorer_get_model (FunadScorer *scorer);
+/* Threads that score each frame. 0 (the default): the calling thread, with OpenBLAS's own
+ * threads inside the matrix products. n >= 1: the frame is cut into n bands scored at once by
+ * the scorer's own threads, and OpenBLAS is made single-threaded for the whole process (so
+ * that several scorers, one per stream, never queue for its pool). Pretrained backbones are
+ * not banded: their features run in one thread. Call before scoring, not during. */
+void funad_scorer_set_threads (FunadScorer *scorer, int n_threads);
 
 /* Scores one frame of any size. *score receives the frame score (maximum of the map); if map
  * is not NULL it receives the anomaly map, input_size x input_size floats owned by the scorer

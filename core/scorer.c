@@ -11,6 +11,7 @@ struct _FunadScorer {
   float *patch_scores; /* grid^2 */
   float *map, *tmp;  /* input_size^2 */
   FunadMlpCache cache;
+  FunadWorkers *workers;   /* NULL: the calling thread does it all (OpenBLAS threads inside) */
   gint64 stage_us[FUNAD_N_STAGES]; /* the last frame's time in each stage, for benchmarks */
 };
 
@@ -47,6 +48,7 @@ funad_scorer_free (FunadScorer *s)
   if (!s)
     return;
   funad_mlp_cache_clear (&s->cache);
+  funad_workers_free (s->workers);
   g_free (s->image);
   g_free (s->features);
   g_free (s->patch_scores);
@@ -62,6 +64,40 @@ funad_scorer_get_model (FunadScorer *s)
   return s->model;
 }
 
+void
+funad_scorer_set_threads (FunadScorer *s, int n_threads)
+{
+  funad_workers_free (s->workers);
+  s->workers = NULL;
+  if (n_threads < 1)
+    return;
+  /* Each thread's matrix products must stay in that thread: OpenBLAS's own pool would
+   * otherwise serve every band at once on the same cores. */
+  funad_set_threads (1);
+  if (n_threads > 1)
+    s->workers = funad_workers_new (n_threads);
+}
+
+/* Part `part` of n: a band of grid rows of the features, then the same rows' patch scores. */
+static void
+score_band (gpointer data, int part, int n)
+{
+  FunadScorer *s = data;
+  const FunadModel *m = s->model;
+  int gy0 = m->grid * part / n, gy1 = m->grid * (part + 1) / n;
+  funad_backbone_features_rows (&m->backbone, s->image, gy0, gy1, s->features);
+}
+
+static void
+score_patches (gpointer data, int part, int n)
+{
+  FunadScorer *s = data;
+  const FunadModel *m = s->model;
+  int P = m->grid * m->grid, p0 = P * part / n, p1 = P * (part + 1) / n;
+  funad_memory_bank_score (m, s->features + (gsize) p0 * m->backbone.dim, p1 - p0, -1, NULL, 0,
+                           s->patch_scores + p0);
+}
+
 gboolean
 funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const float **map,
                     GError **error)
@@ -71,9 +107,15 @@ funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const
   if (!funad_backbone_preprocess (&m->backbone, image, s->image, error))
     return FALSE;
   gint64 t1 = g_get_monotonic_time ();
-  funad_backbone_features (&m->backbone, s->image, s->features);
+  if (s->workers && funad_backbone_banded (&m->backbone))
+    funad_workers_run (s->workers, score_band, s);
+  else
+    funad_backbone_features (&m->backbone, s->image, s->features);
   gint64 t2 = g_get_monotonic_time ();
-  funad_model_patch_scores (m, s->features, m->grid * m->grid, &s->cache, s->patch_scores);
+  if (s->workers && m->scorer == FUNAD_SCORER_MEMORY_BANK)
+    funad_workers_run (s->workers, score_patches, s);
+  else
+    funad_model_patch_scores (m, s->features, m->grid * m->grid, &s->cache, s->patch_scores);
   gint64 t3 = g_get_monotonic_time ();
   float best = funad_patch_scores_to_map (s->patch_scores, m->grid, m->input_size, s->map,
                                           s->tmp);
