@@ -132,6 +132,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_funad_detect_debug);
 #define DEFAULT_ALPHA 0.5
 #define DEFAULT_RESULTS_LOCATION NULL
 #define DEFAULT_INFERENCE_INTERVAL 1
+#define DEFAULT_N_THREADS 0
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_MESSAGE_INTERVAL 1
 #define DEFAULT_MIN_ANOMALY_FRAMES 1
@@ -154,6 +155,7 @@ enum
   PROP_ATTACH_META,
   PROP_ROI_META,
   PROP_REGION,
+  PROP_N_THREADS,
 };
 
 GType
@@ -312,6 +314,20 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
+  g_object_class_install_property (gobject_class, PROP_N_THREADS,
+      g_param_spec_uint ("n-threads", "Threads",
+          "Threads that score each frame. 0: the streaming thread, with "
+          "OpenBLAS's own threads (all cores, or OPENBLAS_NUM_THREADS) inside "
+          "the matrix products. N >= 1: the frame is cut into N bands scored "
+          "at once by the element's own threads, and OpenBLAS is made "
+          "single-threaded for the whole process; in a process running several "
+          "funaddetect elements give each one its share of the cores. "
+          "Pretrained backbones' features are not banded. Takes effect when a "
+          "model is loaded. Range: 0 to 64, default: 0",
+          0, 64, DEFAULT_N_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post the per-frame \"funad\" element message (the \"funad-event\" "
@@ -397,6 +413,7 @@ gst_funad_detect_init (GstFunadDetect * self)
   self->alpha = DEFAULT_ALPHA;
   self->results_location = g_strdup (DEFAULT_RESULTS_LOCATION);
   self->inference_interval = DEFAULT_INFERENCE_INTERVAL;
+  self->n_threads = DEFAULT_N_THREADS;
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->message_interval = DEFAULT_MESSAGE_INTERVAL;
   self->min_anomaly_frames = DEFAULT_MIN_ANOMALY_FRAMES;
@@ -454,6 +471,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
   FunadModel *model;
   FunadScorer *scorer, *old = NULL;
   GError *err = NULL;
+  guint n_threads;
 
   if (location == NULL || location[0] == '\0') {
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
@@ -470,6 +488,10 @@ reload_model (GstFunadDetect * self, const gchar * location)
   }
   scorer = funad_scorer_new (model);
   funad_model_unref (model);
+  GST_OBJECT_LOCK (self);
+  n_threads = self->n_threads;
+  GST_OBJECT_UNLOCK (self);
+  funad_scorer_set_threads (scorer, n_threads);
 
   GST_OBJECT_LOCK (self);
   if (self->started) {
@@ -566,6 +588,11 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       self->inference_interval = g_value_get_uint (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_N_THREADS:
+      GST_OBJECT_LOCK (self);
+      self->n_threads = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_POST_MESSAGES:
       GST_OBJECT_LOCK (self);
       self->post_messages = g_value_get_boolean (value);
@@ -630,6 +657,9 @@ gst_funad_detect_get_property (GObject * object, guint prop_id,
     case PROP_INFERENCE_INTERVAL:
       g_value_set_uint (value, self->inference_interval);
       break;
+    case PROP_N_THREADS:
+      g_value_set_uint (value, self->n_threads);
+      break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
       break;
@@ -666,10 +696,12 @@ gst_funad_detect_start (GstBaseTransform * trans)
   FunadScorer *scorer;
   FILE *results = NULL;
   GError *err = NULL;
+  guint n_threads;
 
   GST_OBJECT_LOCK (self);
   model_location = g_strdup (self->model_location);
   results_location = g_strdup (self->results_location);
+  n_threads = self->n_threads;
   GST_OBJECT_UNLOCK (self);
 
   if (model_location == NULL || model_location[0] == '\0') {
@@ -693,6 +725,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
     goto fail;
   }
   scorer = funad_scorer_new (model);
+  funad_scorer_set_threads (scorer, n_threads);
 
   if (results_location != NULL && results_location[0] != '\0') {
     results = g_fopen (results_location, "a");

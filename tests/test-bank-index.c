@@ -1,10 +1,12 @@
 /* test-bank-index.c — the memory bank's inverted-file index against exact search: every
  * distance it returns is a real distance to a bank row (never below the exact nearest), probing
  * every cell gives the exact answer, and on clustered data a few probes find the nearest row
- * almost always. */
+ * almost always. A scorer that cuts frames into bands over its own threads scores as one
+ * thread does. */
 #include <math.h>
 #include <string.h>
 #include "funad-private.h"
+#include "synthetic-frames.h"
 
 #define D 16
 
@@ -90,10 +92,56 @@ test_index_against_exact (void)
   g_rand_free (rng);
 }
 
+/* A model whose bank is large enough to be indexed, then the same frames scored by one
+ * thread and by 2 and 3 (uneven bands): maps and scores agree. */
+static void
+test_threads_agree (void)
+{
+  enum { W = 96, H = 80, FRAMES = 100 };
+  FunadTrainParams p = funad_train_default_params ();
+  p.input_size = 64;
+  p.dict_size = 16;
+  p.fit_patches = 10000;
+  FunadTrainer *t = funad_trainer_new (&p);
+  guint8 *rgb = g_new (guint8, W * H * 3);
+  for (int i = 0; i < FRAMES; i++) {
+    synthetic_frame (rgb, W, H, 300 + i, i % 17 == 3, 9);
+    FunadImage im = synthetic_image (rgb, W, H);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  GError *error = NULL;
+  FunadModel *model = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (funad_model_bank_index (model));
+  int pixels = p.input_size * p.input_size;
+  FunadScorer *one = funad_scorer_new (model);
+  for (int threads = 2; threads <= 3; threads++) {
+    FunadScorer *many = funad_scorer_new (model);
+    funad_scorer_set_threads (many, threads);
+    for (int f = 0; f < 4; f++) {
+      synthetic_frame (rgb, W, H, 9000 + f, f == 2, 9);
+      FunadImage im = synthetic_image (rgb, W, H);
+      float s1, s2;
+      const float *m1, *m2;
+      g_assert_true (funad_scorer_score (one, &im, &s1, &m1, NULL));
+      g_assert_true (funad_scorer_score (many, &im, &s2, &m2, NULL));
+      g_assert_cmpfloat (fabsf (s1 - s2), <=, 1e-4f * (1 + fabsf (s1)));
+      for (int i = 0; i < pixels; i++)
+        g_assert_cmpfloat (fabsf (m1[i] - m2[i]), <=, 1e-4f * (1 + fabsf (m1[i])));
+    }
+    funad_scorer_free (many);
+  }
+  funad_scorer_free (one);
+  funad_model_unref (model);
+  funad_trainer_free (t);
+  g_free (rgb);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bank-index/against-exact", test_index_against_exact);
+  g_test_add_func ("/scorer/threads-agree", test_threads_agree);
   return g_test_run ();
 }

@@ -1286,6 +1286,35 @@ GST_START_TEST (test_inference_interval)
 
 GST_END_TEST;
 
+/* The element's own threads score as the streaming thread does. */
+GST_START_TEST (test_n_threads)
+{
+  GPtrArray *one = run_sequence ("NAANA", "threshold", 1e300, NULL);
+  GPtrArray *two = run_sequence ("NAANA", "threshold", 1e300, "n-threads", 2,
+      NULL);
+  guint n_threads, i;
+  GstElement *detect = gst_element_factory_make ("funaddetect", NULL);
+
+  g_object_get (detect, "n-threads", &n_threads, NULL);
+  fail_unless_equals_int (n_threads, 0);
+  gst_object_unref (detect);
+  fail_unless_equals_int (one->len, 5);
+  fail_unless_equals_int (two->len, 5);
+  for (i = 0; i < 5; i++) {
+    gdouble a = get_double (gst_message_get_structure (g_ptr_array_index (one,
+                i)), "score");
+    gdouble b = get_double (gst_message_get_structure (g_ptr_array_index (two,
+                i)), "score");
+
+    fail_unless (fabs (a - b) <= 1e-4 * (1 + fabs (a)), "frame %u: %g vs %g",
+        i, a, b);
+  }
+  g_ptr_array_unref (one);
+  g_ptr_array_unref (two);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_message_interval)
 {
   GPtrArray *msgs;
@@ -2237,6 +2266,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_anomaly_events);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
+  tcase_add_test (tc, test_n_threads);
   tcase_add_test (tc, test_model_reload);
   tcase_add_test (tc, test_model_reload_while_streaming);
   tcase_add_test (tc, test_overlay_contour);

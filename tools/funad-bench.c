@@ -18,6 +18,7 @@
 
 static int opt_frames = 200, opt_width = 640, opt_height = 480;
 static gboolean opt_overlay = FALSE;
+static int opt_threads = -1;   /* -1: the default of the core or element */
 
 static double
 now_s (void)
@@ -89,6 +90,8 @@ bench_core (const char *model_path)
   guint8 *pixels = make_frame (opt_width, opt_height);
   FunadImage image = { pixels, opt_width, opt_height, opt_width * 3, 3, 0, 1, 2 };
   FunadScorer *scorer = funad_scorer_new (model);
+  if (opt_threads >= 0)
+    funad_scorer_set_threads (scorer, opt_threads);
   int size = funad_model_input_size (model);
   double sum[FUNAD_N_STAGES] = { 0 }, overlay_ms = 0;
   const float *map = NULL;
@@ -116,9 +119,9 @@ bench_core (const char *model_path)
   double ms[FUNAD_N_STAGES];
   for (int s = 0; s < FUNAD_N_STAGES; s++)
     ms[s] = sum[s] / opt_frames;
-  printf ("core    input %d  %dx%d  overlay %-3s  %.1f fps  %.2f ms/frame: preprocess %.2f  "
+  printf ("core    input %d  %dx%d  threads %d  overlay %-3s  %.1f fps  %.2f ms/frame: preprocess %.2f  "
           "backbone %.2f  scorer %.2f  map %.2f  overlay %.2f\n",
-          size, opt_width, opt_height, opt_overlay ? "on" : "off", 1e3 / total_ms, total_ms,
+          size, opt_width, opt_height, MAX (opt_threads, 0), opt_overlay ? "on" : "off", 1e3 / total_ms, total_ms,
           ms[FUNAD_STAGE_PREPROCESS], ms[FUNAD_STAGE_BACKBONE], ms[FUNAD_STAGE_SCORER],
           ms[FUNAD_STAGE_MAP], overlay_ms / opt_frames);
   printf ("        GFLOP/frame: backbone %.3f  scorer %.3f;  GFLOP/s: backbone %.1f  scorer %.1f  "
@@ -184,16 +187,20 @@ run_pipeline (const char *description)
 static int
 bench_element (const char *model_path)
 {
+  char threads[32] = "";
+  if (opt_threads >= 0)
+    g_snprintf (threads, sizeof threads, "n-threads=%d", opt_threads);
   char *description = g_strdup_printf (
       "videotestsrc num-buffers=%d pattern=ball ! video/x-raw,format=RGB,width=%d,height=%d ! "
-      "funaddetect model=\"%s\" overlay=%s post-messages=false ! fakesink sync=false",
-      opt_frames + 1, opt_width, opt_height, model_path, opt_overlay ? "heatmap" : "none");
+      "funaddetect model=\"%s\" overlay=%s post-messages=false %s ! fakesink sync=false",
+      opt_frames + 1, opt_width, opt_height, model_path, opt_overlay ? "heatmap" : "none",
+      threads);
   double seconds = run_pipeline (description);
   g_free (description);
   if (seconds < 0)
     return 1;
-  printf ("element %dx%d  overlay %-3s  %.1f fps  %.2f ms/frame  peak RSS %.0f MB\n",
-          opt_width, opt_height, opt_overlay ? "on" : "off", opt_frames / seconds,
+  printf ("element %dx%d  %s  overlay %-3s  %.1f fps  %.2f ms/frame  peak RSS %.0f MB\n",
+          opt_width, opt_height, threads[0] ? threads : "n-threads default", opt_overlay ? "on" : "off", opt_frames / seconds,
           seconds * 1e3 / opt_frames, peak_rss_mb ());
   return 0;
 }
@@ -205,6 +212,8 @@ main (int argc, char **argv)
     { "frames", 'n', 0, G_OPTION_ARG_INT, &opt_frames, "Frames to time (default 200)", "N" },
     { "width", 0, 0, G_OPTION_ARG_INT, &opt_width, "Frame width (default 640)", "W" },
     { "height", 0, 0, G_OPTION_ARG_INT, &opt_height, "Frame height (default 480)", "H" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads,
+      "Threads per frame (n-threads; default: the element's default)", "N" },
     { "overlay", 0, 0, G_OPTION_ARG_NONE, &opt_overlay, "Blend the heat map into each frame",
       NULL },
     { NULL }
