@@ -34,6 +34,21 @@ for size in 224 320; do
     "$train" -q --max-frames 400 --size "$size" -o "$work/builtin-$size.st" "$work/demo/train.avi"
   models="$models builtin-$size=$work/builtin-$size.st"
 done
+# Pretrained backbones, where their weights are at hand: the shared ImageNet MobileNetV2 trunk,
+# and any NAME:WEIGHTS in BENCH_BACKBONES (e.g. resnet18 weights written for timing by
+# `/usr/bin/python3 tools/make-backbone-fixtures.py --full-width resnet18 /tmp/r18.safetensors`).
+backbones=${BENCH_BACKBONES:-}
+mobilenet=../shared/models/mobilenetv2_100-imagenet-trunk.safetensors
+[ -f "$mobilenet" ] && backbones="mobilenetv2_100:$(realpath "$mobilenet") $backbones"
+for backbone in $backbones; do
+  name=${backbone%%:*}
+  for size in 224 320; do
+    [ -f "$work/$name-$size.st" ] ||
+      "$train" -q --max-frames 400 --size "$size" --backbone "$backbone" \
+        -o "$work/$name-$size.st" "$work/demo/train.avi"
+    models="$models $name-$size=$work/$name-$size.st"
+  done
+done
 models="$models ${BENCH_MODELS:-}"
 
 for entry in $models; do
@@ -42,10 +57,14 @@ for entry in $models; do
   echo
   echo "## $name"
   for overlay in "" "--overlay"; do
-    "$bench" core "$model" -n "$frames" $overlay
+    for threads in 0 2; do
+      "$bench" core "$model" -n "$frames" --threads "$threads" $overlay
+    done
   done
   for overlay in "" "--overlay"; do
-    "$bench" element "$model" -n "$frames" $overlay
+    for threads in 0 2; do
+      "$bench" element "$model" -n "$frames" --threads "$threads" $overlay
+    done
   done
 done
 
