@@ -159,11 +159,37 @@ im2col (const FunadConv *c, const float *in, int h, int w, int ho, int wo, float
       }
 }
 
-/* One channel of a depthwise convolution. The plane is first copied into a zero-bordered
- * buffer, so every tap is a plain multiply-add over a row, which the compiler vectorises. */
+/* y = act(y + bias [+ residual]) over one output plane; bias and residual may already be in y
+ * (bias 0, residual NULL). */
 static void
-depthwise_plane (const FunadConv *c, const float *wk, const float *in, int h, int w, int ho,
-                 int wo, float *padded, float *out)
+epilogue (float *restrict y, gsize n, float bias, const float *restrict residual,
+          FunadActivation act)
+{
+  if (residual)
+    for (gsize i = 0; i < n; i++)
+      y[i] += residual[i];
+  switch (act) {
+  case FUNAD_ACT_RELU:
+    for (gsize i = 0; i < n; i++)
+      y[i] = MAX (y[i] + bias, 0.f);
+    break;
+  case FUNAD_ACT_RELU6:
+    for (gsize i = 0; i < n; i++)
+      y[i] = MIN (MAX (y[i] + bias, 0.f), 6.f);
+    break;
+  default:
+    if (bias != 0.f)
+      for (gsize i = 0; i < n; i++)
+        y[i] += bias;
+  }
+}
+
+/* One channel of a depthwise convolution, bias and activation applied to each row while it
+ * is in cache. The plane is first copied into a zero-bordered buffer, so every tap is a plain
+ * multiply-add over a row, which the compiler vectorises. */
+static void
+depthwise_plane (const FunadConv *c, const float *wk, float bias, FunadActivation act,
+                 const float *in, int h, int w, int ho, int wo, float *padded, float *out)
 {
   const int k = c->k, s = c->stride, pad = c->pad;
   const int pw = w + 2 * pad, ph = h + 2 * pad;
@@ -193,6 +219,7 @@ depthwise_plane (const FunadConv *c, const float *wk, const float *in, int h, in
           dst[x] = w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1]
                    + w5 * r1[i + 2] + w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
         }
+      epilogue (dst, wo, bias, NULL, act);
     }
     return;
   }
@@ -211,31 +238,7 @@ depthwise_plane (const FunadConv *c, const float *wk, const float *in, int h, in
             dst[x] += wt * src[x * s + kx];
       }
     }
-  }
-}
-
-/* y = act(y + bias [+ residual]) over one output plane; bias and residual may already be in y
- * (bias 0, residual NULL). */
-static void
-epilogue (float *restrict y, gsize n, float bias, const float *restrict residual,
-          FunadActivation act)
-{
-  if (residual)
-    for (gsize i = 0; i < n; i++)
-      y[i] += residual[i];
-  switch (act) {
-  case FUNAD_ACT_RELU:
-    for (gsize i = 0; i < n; i++)
-      y[i] = MAX (y[i] + bias, 0.f);
-    break;
-  case FUNAD_ACT_RELU6:
-    for (gsize i = 0; i < n; i++)
-      y[i] = MIN (MAX (y[i] + bias, 0.f), 6.f);
-    break;
-  default:
-    if (bias != 0.f)
-      for (gsize i = 0; i < n; i++)
-        y[i] += bias;
+    epilogue (dst, wo, bias, NULL, act);
   }
 }
 
@@ -247,12 +250,15 @@ funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *ou
   gsize plane = (gsize) ho * wo;
   if (c->groups != 1) {
     float *padded = g_new (float, (gsize) (h + 2 * c->pad) * (w + 2 * c->pad));
+    /* With a residual, bias, residual and activation are applied after the whole plane. */
     for (int ch = 0; ch < c->in; ch++)
-      depthwise_plane (c, c->weight + (gsize) ch * c->k * c->k, in + (gsize) ch * h * w, h, w,
-                       ho, wo, padded, out + ch * plane);
+      depthwise_plane (c, c->weight + (gsize) ch * c->k * c->k, residual ? 0.f : c->bias[ch],
+                       residual ? FUNAD_ACT_NONE : act, in + (gsize) ch * h * w, h, w, ho, wo,
+                       padded, out + ch * plane);
     g_free (padded);
-    for (int o = 0; o < c->out; o++)
-      epilogue (out + o * plane, plane, c->bias[o], residual ? residual + o * plane : NULL, act);
+    if (residual)
+      for (int o = 0; o < c->out; o++)
+        epilogue (out + o * plane, plane, c->bias[o], residual + o * plane, act);
     return;
   }
   /* The sgemm accumulates onto bias (+ residual), which spares it zeroing the output. */
