@@ -81,13 +81,16 @@ funad_conv_load (FunadConv *c, const FunadSafetensors *st, const char *conv, con
   c->in = in, c->out = out, c->k = k, c->stride = stride, c->pad = k / 2;
   c->groups = depthwise ? in : 1;
   gint64 wshape[4] = { out, in / c->groups, k, k };
+  gint64 bshape[1] = { out };
+  /* Shapes first: a file that lies about widths never makes us allocate for them. */
+  if (!funad_safetensors_check (st, wname, 4, wshape, error))
+    goto out;
   c->weight = g_new (float, (gsize) out * (in / c->groups) * k * k);
   c->bias = g_new (float, out);
   if (!funad_safetensors_read (st, wname, 4, wshape, c->weight, error))
     goto out;
   static const char *const fields[] = { "weight", "bias", "running_mean", "running_var" };
   bn_params = g_new (float, 4 * (gsize) out);
-  gint64 bshape[1] = { out };
   for (int f = 0; f < 4; f++) {
     char *name = g_strdup_printf ("%s.%s", bn, fields[f]);
     gboolean read = funad_safetensors_read (st, name, 1, bshape, bn_params + f * out, error);

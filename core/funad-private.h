@@ -93,6 +93,9 @@ guint funad_safetensors_n_tensors (const FunadSafetensors *st);
 /* Shape of a tensor, its entry checked (F32, offsets inside the data, length = shape). */
 gboolean funad_safetensors_shape (const FunadSafetensors *st, const char *name, int *ndim,
                                   gint64 *shape, GError **error);
+/* Whether the tensor exists, is valid and has exactly this shape (check before allocating). */
+gboolean funad_safetensors_check (const FunadSafetensors *st, const char *name, int ndim,
+                                  const gint64 *shape, GError **error);
 /* Reads a tensor that must have exactly this shape and finite values into out. */
 gboolean funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
                                  const gint64 *shape, float *out, GError **error);

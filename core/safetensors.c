@@ -252,9 +252,10 @@ funad_safetensors_shape (const FunadSafetensors *st, const char *name, int *ndim
   return TRUE;
 }
 
-gboolean
-funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
-                        const gint64 *shape, float *out, GError **error)
+/* The entry of name, checked and of exactly this shape; its data offset in *begin. */
+static gboolean
+entry_with_shape (const FunadSafetensors *st, const char *name, int ndim, const gint64 *shape,
+                  gsize *begin, GError **error)
 {
   gint64 have[FUNAD_SAFETENSORS_MAX_DIMS];
   int have_ndim;
@@ -264,8 +265,7 @@ funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
     return FALSE;
   }
   const char *why = NULL;
-  gsize begin;
-  if (!check_entry (node, st->data_len, &why, have, &have_ndim, &begin)) {
+  if (!check_entry (node, st->data_len, &why, have, &have_ndim, begin)) {
     funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "tensor '%s' %s", name, why);
     return FALSE;
   }
@@ -281,6 +281,24 @@ funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
     g_string_free (got, TRUE);
     return FALSE;
   }
+  return TRUE;
+}
+
+gboolean
+funad_safetensors_check (const FunadSafetensors *st, const char *name, int ndim,
+                         const gint64 *shape, GError **error)
+{
+  gsize begin;
+  return entry_with_shape (st, name, ndim, shape, &begin, error);
+}
+
+gboolean
+funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
+                        const gint64 *shape, float *out, GError **error)
+{
+  gsize begin;
+  if (!entry_with_shape (st, name, ndim, shape, &begin, error))
+    return FALSE;
   gsize n = 1;
   for (int i = 0; i < ndim; i++)
     n *= (gsize) shape[i];
