@@ -312,6 +312,40 @@ scattered_discs (guint8 *rgb, int w, int h, guint32 seed)
   g_rand_free (rng);
 }
 
+/* The colour input: R, G, B planes whatever the pixel layout; a grey frame gives three equal
+ * planes; each plane is resampled exactly as the grey path resamples. */
+static void
+test_preprocess_rgb (void)
+{
+  enum { W = 37, H = 23, S = 16 };
+  guint8 rgb[W * H * 3], bgrx[W * H * 4], red[W * H], grey[W * H];
+  for (int i = 0; i < W * H; i++) {
+    guint8 r = (guint8) (i * 13), g = (guint8) (i * 7), b = (guint8) (i * 3);
+    rgb[3 * i] = r, rgb[3 * i + 1] = g, rgb[3 * i + 2] = b;
+    bgrx[4 * i] = b, bgrx[4 * i + 1] = g, bgrx[4 * i + 2] = r, bgrx[4 * i + 3] = 255;
+    red[i] = r;
+    grey[i] = (guint8) (i * 5);
+  }
+  FunadImage a = { rgb, W, H, 3 * W, 3, 0, 1, 2 };
+  FunadImage b = { bgrx, W, H, 4 * W, 4, 2, 1, 0 };
+  FunadImage r = { red, W, H, W, 1, 0, 0, 0 };
+  FunadImage g = { grey, W, H, W, 1, 0, 0, 0 };
+  float pa[3 * S * S], pb[3 * S * S], pr[S * S], pg[3 * S * S];
+  g_assert_true (funad_preprocess_rgb (&a, S, pa, NULL));
+  g_assert_true (funad_preprocess_rgb (&b, S, pb, NULL));
+  g_assert_cmpmem (pa, sizeof pa, pb, sizeof pb);
+  g_assert_true (funad_preprocess (&r, S, pr, NULL));
+  g_assert_cmpmem (pa, sizeof pr, pr, sizeof pr);
+  g_assert_true (funad_preprocess_rgb (&g, S, pg, NULL));
+  g_assert_cmpmem (pg, S * S * 4, pg + S * S, S * S * 4);
+  g_assert_cmpmem (pg, S * S * 4, pg + 2 * S * S, S * S * 4);
+  GError *error = NULL;
+  FunadImage bad = { rgb, 0, H, 3 * W, 3, 0, 1, 2 };
+  g_assert_false (funad_preprocess_rgb (&bad, S, pa, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT);
+  g_clear_error (&error);
+}
+
 /* Stages wider than feature_dim are reduced by a PCA fitted at training, stored in the model:
  * the reduced features are decorrelated, ordered by variance, and survive a round trip. */
 static void
@@ -448,6 +482,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/pretrained/preprocess-rgb", test_preprocess_rgb);
   g_test_add_func ("/pretrained/mobilenetv2", test_mobilenetv2);
   g_test_add_func ("/pretrained/resnet18", test_resnet18);
   g_test_add_func ("/pretrained/resnet50", test_resnet50);
