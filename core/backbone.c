@@ -6,12 +6,16 @@
  *    over 3x3 neighbourhoods (PatchCore's local aggregation), bilinearly resized to the
  *    stride-8 grid and concatenated; the model file records which weights file (path, size,
  *    SHA-256) they came from, never the weights themselves. */
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "funad-private.h"
 
 /* Where a moved weights file may be found: a folder holding a file of the recorded name. */
 #define WEIGHTS_DIR_ENV "FUNAD_WEIGHTS_DIR"
+/* The largest weights file read (wide_resnet50_2's is 270 MB). */
+#define MAX_WEIGHTS_BYTES ((gint64) 2 << 30)
 
 static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
 static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
@@ -71,15 +75,30 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
     path = g_build_filename (dir, base, NULL);
     g_free (base);
   }
-  FunadSafetensors *st = funad_safetensors_open (path, "weights file", error);
+  FunadSafetensors *st = NULL;
   GHashTable *meta = NULL;
   gboolean ok = FALSE;
+  /* The path may come from an untrusted model file: only a regular file of a sane size (and,
+   * when known, the expected size) is read, never a device or a fifo. */
+  GStatBuf sb;
+  if (g_stat (path, &sb) == 0 && (!S_ISREG (sb.st_mode) || sb.st_size > MAX_WEIGHTS_BYTES)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "weights file '%s': %s", path,
+                 !S_ISREG (sb.st_mode) ? "not a regular file" : "larger than any supported "
+                 "network");
+    goto out;
+  }
+  if (g_stat (path, &sb) == 0 && expect_size > 0 && sb.st_size != expect_size) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "weights file '%s': %" G_GINT64_FORMAT
+                 " bytes where the model was trained with a file of %" G_GINT64_FORMAT " bytes; "
+                 "not the same weights", path, (gint64) sb.st_size, expect_size);
+    goto out;
+  }
+  st = funad_safetensors_open (path, "weights file", error);
   if (!st)
     goto out;
   if (expect_size > 0 && (gint64) funad_safetensors_size (st) != expect_size) {
-    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "%" G_GSIZE_FORMAT " bytes where the "
-                            "model was trained with a file of %" G_GINT64_FORMAT " bytes; not "
-                            "the same weights", funad_safetensors_size (st), expect_size);
+    /* Changed between the stat and the read. */
+    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "changed while being read");
     goto out;
   }
   bb->weights_sha256 = funad_safetensors_sha256 (st);

@@ -1,8 +1,9 @@
 /* model-file.c — the model file: safetensors (8-byte little-endian header length, a JSON
  * header, raw little-endian F32 tensors), readable by Python's `safetensors` package.
  * __metadata__ carries the format version, backbone, sizes, threshold and a training summary.
- * The loader checks every length, offset, dtype and shape before use; the writer writes a
- * temporary file and renames it, so a crash never leaves a half-written model. */
+ * The loader (the parsing is safetensors.c's) checks every length, offset, dtype and shape
+ * before use; the writer writes a temporary file and renames it, so a crash never leaves a
+ * half-written model. */
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>

@@ -158,6 +158,8 @@ test_bad_weights (void)
   expect_refused ("resnet18", r50, "wrong shape");
   expect_refused ("resnet9", r18, "unknown pretrained backbone");
   expect_refused ("resnet18", "/nonexistent-dir/w.safetensors", "cannot read");
+  /* A model file names its weights: a device there must not be read (it never ends). */
+  expect_refused ("resnet18", "/dev/zero", "not a regular file");
 
   char *contents;
   gsize len;
