@@ -12,7 +12,8 @@
 #include "funad-private.h"
 
 #define BANK_CELL_ROWS 128
-#define KMEANS_ITERATIONS 8
+#define KMEANS_ITERATIONS 6
+#define KMEANS_SAMPLE_PER_CELL 40   /* cells are fitted on a sample of this many rows per cell */
 #define INDEX_SEED 0x5eed
 
 int
@@ -36,17 +37,22 @@ funad_bank_index_new (const float *bank, int rows, int dim, int n_probe)
   index->n_probe = n_probe;
   index->dim = dim;
   index->centroids = g_new (float, (gsize) n_cells * dim);
-  /* Seeded from random rows: k-means++ would cost rows * n_cells * dim scalar operations,
-   * seconds at model load, for cells that only need to be roughly balanced. */
+  /* The index is built when a model loads, so it must be quick: cells are fitted on a random
+   * sample of the rows, seeded from random rows (k-means++ would cost rows * n_cells * dim
+   * scalar operations) — cells only need to be roughly balanced, not optimal. */
   GRand *rng = g_rand_new_with_seed (INDEX_SEED);
-  int *seeds = g_new (int, n_cells), *scratch = g_new (int, rows);
-  funad_sample_indices (rng, rows, n_cells, seeds, scratch);
-  for (int c = 0; c < n_cells; c++)
-    memcpy (index->centroids + (gsize) c * dim, bank + (gsize) seeds[c] * dim,
-            dim * sizeof (float));
-  funad_kmeans_lloyd (bank, rows, dim, n_cells, KMEANS_ITERATIONS, index->centroids);
+  int n_sample = MIN (rows, KMEANS_SAMPLE_PER_CELL * n_cells);
+  int *picked = g_new (int, n_sample), *scratch = g_new (int, rows);
+  funad_sample_indices (rng, rows, n_sample, picked, scratch);
+  float *sample = g_new (float, (gsize) n_sample * dim);
+  for (int i = 0; i < n_sample; i++)
+    memcpy (sample + (gsize) i * dim, bank + (gsize) picked[i] * dim, dim * sizeof (float));
+  /* the sample is in random order: its first n_cells rows are random seeds */
+  memcpy (index->centroids, sample, (gsize) n_cells * dim * sizeof (float));
+  funad_kmeans_lloyd (sample, n_sample, dim, n_cells, KMEANS_ITERATIONS, index->centroids);
+  g_free (sample);
   g_free (scratch);
-  g_free (seeds);
+  g_free (picked);
   g_rand_free (rng);
   index->centroid_norms = g_new (float, n_cells);
   for (int c = 0; c < n_cells; c++) {

@@ -33,6 +33,8 @@ funad_scorer_new (FunadModel *model)
   g_return_val_if_fail (model != NULL, NULL);
   FunadScorer *s = g_new0 (FunadScorer, 1);
   s->model = funad_model_ref (model);
+  /* The bank's index is built here, where a model is loaded, not on the first frame. */
+  funad_model_bank_index (model);
   gsize pixels = (gsize) model->input_size * model->input_size;
   s->image = g_new (float, funad_backbone_image_floats (&model->backbone));
   s->features = g_new (float, (gsize) model->grid * model->grid * model->backbone.dim);
