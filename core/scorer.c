@@ -2,6 +2,7 @@
  * path serves funad-train (threshold), funad-eval and the element, so all agree on a frame. */
 #include "funad-private.h"
 
+#include <math.h>
 #include <string.h>
 
 struct _FunadScorer {
@@ -25,6 +26,17 @@ funad_model_patch_scores (const FunadModel *m, const float *features, int P,
   }
   funad_mlp_forward (&m->mlp, features, P, cache);
   memcpy (scores, cache->act[FUNAD_MLP_LAYERS - 1], P * sizeof (float));
+  /* A non-finite feature (or an overflow inside the network) gives a NaN, or a sigmoid pinned
+   * at 0 by an infinity; NaN is above no threshold. Such a patch counts as certainly
+   * anomalous, as the memory bank's unreachable patch does. */
+  int D = m->backbone.dim;
+  for (int i = 0; i < P; i++) {
+    gboolean finite = !isnan (scores[i]);
+    for (int j = 0; finite && j < D; j++)
+      finite = isfinite (features[(gsize) i * D + j]);
+    if (!finite)
+      scores[i] = 1.f;
+  }
 }
 
 FunadScorer *
