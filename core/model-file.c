@@ -200,6 +200,14 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
 
   char *tmp = g_strdup_printf ("%s.XXXXXX", path);
   gboolean ok = FALSE;
+  /* The rename below replaces whatever path names: a device (/dev/full) or a folder must not
+   * be swapped for a model file. */
+  GStatBuf st;
+  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO,
+                 "cannot write model file '%s': not a regular file", path);
+    goto out;
+  }
   int fd = g_mkstemp (tmp);
   if (fd < 0) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': %s", path,
