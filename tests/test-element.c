@@ -2251,6 +2251,143 @@ GST_START_TEST (test_results_location_unwritable)
 
 GST_END_TEST;
 
+/* The smallest frame and a 16384x16384 one are scored, with the overlay
+ * drawn, and the buffers keep their size. */
+GST_START_TEST (test_extreme_frame_sizes)
+{
+  static const int sizes[][2] = { {1, 1}, {16384, 16384}, {16384, 1} };
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstSegment segment;
+  guint i;
+
+  g_object_set (detect, "threshold", 0.0, NULL);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_pad_push_event (mysrcpad,
+          gst_event_new_stream_start ("funad-test")));
+  for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    GstVideoInfo info;
+    GstMessage *msg;
+    GstBuffer *out;
+    gdouble score;
+
+    gst_video_info_set_format (&info, GST_VIDEO_FORMAT_GRAY8, sizes[i][0],
+        sizes[i][1]);
+    fail_unless (gst_pad_push_event (mysrcpad,
+            gst_event_new_caps (gst_video_info_to_caps (&info))));
+    if (i == 0)
+      fail_unless (gst_pad_push_event (mysrcpad,
+              gst_event_new_segment (&segment)));
+    fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 77,
+                NULL, i)), GST_FLOW_OK);
+    msg = pop_funad (bus);
+    fail_unless (msg != NULL, "no message for %dx%d", sizes[i][0],
+        sizes[i][1]);
+    score = get_double (gst_message_get_structure (msg), "score");
+    fail_unless (isfinite (score), "score %g for %dx%d", score, sizes[i][0],
+        sizes[i][1]);
+    gst_message_unref (msg);
+    out = GST_BUFFER (g_list_last (buffers)->data);
+    fail_unless_equals_int (gst_buffer_get_size (out), info.size);
+    gst_check_drop_buffers ();
+  }
+  gst_element_set_state (detect, GST_STATE_NULL);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
+/* Runs a pipeline that must fail while streaming; returns the ERROR's text
+ * and, in *debug, its debug string. */
+static gchar *
+expect_stream_error (const gchar * desc, gchar ** debug, gchar ** source)
+{
+  GstMessage *msg = run_pipeline (desc, NULL);
+  GError *err = NULL;
+  gchar *text;
+
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_ERROR);
+  gst_message_parse_error (msg, &err, debug);
+  *source = g_strdup (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+  text = g_strdup (err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  return text;
+}
+
+/* Formats the element does not take: a pipeline that names them does not
+ * link ("d can't handle caps ..."), and caps that arrive while streaming are
+ * refused, the next buffer returning not-negotiated. Nothing crashes. */
+GST_START_TEST (test_unsupported_caps)
+{
+  static const gchar *caps[] = {
+    "video/x-raw,format=RGB16,width=64,height=48",
+    "video/x-raw,format=GRAY16_LE,width=64,height=48",
+    "video/x-bayer,format=rggb,width=64,height=48",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (caps); i++) {
+    gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! %s ! "
+        "funaddetect name=d model=\"%s\" ! fakesink", caps[i], model_path);
+    GError *err = NULL;
+    GstElement *pipeline = gst_parse_launch (desc, &err);
+    GstBus *bus;
+    GstElement *detect;
+    GstCaps *c = gst_caps_from_string (caps[i]);
+    GstSegment segment;
+
+    fail_unless (g_error_matches (err, GST_PARSE_ERROR, GST_PARSE_ERROR_LINK),
+        "%s linked", caps[i]);
+    fail_unless (strstr (err->message, "d can't handle caps") != NULL,
+        "error: %s", err->message);
+    g_clear_error (&err);
+    if (pipeline)
+      gst_object_unref (pipeline);
+
+    detect = setup_detect (&bus);
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_SUCCESS);
+    fail_unless (gst_pad_push_event (mysrcpad,
+            gst_event_new_stream_start ("funad-test")));
+    /* a sticky event is stored either way; the refusal shows on the buffer */
+    gst_pad_push_event (mysrcpad, gst_event_new_caps (c));
+    fail_unless (gst_pad_push_event (mysrcpad,
+            gst_event_new_segment (&segment)));
+    fail_unless_equals_int (gst_pad_push (mysrcpad,
+            gst_buffer_new_allocate (NULL, 64 * 48 * 2, NULL)),
+        GST_FLOW_NOT_NEGOTIATED);
+    gst_element_set_state (detect, GST_STATE_NULL);
+    cleanup_detect (detect, bus);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
+/* A results file on a full disk stops the pipeline with the reason. */
+GST_START_TEST (test_results_location_full_disk)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=5000 ! "
+      "video/x-raw,width=64,height=48 ! funaddetect name=d model=\"%s\" "
+      "results-location=/dev/full ! fakesink", model_path);
+  gchar *debug = NULL, *source = NULL;
+  gchar *text = expect_stream_error (desc, &debug, &source);
+
+  fail_unless_equals_string (source, "d");
+  fail_unless_equals_string (text,
+      "Could not write to results file \"/dev/full\": No space left on device");
+  g_free (text);
+  g_free (debug);
+  g_free (source);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
 static Suite *
 funaddetect_suite (void)
 {
@@ -2289,6 +2426,9 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_no_model);
   tcase_add_test (tc, test_results_location);
   tcase_add_test (tc, test_results_location_unwritable);
+  tcase_add_test (tc, test_extreme_frame_sizes);
+  tcase_add_test (tc, test_unsupported_caps);
+  tcase_add_test (tc, test_results_location_full_disk);
 
   return s;
 }
