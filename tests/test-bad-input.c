@@ -259,6 +259,12 @@ test_full_disk_keeps_old_model (void)
     char *expect = g_strdup_printf ("cannot write model file '%s': %s", path,
                                     g_strerror (EFBIG));
     g_assert_cmpstr (error->message, ==, expect);
+    g_free (expect);
+    g_error_free (error);
+    g_free (before);
+    g_free (dir);
+    g_free (path);
+    funad_model_unref (small);
     return;
   }
   g_assert_cmpuint (before_len, >, 4096);
