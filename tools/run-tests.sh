@@ -1,7 +1,37 @@
 #!/usr/bin/env bash
-# Builds funad in build/ and runs every test (core, element, end-to-end).
+# Builds funad and runs every test, in four stages:
+#   1. build/ (the default compiler): every meson suite: core, element, load (eight pipelines
+#      in one process, a 3,000-frame memory soak), fuzz (the seed corpus replayed), e2e, review
+#   2. build-asan/ (clang, AddressSanitizer + UndefinedBehaviorSanitizer): the same suites
+#   3. fuzz smoke: each libFuzzer target for 60 s (tools/fuzz.sh)
+#   4. ThreadSanitizer: eight threads sharing one model (tools/tsan-check.sh)
+# With arguments, only stage 1 runs, and they go to `meson test` (e.g. --suite core).
 set -eu
 cd "$(dirname "$0")/.."
+stage () {
+  echo "=== run-tests: $1"
+  stage_start=$SECONDS
+}
+stage_done () {
+  echo "=== run-tests: $1 passed in $((SECONDS - stage_start)) s"
+}
+
+stage "1/4 build/ and every test"
 [ -f build/build.ninja ] || meson setup build
 meson compile -C build
 meson test -C build --print-errorlogs "$@"
+stage_done "1/4"
+[ $# -eq 0 ] || exit 0
+
+stage "2/4 every test under ASan + UBSan (build-asan/)"
+tools/asan-build.sh
+meson test -C build-asan --print-errorlogs
+stage_done "2/4"
+
+stage "3/4 fuzz smoke, 60 s per target"
+tools/fuzz.sh 60
+stage_done "3/4"
+
+stage "4/4 ThreadSanitizer, one model shared by eight threads"
+tools/tsan-check.sh
+stage_done "4/4"

@@ -7,6 +7,7 @@ packages=(
   libglib2.0-dev libjson-glib-dev libopenblas-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  clang-14 libclang-rt-14-dev    # tools/run-tests.sh: sanitizer, fuzzer and TSan builds
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# ThreadSanitizer check of the thread-safety contract in core/funad.h: eight threads score
+# with one shared FunadModel, each with its own FunadScorer (tests/test-load.c); any report
+# fails. Builds build-tsan/ with clang.
+#   tools/tsan-check.sh [--pipelines]
+# --pipelines also runs the eight funaddetect pipelines and counts the reports, for reading:
+# GLib's GMutex is futex-based and GLib/GStreamer are not instrumented, so TSan cannot see
+# the locks of GstBus, GstPad and GQuark tables and reports races inside them.
+set -eu
+cd "$(dirname "$0")/.."
+if [ ! -f build-tsan/build.ninja ]; then
+  CC=clang-14 meson setup build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread \
+    -Db_lundef=false >/dev/null
+fi
+meson compile -C build-tsan test-load gstfunad >/dev/null
+export GST_REGISTRY_FORK=no GST_PLUGIN_PATH=$PWD/build-tsan/gst \
+  GST_REGISTRY=$PWD/build-tsan/tests/registry.bin OPENBLAS_NUM_THREADS=1 G_SLICE=always-malloc
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+  build-tsan/tests/test-load -p /load/eight-threads-share-one-model
+echo "tsan-check: eight threads sharing one model: no report"
+if [ "${1:-}" = --pipelines ]; then
+  log=build-tsan/tsan-pipelines.log
+  TSAN_OPTIONS="halt_on_error=0 report_signal_unsafe=0" \
+    build-tsan/tests/test-load -p /load/eight-pipelines >"$log" 2>&1 || true
+  echo "tsan-check: eight pipelines: $(grep -c 'WARNING: ThreadSanitizer' "$log") reports," \
+    "$(grep -c 'SUMMARY.*\(core\|gst\)/' "$log") of them in funad code; details in $log"
+fi
