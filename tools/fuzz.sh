@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-model-file fuzz-frame)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-model-file fuzz-frame fuzz-weights)
 tools/asan-build.sh >/dev/null
 work=build-asan/fuzz
 mkdir -p "$work/findings"
-build-asan/tests/fuzz/fuzz-make-seeds "$work/seeds"
+build-asan/tests/fuzz/fuzz-make-seeds "$work/seeds" tests/fixtures
 for t in "${targets[@]}"; do
   corpus=${t#fuzz-}
   mkdir -p "$work/$corpus"

@@ -1,6 +1,8 @@
 /* make-seeds.c — writes the fuzzers' seed corpus into OUT/model-file and OUT/frame: small valid
  * models of both scorer kinds and the ways a file goes bad (truncated, garbage, lying header),
- * and frames of odd sizes and layouts. Generated, not committed, so it follows the format. */
+ * frames of odd sizes and layouts, and (given the fixtures folder) the committed tiny pretrained
+ * weights, each behind the byte that picks its backbone in fuzz-weights. Generated, not
+ * committed, so it follows the format. */
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,16 +131,49 @@ frame_seeds (void)
   put_frame ("bad-offset", 20, 20, 1 | 8 << 2, 3, 3, 0);
 }
 
+/* fuzz-weights' first byte indexes its list of backbone names */
+static void
+weights_seeds (const char *fixtures)
+{
+  static const struct { const char *file; guint8 pick; } seeds[] = {
+    { "mobilenetv2-tiny.safetensors", 0 }, { "resnet18-tiny.safetensors", 1 },
+    { "resnet50-tiny.safetensors", 3 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (seeds); i++) {
+    char *path = g_build_filename (fixtures, seeds[i].file, NULL);
+    char *c;
+    gsize len;
+    GError *error = NULL;
+    if (!g_file_get_contents (path, &c, &len, &error))
+      g_error ("make-seeds: %s", error->message);
+    GByteArray *b = g_byte_array_new ();
+    g_byte_array_append (b, &seeds[i].pick, 1);
+    g_byte_array_append (b, (guint8 *) c, len);
+    put ("weights", seeds[i].file, b->data, b->len);
+    /* and the same read as the wrong architecture */
+    b->data[0] = (guint8) (seeds[i].pick + 1);
+    char *wrong = g_strconcat ("wrong-", seeds[i].file, NULL);
+    put ("weights", wrong, b->data, b->len);
+    g_free (wrong);
+    g_byte_array_unref (b);
+    g_free (c);
+    g_free (path);
+  }
+  put ("weights", "empty", "\1", 1);
+}
+
 int
 main (int argc, char **argv)
 {
-  if (argc != 2) {
-    fprintf (stderr, "usage: %s OUT-DIR\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf (stderr, "usage: %s OUT-DIR [FIXTURES-DIR]\n", argv[0]);
     return 2;
   }
   out_dir = argv[1];
   g_mkdir_with_parents (out_dir, 0755);
   model_seeds ();
   frame_seeds ();
+  if (argc == 3)
+    weights_seeds (argv[2]);
   return 0;
 }
