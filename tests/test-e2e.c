@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 
@@ -958,6 +959,38 @@ test_train_skips_corrupt_video (void)
 }
 
 /* A model path inside a regular file, or an existing model that cannot be replaced. */
+/* An output that is a device, not a file (/dev/full: a "full disk" that accepts the open): the
+ * trainer fails naming it and the device stays a device. */
+static void
+test_train_rejects_device_output (void)
+{
+  ensure_demo_and_model ();
+  char *good = g_build_filename (layout_dir, "test", "good", NULL);
+  char *image = first_file (good, ".png");
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", "/dev/full", "--size", "64",
+                         "--threads", "2", "--dedup", "0", image, image, image, NULL };
+  assert_fails_cleanly (argv, "funad-train",
+                        "cannot write model file '/dev/full': not a regular file", NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat ("/dev/full", &st), ==, 0);
+  g_assert_true (S_ISCHR (st.st_mode));
+  g_free (image);
+  g_free (good);
+}
+
+/* A zero-byte input named directly is an error that says so. */
+static void
+test_train_rejects_empty_image (void)
+{
+  char *empty = g_build_filename (work_dir, "empty.png", NULL);
+  char *model = g_build_filename (work_dir, "never-from-empty.model", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, empty, NULL };
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  assert_fails_cleanly (argv, "funad-train", "empty file", model);
+  g_free (model);
+  g_free (empty);
+}
+
 static void
 test_train_rejects_output_under_file (void)
 {
@@ -1216,6 +1249,8 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/drops-still-duplicates", test_train_drops_still_duplicates);
   g_test_add_func ("/e2e/train/skips-corrupt-video", test_train_skips_corrupt_video);
   g_test_add_func ("/e2e/train/rejects-output-under-file", test_train_rejects_output_under_file);
+  g_test_add_func ("/e2e/train/rejects-device-output", test_train_rejects_device_output);
+  g_test_add_func ("/e2e/train/rejects-empty-image", test_train_rejects_empty_image);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
