@@ -5,6 +5,8 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 #include "funad-private.h"
 
 #define MAX_HEADER (16 * 1024 * 1024)
@@ -78,6 +80,14 @@ funad_safetensors_open (const char *path, const char *what, GError **error)
   st->path = g_strdup (path);
   st->what = what;
   GError *io = NULL;
+  /* A model file can name its weights file: a device (/dev/zero) or a FIFO there would be read
+   * until memory runs out, or block for ever. Only regular files are read. */
+  GStatBuf sb;
+  if (g_stat (path, &sb) == 0 && !S_ISREG (sb.st_mode)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot read %s '%s': not a regular file",
+                 what, path);
+    goto fail;
+  }
   if (!g_file_get_contents (path, &st->contents, &st->len, &io)) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot read %s '%s': %s", what, path,
                  io->message);
