@@ -287,6 +287,40 @@ test_full_disk_keeps_old_model (void)
   funad_model_unref (small);
 }
 
+/* A device or a FIFO as the model file, or as the pretrained weights a model file names: read,
+ * /dev/zero would fill memory and a FIFO block for ever. Both are refused at once (in a
+ * subprocess with a time limit, so a regression fails instead of hanging the suite). */
+static void
+test_model_not_a_file (void)
+{
+  if (g_test_subprocess ()) {
+    char *fifo = g_build_filename (tmpdir, "model.fifo", NULL);
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    const char *paths[] = { "/dev/zero", fifo };
+    for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+      GError *error = NULL;
+      g_assert_null (funad_model_load (paths[i], &error));
+      char *expect = g_strdup_printf ("cannot read model file '%s': not a regular file",
+                                      paths[i]);
+      g_assert_cmpstr (error->message, ==, expect);
+      g_clear_error (&error);
+      g_free (expect);
+      FunadBackbone bb;
+      g_assert_false (funad_backbone_init_pretrained (&bb, "mobilenetv2_100", paths[i], 64, 0,
+                                                      NULL, &error));
+      expect = g_strdup_printf ("cannot read weights file '%s': not a regular file", paths[i]);
+      g_assert_cmpstr (error->message, ==, expect);
+      g_clear_error (&error);
+      g_free (expect);
+    }
+    g_unlink (fifo);
+    g_free (fifo);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -298,6 +332,7 @@ main (int argc, char **argv)
                    test_nonfinite_features_memory_bank);
   g_test_add_func ("/bad-input/features/nonfinite-funad", test_nonfinite_features_funad);
   g_test_add_func ("/bad-input/model/lying-offsets", test_lying_offsets);
+  g_test_add_func ("/bad-input/model/not-a-file", test_model_not_a_file);
   g_test_add_func ("/bad-input/save/onto-device", test_save_onto_device);
   g_test_add_func ("/bad-input/save/full-disk-keeps-old-model", test_full_disk_keeps_old_model);
   int rc = g_test_run ();
