@@ -52,8 +52,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   if (!scorer)
     scorer = tiny_scorer ();
   static const int strides[4] = { 1, 3, 4, 2 };   /* 2 is not a layout libfunad takes */
-  int w = 1 + (data[0] | data[1] << 8) % 1024;
-  int h = 1 + (data[2] | data[3] << 8) % 1024;
+  int w = 1 + (data[0] | data[1] << 8) % 512;
+  int h = 1 + (data[2] | data[3] << 8) % 512;
   int ps = strides[data[4] & 3];
   int stride = w * ps + (data[4] >> 2) - 8;      /* a few bytes short of a row, too */
   int out_size = 8 * (1 + data[6] % 16);

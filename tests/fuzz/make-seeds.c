@@ -125,7 +125,7 @@ frame_seeds (void)
   put_frame ("rgb-160x120", 160, 120, 1 | 8 << 2, 0 | 1 << 2 | 2 << 4, 3, 0x33);
   put_frame ("bgrx-64x48", 64, 48, 2 | 8 << 2, 2 | 1 << 2 | 0 << 4, 1, 0x77);
   put_frame ("grey-1x1", 1, 1, 0 | 8 << 2, 0, 0, 0);
-  put_frame ("grey-1000x3-padded", 1000, 3, 0 | 40 << 2, 0, 5, 0xf0);
+  put_frame ("grey-500x3-padded", 500, 3, 0 | 40 << 2, 0, 5, 0xf0);
   put_frame ("rgb-short-stride", 50, 50, 1 | 0 << 2, 0 | 1 << 2 | 2 << 4, 3, 0x11);
   put_frame ("bad-pixel-stride", 20, 20, 3 | 8 << 2, 0, 3, 0);
   put_frame ("bad-offset", 20, 20, 1 | 8 << 2, 3, 3, 0);
