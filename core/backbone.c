@@ -65,6 +65,7 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "unknown pretrained backbone '%s' "
                  "(known: mobilenetv2_100, resnet18, resnet34, resnet50, wide_resnet50_2)",
                  name ? name : "");
+    funad_error_one_line (error);
     return FALSE;
   }
   char *path = g_strdup (weights);
@@ -132,8 +133,10 @@ out:
     g_hash_table_unref (meta);
   funad_safetensors_free (st);
   g_free (path);
-  if (!ok)
+  if (!ok) {
     funad_backbone_clear (bb);
+    funad_error_one_line (error);
+  }
   return ok;
 }
 

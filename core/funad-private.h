@@ -7,6 +7,11 @@
 
 G_BEGIN_DECLS
 
+/* ---- error.c ------------------------------------------------------------------------------ */
+/* An error is one line: text quoted from a file (a JSON parser's message, a metadata value)
+ * may hold newlines or other control characters; they become spaces. */
+void funad_error_one_line (GError **error);
+
 /* ---- preprocess.c: any frame -> grey float [0,255] of size x size, area-averaged ---------- */
 gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError **error);
 /* The same for colour: 3 planes (R, G, B) of size x size, values [0,255]; grey frames give

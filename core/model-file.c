@@ -308,8 +308,10 @@ funad_model_load (const char *path, GError **error)
   GArray *specs = NULL;
   GHashTable *file_meta = NULL;
   FunadSafetensors *st = funad_safetensors_open (path, "model file", error);
-  if (!st)
+  if (!st) {
+    funad_error_one_line (error);
     return NULL;
+  }
   gboolean present;
   file_meta = funad_safetensors_metadata (st, &present, error);
   if (!file_meta)
@@ -432,6 +434,7 @@ funad_model_load (const char *path, GError **error)
   return m;
 
 fail:
+  funad_error_one_line (error);
   if (specs)
     g_array_unref (specs);
   if (file_meta)
