@@ -20,17 +20,18 @@ for t in "${targets[@]}"; do
   dict=()
   [ -f "tests/fuzz/$corpus.dict" ] && dict=(-dict="tests/fuzz/$corpus.dict")
   echo "fuzz: $t for ${seconds}s"
-  # A finding is a crash, a leak, a sanitizer report, a hang (-timeout)
-  # or a runaway allocation (-rss_limit_mb, -malloc_limit_mb).
+  # A finding is a crash, a leak, a sanitizer report, a hang (-timeout) or a runaway
+  # allocation (-rss_limit_mb, -malloc_limit_mb). The whole log stays in $work/$t.log.
+  rc=0
   OPENBLAS_NUM_THREADS=1 \
     "build-asan/tests/fuzz/$t" "$work/$corpus" "$work/seeds/$corpus" "${dict[@]}" \
     -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -malloc_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$work/findings/$t-" 2>&1 \
-    | grep -E "^(#[0-9]+ +(INITED|DONE)|stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit|fuzz)" \
-    || true
-  # grep keeps the log short; the exit status that matters is whether a finding was written
-  if ls "$work/findings/$t-"* >/dev/null 2>&1; then
-    echo "fuzz: $t found a problem: $(ls "$work/findings/$t-"*)" >&2
+    -print_final_stats=1 -artifact_prefix="$work/findings/$t-" >"$work/$t.log" 2>&1 || rc=$?
+  grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|==[0-9]+==|SUMMARY)" \
+    "$work/$t.log" || true
+  if [ $rc -ne 0 ] || ls "$work/findings/$t-"* >/dev/null 2>&1; then
+    echo "fuzz: $t failed (exit $rc): $(ls "$work/findings/$t-"* 2>/dev/null)" \
+      "see $work/$t.log" >&2
     exit 1
   fi
 done
