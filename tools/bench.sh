@@ -7,7 +7,8 @@
 #   - funad-train's wall time and peak RSS against the number of frames.
 # Footage comes from funad-make-demo, so nothing outside the project is needed.
 #   tools/bench.sh [BUILD_DIR] [WORK_DIR]     (defaults: build, a temporary folder)
-# Set BENCH_TRAIN_FRAMES="250 500" to shorten the training part, BENCH_SKIP_TRAIN=1 to skip it.
+# Set BENCH_TRAIN_FRAMES="250 500" to shorten the training part, BENCH_SKIP_TRAIN=1 to skip it,
+# BENCH_ONLY_TRAIN=1 to run only it.
 # Extra models: BENCH_MODELS="name=path ..." (e.g. a pretrained backbone's model) are added to
 # the frame-rate table.
 set -eu
@@ -52,6 +53,7 @@ for backbone in $backbones; do
 done
 models="$models ${BENCH_MODELS:-}"
 
+[ -n "${BENCH_ONLY_TRAIN:-}" ] && models=""
 for entry in $models; do
   name=${entry%%=*}
   model=${entry#*=}
