@@ -316,14 +316,14 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_uint ("n-threads", "Threads",
-          "Threads that score each frame: the frame is cut into bands scored "
+          "Threads that score each frame. 0: the streaming thread, with "
+          "OpenBLAS's own threads (all cores, or OPENBLAS_NUM_THREADS) inside "
+          "the matrix products. N >= 1: the frame is cut into N bands scored "
           "at once by the element's own threads, and OpenBLAS is made "
-          "single-threaded for the whole process (its own thread pool, shared "
-          "by every element, made pipelines with one or several elements "
-          "slower). 0: one per core. In a process running several funaddetect "
-          "elements give each one its share of the cores. Pretrained "
-          "backbones' features are not banded. Takes effect when a model is "
-          "loaded. Range: 0 to 64, default: 0 (one per core)",
+          "single-threaded for the whole process; in a process running several "
+          "funaddetect elements give each one its share of the cores. "
+          "Pretrained backbones' features are not banded. Takes effect when a "
+          "model is loaded. Range: 0 to 64, default: 0",
           0, 64, DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -462,13 +462,6 @@ update_passthrough (GstFunadDetect * self)
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), passthrough);
 }
 
-/* The n-threads property's value as a thread count: 0 is one per core. */
-static int
-scoring_threads (guint n_threads)
-{
-  return n_threads > 0 ? (int) n_threads : g_get_num_processors ();
-}
-
 /* Loads @location while streaming: in the calling thread, with no lock held
  * (loading takes a while), then hands the scorer to the streaming thread. A
  * file that does not load leaves the current model in place. */
@@ -498,7 +491,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
   GST_OBJECT_LOCK (self);
   n_threads = self->n_threads;
   GST_OBJECT_UNLOCK (self);
-  funad_scorer_set_threads (scorer, scoring_threads (n_threads));
+  funad_scorer_set_threads (scorer, n_threads);
 
   GST_OBJECT_LOCK (self);
   if (self->started) {
@@ -732,7 +725,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
     goto fail;
   }
   scorer = funad_scorer_new (model);
-  funad_scorer_set_threads (scorer, scoring_threads (n_threads));
+  funad_scorer_set_threads (scorer, n_threads);
 
   if (results_location != NULL && results_location[0] != '\0') {
     results = g_fopen (results_location, "a");
