@@ -2355,6 +2355,7 @@ GST_START_TEST (test_unsupported_caps)
             gst_event_new_stream_start ("funad-test")));
     /* a sticky event is stored either way; the refusal shows on the buffer */
     gst_pad_push_event (mysrcpad, gst_event_new_caps (c));
+    gst_caps_unref (c);
     fail_unless (gst_pad_push_event (mysrcpad,
             gst_event_new_segment (&segment)));
     fail_unless_equals_int (gst_pad_push (mysrcpad,
