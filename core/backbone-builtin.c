@@ -235,13 +235,7 @@ encode_scale (const FunadBuiltin *bb, int s, const float *image, int gy0, int gy
   float *prod = g_new (float, (gsize) rows * O);
   float cnorm[1024], dist[1024];
   fused_projection (bb, s, proj, bias);
-  const float *cent = bb->centroids[s];
-  for (int k = 0; k < K; k++) {
-    float acc = 0.f;
-    for (int j = 0; j < P; j++)
-      acc += cent[k * P + j] * cent[k * P + j];
-    cnorm[k] = acc;
-  }
+  funad_squared_norms (bb->centroids[s], K, P, cnorm);
   float inv_area = 1.f / (pool * pool);
   for (int gy = gy0; gy < gy1; gy++) {
     for (int dy = 0; dy < pool; dy++)

@@ -55,13 +55,7 @@ funad_bank_index_new (const float *bank, int rows, int dim, int n_probe)
   g_free (picked);
   g_rand_free (rng);
   index->centroid_norms = g_new (float, n_cells);
-  for (int c = 0; c < n_cells; c++) {
-    const float *centre = index->centroids + (gsize) c * dim;
-    float n2 = 0.f;
-    for (int j = 0; j < dim; j++)
-      n2 += centre[j] * centre[j];
-    index->centroid_norms[c] = n2;
-  }
+  funad_squared_norms (index->centroids, n_cells, dim, index->centroid_norms);
   /* Rows sorted by cell, so that each cell is one contiguous matrix. */
   float *dist = g_new (float, rows);
   int *cell = g_new (int, rows);
@@ -76,13 +70,9 @@ funad_bank_index_new (const float *bank, int rows, int dim, int n_probe)
   index->row_norms = g_new (float, rows);
   for (int i = 0; i < rows; i++) {
     int at = fill[cell[i]]++;
-    const float *src = bank + (gsize) i * dim;
-    memcpy (index->rows + (gsize) at * dim, src, dim * sizeof (float));
-    float s = 0.f;
-    for (int j = 0; j < dim; j++)
-      s += src[j] * src[j];
-    index->row_norms[at] = s;
+    memcpy (index->rows + (gsize) at * dim, bank + (gsize) i * dim, dim * sizeof (float));
   }
+  funad_squared_norms (index->rows, rows, dim, index->row_norms);
   g_free (fill);
   g_free (cell);
   g_free (dist);
@@ -137,12 +127,8 @@ funad_bank_index_search (const FunadBankIndex *index, const float *q, int nq, fl
   funad_gemm_nt (nq, C, d, -2.f, q, index->centroids, 0.f, cdist);
   int *probe = g_new (int, (gsize) nq * np);
   int *count = g_new0 (int, C + 1);
+  funad_squared_norms (q, nq, d, qnorm);
   for (int i = 0; i < nq; i++) {
-    const float *qi = q + (gsize) i * d;
-    float s = 0.f;
-    for (int j = 0; j < d; j++)
-      s += qi[j] * qi[j];
-    qnorm[i] = s;
     dist[i] = INFINITY;
     /* |q|^2 is the same for every cell: the ranking needs only |c|^2 - 2 q.c. */
     float *row = cdist + (gsize) i * C;

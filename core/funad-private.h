@@ -34,6 +34,8 @@ gboolean funad_sym_eigen (float *a, int n, float *eval);
 void funad_set_threads (int n_threads);
 
 /* ---- knn.c: exact k nearest neighbours by sgemm (|q|^2 + |r|^2 - 2 q.r) ------------------ */
+/* out[i] = |x_i|^2 for the n rows of x. */
+void funad_squared_norms (const float *x, int n, int d, float *out);
 /* For each of the nq query rows, the k smallest squared distances to the nr reference rows
  * (ascending) and their indices. When q_group and r_group are given, reference j is skipped
  * for query i if |q_group[i] - r_group[j]| <= exclude_within (0: leave-own-image-out; pass

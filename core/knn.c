@@ -7,8 +7,8 @@
 #define QUERY_TILE 512
 #define REF_TILE 4096
 
-static void
-squared_norms (const float *x, int n, int d, float *out)
+void
+funad_squared_norms (const float *x, int n, int d, float *out)
 {
   for (int i = 0; i < n; i++) {
     const float *row = x + (gsize) i * d;
@@ -42,8 +42,8 @@ funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const i
   float *qn = g_new (float, nq);
   float *rn = g_new (float, nr);
   float *dot = g_new (float, (gsize) QUERY_TILE * REF_TILE);
-  squared_norms (q, nq, d, qn);
-  squared_norms (r, nr, d, rn);
+  funad_squared_norms (q, nq, d, qn);
+  funad_squared_norms (r, nr, d, rn);
   for (gsize i = 0; i < (gsize) nq * k; i++) {
     dist[i] = INFINITY;
     index[i] = -1;
