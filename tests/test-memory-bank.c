@@ -44,6 +44,36 @@ test_coreset_brute_force (void)
   g_rand_free (rng);
 }
 
+/* Many more candidates than the shortlist the selection works from between full passes:
+ * every pick is still a farthest candidate from those picked before it (up to rounding). */
+static void
+test_coreset_blocked_is_greedy (void)
+{
+  enum { N = 6000, D = 4, K = 400 };
+  GRand *rng = g_rand_new_with_seed (11);
+  float *x = g_new (float, N * D);
+  for (int i = 0; i < N * D; i++)
+    x[i] = (float) g_rand_double_range (rng, -1, 1);
+  int *chosen = g_new (int, K);
+  int count = funad_coreset_select (x, N, D, K, NULL, 0, rng, chosen);
+  g_assert_cmpint (count, ==, K);
+  double *near = g_new (double, N);
+  for (int i = 0; i < N; i++)
+    near[i] = INFINITY;
+  for (int k = 1; k < K; k++) {
+    double farthest = 0;
+    for (int i = 0; i < N; i++) {
+      near[i] = MIN (near[i], sq_dist (x + i * D, x + chosen[k - 1] * D, D));
+      farthest = MAX (farthest, near[i]);
+    }
+    g_assert_cmpfloat (near[chosen[k]], >=, farthest * (1 - 1e-4));
+  }
+  g_free (near);
+  g_free (chosen);
+  g_free (x);
+  g_rand_free (rng);
+}
+
 static void
 test_coreset_group_cap (void)
 {
@@ -119,6 +149,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/coreset/brute-force", test_coreset_brute_force);
+  g_test_add_func ("/coreset/blocked-is-greedy", test_coreset_blocked_is_greedy);
   g_test_add_func ("/coreset/group-cap", test_coreset_group_cap);
   g_test_add_func ("/memory-bank/planted-outliers", test_planted_outliers_removed);
   return g_test_run ();
