@@ -270,10 +270,42 @@ encode_scale (const FunadBuiltin *bb, int s, const float *image, int gy0, int gy
   g_free (img);
 }
 
+/* Each cell's features averaged with its neighbours' (cells outside the grid are left out,
+ * so the border averages fewer), as PatchCore aggregates a patch's neighbourhood: a defect is
+ * seen against its surroundings. On the magnetic tiles it raised pixel AUROC from 0.76 to
+ * 0.81, and image AUROC with the per-cell calibration (README). Standardisation is per
+ * dimension and affine, so it does not matter whether this comes before or after it. */
+void
+funad_builtin_aggregate (const FunadBuiltin *bb, float *features)
+{
+  const int g = bb->grid, D = bb->dim, r = bb->neighbourhood;
+  if (r <= 0)
+    return;
+  float *copy = g_memdup2 (features, (gsize) g * g * D * sizeof (float));
+  for (int y = 0; y < g; y++)
+    for (int x = 0; x < g; x++) {
+      float *f = features + ((gsize) y * g + x) * D;
+      memset (f, 0, D * sizeof (float));
+      int y0 = MAX (0, y - r), y1 = MIN (g - 1, y + r);
+      int x0 = MAX (0, x - r), x1 = MIN (g - 1, x + r);
+      for (int yy = y0; yy <= y1; yy++)
+        for (int xx = x0; xx <= x1; xx++) {
+          const float *src = copy + ((gsize) yy * g + xx) * D;
+          for (int j = 0; j < D; j++)
+            f[j] += src[j];
+        }
+      float inv = 1.f / ((y1 - y0 + 1) * (x1 - x0 + 1));
+      for (int j = 0; j < D; j++)
+        f[j] *= inv;
+    }
+  g_free (copy);
+}
+
 void
 funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out)
 {
   funad_builtin_features_rows (bb, image, 0, bb->grid, out);
+  funad_builtin_aggregate (bb, out);
 }
 
 void

@@ -344,6 +344,13 @@ funad_backbone_features_rows (const FunadBackbone *bb, const float *image, int g
   funad_builtin_features_rows (&bb->builtin, image, gy0, gy1, out);
 }
 
+void
+funad_backbone_features_finish (const FunadBackbone *bb, float *out)
+{
+  if (!bb->net)
+    funad_builtin_aggregate (&bb->builtin, out);
+}
+
 gsize
 funad_backbone_flops (const FunadBackbone *bb)
 {

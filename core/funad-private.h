@@ -60,9 +60,12 @@ void funad_kmeans_lloyd (const float *x, int n, int d, int k, int iterations,
 #define FUNAD_BUILTIN_PATCH 7
 #define FUNAD_BUILTIN_PDIM (FUNAD_BUILTIN_PATCH * FUNAD_BUILTIN_PATCH)
 #define FUNAD_MAX_SCALES 3
+#define FUNAD_MAX_NEIGHBOURHOOD 4
 
 typedef struct {
   int input_size, grid, n_scales, dict_size, dim;
+  int neighbourhood;                   /* each cell's features become the mean over the cells
+                                        * within this many cells of it (0: none) */
   float *zca_mean[FUNAD_MAX_SCALES];   /* PDIM */
   float *zca[FUNAD_MAX_SCALES];        /* PDIM x PDIM, z = W (x - mean) */
   float *centroids[FUNAD_MAX_SCALES];  /* dict_size x PDIM */
@@ -76,10 +79,12 @@ void funad_builtin_clear (FunadBuiltin *bb);
 void funad_builtin_fit (FunadBuiltin *bb, const float *images, int n, int n_patches, GRand *rng);
 /* grid*grid x dim features of one preprocessed image. */
 void funad_builtin_features (const FunadBuiltin *bb, const float *image, float *out);
-/* The same for grid rows gy0..gy1-1 only (the rest of out is left alone): bands of one
- * frame can be encoded in parallel. */
+/* The same for grid rows gy0..gy1-1 only (the rest of out is left alone), before the
+ * neighbourhood mean: bands of one frame can be encoded in parallel, then aggregated. */
 void funad_builtin_features_rows (const FunadBuiltin *bb, const float *image, int gy0, int gy1,
                                   float *out);
+/* The neighbourhood mean over the whole grid (grid*grid x dim, in place). */
+void funad_builtin_aggregate (const FunadBuiltin *bb, float *features);
 gsize funad_builtin_flops (const FunadBuiltin *bb);
 
 /* ---- safetensors.c: the checked safetensors reader (model files and pretrained weights) ---- */
@@ -201,6 +206,8 @@ void funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_pa
 void funad_backbone_features (const FunadBackbone *bb, const float *image, float *out);
 /* Whether grid rows can be computed apart (builtin), and rows gy0..gy1-1 of the features. */
 gboolean funad_backbone_banded (const FunadBackbone *bb);
+/* After every band of funad_backbone_features_rows(): what needs the whole grid. */
+void funad_backbone_features_finish (const FunadBackbone *bb, float *out);
 void funad_backbone_features_rows (const FunadBackbone *bb, const float *image, int gy0,
                                    int gy1, float *out);
 gsize funad_backbone_flops (const FunadBackbone *bb);
@@ -293,6 +300,7 @@ struct _FunadModel {
   FunadMlp mlp;                     /* FUNAD_SCORER_FUNAD */
   float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */
   int bank_rows;
+  float *cell_offset, *cell_scale;  /* grid^2 each, or NULL: patch scores as they are */
   gsize bank_index_once;            /* funad_model_bank_index() builds it on first use */
   FunadBankIndex *bank_index;
 };
@@ -343,6 +351,15 @@ void funad_memory_bank_score (const FunadModel *model, const float *features, in
 /* Patch scores of any model kind (scratch: the MLP cache for FUN-AD). */
 void funad_model_patch_scores (const FunadModel *model, const float *features, int P,
                                FunadMlpCache *cache, float *scores);
+
+/* ---- calibration.c: per-cell calibration of patch scores -------------------------------- */
+/* Fits the model's per-cell median and scale on `frames` frames' patch scores (frames x
+ * grid^2, each frame scored leaving itself out). FALSE, and no calibration, when there are
+ * too few frames or they never vary. */
+gboolean funad_calibration_fit (FunadModel *model, const float *patch_scores, int frames);
+/* Calibrates `count` patch scores of cells first.. in place (nothing without calibration). */
+void funad_calibration_apply (const FunadModel *model, float *patch_scores, int first,
+                              int count);
 
 /* ---- stats.c ------------------------------------------------------------------------------ */
 double funad_robust_cut (const float *values, gsize n, double z, double *median, double *mad);

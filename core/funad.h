@@ -132,7 +132,9 @@ typedef struct {
 
   /* builtin backbone: whitened 7x7 patch dictionary at scales 1 and 1/2 */
   int dict_size;         /* k-means centroids per scale */
-  int n_scales;          /* 1 or 2 */
+  int n_scales;          /* 1 to 3 */
+  int neighbourhood;     /* builtin: a patch's features are averaged over the grid cells
+                          * within this many cells (0: the patch alone) */
   int fit_patches;       /* patches sampled to fit whitening and k-means (builtin), or the PCA
                           * of a pretrained backbone's features */
   int feature_dim;       /* pretrained backbones: features per patch at most; wider stages
@@ -151,9 +153,13 @@ typedef struct {
   gboolean use_irmb;     /* rebuild the bank from confident normals (else: all images) */
   gboolean use_synthetic;/* Gaussian synthetic anomalies in the ambiguous band */
   gboolean use_smoothness;
+  gboolean use_teacher;  /* IRMB starts from the memory bank's leave-own-image-out scores and
+                          * keeps candidates by a robust rule (else: as the reference) */
 
   /* memory-bank scorer */
   int bank_size;         /* upper bound on the patches kept */
+  gboolean calibrate;    /* per-cell robust z-scores of patch scores, fitted on the training
+                          * frames (calibration.c) */
   float outlier_z;       /* drop training patches whose leave-own-image-out distance has a
                           * robust z-score above this; 0 keeps every patch */
   float typical_z;       /* leave out of the bank training images whose own score (against a

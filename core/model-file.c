@@ -17,6 +17,8 @@
 #define MAX_DIMS FUNAD_SAFETENSORS_MAX_DIMS
 #define MAX_SIDE 1024             /* input sizes the trainer makes */
 #define MAX_HIDDEN 4096
+/* The one calibration this build knows (calibration.c), as the metadata names it. */
+#define CELL_CALIBRATION "cell-robust-z"
 #define MAX_SCORER_FLOATS (64u << 20)  /* grid^2 x dim of one frame's features, at most */
 
 typedef struct {
@@ -69,6 +71,10 @@ model_tensors (FunadModel *m)
   }
   spec_add (specs, g_strdup ("backbone.feat_mean"), bb->feat_mean, 1, bb->dim, 0);
   spec_add (specs, g_strdup ("backbone.feat_std"), bb->feat_std, 1, bb->dim, 0);
+  if (m->cell_scale) {
+    spec_add (specs, g_strdup ("scorer.cell_offset"), m->cell_offset, 1, m->grid * m->grid, 0);
+    spec_add (specs, g_strdup ("scorer.cell_scale"), m->cell_scale, 1, m->grid * m->grid, 0);
+  }
   if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
     spec_add (specs, g_strdup ("scorer.bank"), m->bank, 2, m->bank_rows, bb->dim);
     return specs;
@@ -130,6 +136,10 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
   if (!bb->net) {
     metadata_int (meta, "n_scales", bb->builtin.n_scales);
     metadata_int (meta, "dict_size", bb->builtin.dict_size);
+    if (bb->builtin.neighbourhood)
+      metadata_int (meta, "neighbourhood", bb->builtin.neighbourhood);
+    else
+      g_hash_table_remove (meta, "neighbourhood");
   } else {
     /* What the model needs beside itself: the weights file, named and fingerprinted. */
     g_hash_table_replace (meta, g_strdup ("backbone_weights"), g_strdup (bb->weights_path));
@@ -149,6 +159,10 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
   } else {
     metadata_int (meta, "bank_rows", m->bank_rows);
   }
+  if (m->cell_scale)
+    g_hash_table_replace (meta, g_strdup ("calibration"), g_strdup (CELL_CALIBRATION));
+  else
+    g_hash_table_remove (meta, "calibration");
 
   GArray *specs = model_tensors (m);
   JsonBuilder *b = json_builder_new ();
@@ -376,7 +390,13 @@ funad_model_load (const char *path, GError **error)
   m->input_size = size;
   m->grid = grid;
   if (builtin) {
+    /* Models from before the neighbourhood mean say nothing: the patch alone. */
+    int neighbourhood = 0;
+    const char *nb = funad_model_get_metadata (m, "neighbourhood");
+    if (nb && !parse_int (nb, 0, FUNAD_MAX_NEIGHBOURHOOD, &neighbourhood))
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata 'neighbourhood' is out of range");
     funad_backbone_init_builtin (&m->backbone, size, scales, dict);
+    m->backbone.builtin.neighbourhood = neighbourhood;
   } else {
     const char *weights = funad_model_get_metadata (m, "backbone_weights");
     const char *sha = funad_model_get_metadata (m, "backbone_weights_sha256");
@@ -416,6 +436,14 @@ funad_model_load (const char *path, GError **error)
     m->bank = g_new (float, (gsize) rows * m->backbone.dim);
   }
 
+  const char *calibration = funad_model_get_metadata (m, "calibration");
+  if (calibration && strcmp (calibration, CELL_CALIBRATION) != 0)
+    FAIL (FUNAD_ERROR_VERSION, "calibration '%s' is not supported by this build", calibration);
+  if (calibration) {
+    m->cell_offset = g_new (float, (gsize) grid * grid);
+    m->cell_scale = g_new (float, (gsize) grid * grid);
+  }
+
   specs = model_tensors (m);
   if (funad_safetensors_n_tensors (st) != specs->len)
     FAIL (FUNAD_ERROR_CORRUPT, "holds %u tensors where %u are expected",
@@ -428,6 +456,11 @@ funad_model_load (const char *path, GError **error)
   for (int j = 0; j < m->backbone.dim; j++)
     if (!(m->backbone.feat_std[j] > 0.f))
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'backbone.feat_std' holds a non-positive value");
+  for (int c = 0; m->cell_scale && c < grid * grid; c++)
+    if (!(m->cell_scale[c] > 0.f) || !isfinite (m->cell_scale[c])
+        || !isfinite (m->cell_offset[c]))
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.cell_scale' or 'scorer.cell_offset' holds a "
+            "non-positive or non-finite value");
   g_array_unref (specs);
   g_hash_table_unref (file_meta);
   funad_safetensors_free (st);

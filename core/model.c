@@ -29,6 +29,8 @@ funad_model_unref (FunadModel *model)
   funad_backbone_clear (&model->backbone);
   funad_mlp_clear (&model->mlp);
   g_free (model->bank);
+  g_free (model->cell_offset);
+  g_free (model->cell_scale);
   funad_bank_index_free (model->bank_index);
   g_hash_table_unref (model->metadata);
   g_free (model);

@@ -121,15 +121,17 @@ funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const
   if (!funad_backbone_preprocess (&m->backbone, image, s->image, error))
     return FALSE;
   gint64 t1 = g_get_monotonic_time ();
-  if (s->workers && funad_backbone_banded (&m->backbone))
+  if (s->workers && funad_backbone_banded (&m->backbone)) {
     funad_workers_run (s->workers, score_band, s);
-  else
+    funad_backbone_features_finish (&m->backbone, s->features);
+  } else
     funad_backbone_features (&m->backbone, s->image, s->features);
   gint64 t2 = g_get_monotonic_time ();
   if (s->workers && m->scorer == FUNAD_SCORER_MEMORY_BANK)
     funad_workers_run (s->workers, score_patches, s);
   else
     funad_model_patch_scores (m, s->features, m->grid * m->grid, &s->cache, s->patch_scores);
+  funad_calibration_apply (m, s->patch_scores, 0, m->grid * m->grid);
   gint64 t3 = g_get_monotonic_time ();
   float best = funad_patch_scores_to_map (s->patch_scores, m->grid, m->input_size, s->map,
                                           s->tmp);

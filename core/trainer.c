@@ -5,9 +5,12 @@
  *
  * The loop, per epoch (reduced-cost version of the reference, which rebuilds every step):
  *  1. IRMB: score every training image with the current scorer (image score = max patch
- *     score), min-max normalise over the training set, keep images below 0.5 as candidate
- *     normals, take a random half; bank_per_image of their patches' adapted features form the
- *     memory bank. The first epoch, before any training, uses every image.
+ *     logit), keep images at most one robust deviation above the median as candidate normals,
+ *     take a random half; bank_per_image of their patches' adapted features form the memory
+ *     bank. The first epoch, before any training, is taught by a memory bank: its candidates
+ *     come from every image's leave-own-image-out memory-bank score, by the same rule.
+ *     --no-teacher does as the reference: every image the first epoch, then min-max-normalised
+ *     probabilities below 0.5.
  *  2. Pseudo-labels for each step's sampled patches: squared distance in adapted space to the
  *     nearest bank patch of another image (leave-own-image-out, which also skips the patch
  *     itself); normalised by a rule fixed per epoch over the whole training set — (d - q50) /
@@ -57,6 +60,7 @@ funad_train_default_params (void)
     .n_threads = 0,
     .dict_size = 64,
     .n_scales = 2,
+    .neighbourhood = 1,
     .fit_patches = 100000,
     .feature_dim = 384,
     .hidden1 = 256,
@@ -68,6 +72,8 @@ funad_train_default_params (void)
     .learning_rate = 1e-3f,
     .smooth_weight = 2.5f,
     .use_irmb = TRUE,
+    .use_teacher = TRUE,
+    .calibrate = TRUE,
     .use_synthetic = TRUE,
     .use_smoothness = TRUE,
   };
@@ -104,6 +110,8 @@ check_params (const FunadTrainParams *p, GError **error)
     bad = "n_scales must be 1 to 3";
   else if (p->dict_size < 2 || p->dict_size > 1024)
     bad = "dict_size must be 2 to 1024";
+  else if (p->neighbourhood < 0 || p->neighbourhood > FUNAD_MAX_NEIGHBOURHOOD)
+    bad = "neighbourhood must be 0 to 4";
   else if (p->feature_dim < 8 || p->feature_dim > 4096)
     bad = "feature_dim must be 8 to 4096";
   else if (p->hidden1 < 1 || p->hidden2 < 1 || p->hidden1 > 4096 || p->hidden2 > 4096 || p->epochs < 0 || p->batch_images < 1
@@ -215,14 +223,16 @@ patch_row (Run *r, int image, int patch)
 
 /* Image score (max patch score) of every training image under the current scorer. */
 static void
-score_images (Run *r, float *scores)
+score_images (Run *r, gboolean logits, float *scores)
 {
   FunadMlpCache cache = { 0 };
   for (int i = 0; i < r->n; i++) {
     funad_mlp_forward (r->mlp, patch_row (r, i, 0), r->P, &cache);
+    /* Logits keep their order where probabilities saturate at 1. */
+    const float *out = logits ? cache.pre[FUNAD_MLP_LAYERS - 1] : cache.act[FUNAD_MLP_LAYERS - 1];
     float best = -INFINITY;
     for (int p = 0; p < r->P; p++)
-      best = MAX (best, cache.act[FUNAD_MLP_LAYERS - 1][p]);
+      best = MAX (best, out[p]);
     scores[i] = best;
   }
   funad_mlp_cache_clear (&cache);
@@ -256,22 +266,29 @@ bank_clear (Bank *b)
   memset (b, 0, sizeof *b);
 }
 
-/* IRMB: candidate normals from the current scores, a random half of them into the bank. */
+#define TEACHER_Z 1.0   /* taught IRMB: candidates at most this robust z above the median */
+
+/* IRMB: candidate normals from image scores (NULL: every image), a random half of them into
+ * the bank. The reference keeps images whose min-max-normalised score is below 0.5; one
+ * outlier stretches that range, so the taught loop (robust) keeps images at most TEACHER_Z
+ * robust deviations above the median instead. */
 static void
-rebuild_bank (Run *r, gboolean use_scores, gboolean *candidate, Bank *bank)
+rebuild_bank (Run *r, const float *scores, gboolean robust, gboolean *candidate, Bank *bank)
 {
   const FunadTrainParams *p = &r->t->params;
   int n = r->n;
-  float *scores = g_new (float, n);
   int *order = g_new (int, n), *scratch = g_new (int, MAX (n, r->P));
   int n_cand = 0;
-  if (use_scores) {
-    score_images (r, scores);
+  if (scores) {
     float lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < n; i++)
       lo = MIN (lo, scores[i]), hi = MAX (hi, scores[i]);
+    double cut = robust ? funad_robust_cut (scores, n, TEACHER_Z, NULL, NULL) : 0.0;
     for (int i = 0; i < n; i++) {
-      candidate[i] = hi > lo ? (scores[i] - lo) / (hi - lo) < 0.5f : TRUE;
+      if (robust)
+        candidate[i] = scores[i] <= cut;
+      else
+        candidate[i] = hi > lo ? (scores[i] - lo) / (hi - lo) < 0.5f : TRUE;
       n_cand += candidate[i];
     }
     /* A tiny candidate set (one outlier stretching the min-max) must never starve the bank:
@@ -349,7 +366,6 @@ rebuild_bank (Run *r, gboolean use_scores, gboolean *candidate, Bank *bank)
   g_free (pick);
   g_free (scratch);
   g_free (order);
-  g_free (scores);
 }
 
 typedef struct {
@@ -489,27 +505,36 @@ learn_backbone (Run *r, FunadModel *m, GError **error)
 
 /* Frame scores of training images, by the same map path the element uses. A memory bank
  * holds the images' own patches, so each image is scored leave-own-image-out, on at most
- * THRESHOLD_FRAMES evenly spaced images to bound the cost. Returns the count scored. */
+ * THRESHOLD_FRAMES evenly spaced images to bound the cost; those patch scores also fit the
+ * per-cell calibration (calibration.c) unless it is switched off, and the frame scores are
+ * then of calibrated maps. Returns the count scored. */
 static int
-score_training_frames (Run *r, const FunadModel *m, const int *bank_group, float *scores)
+score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scores)
 {
   gsize pixels = (gsize) m->input_size * m->input_size;
   float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
-  float *patch = g_new (float, r->P);
   FunadMlpCache cache = { 0 };
   gboolean bank = m->scorer == FUNAD_SCORER_MEMORY_BANK;
   int count = bank ? MIN (r->n, THRESHOLD_FRAMES) : r->n;
+  float *patch = g_new (float, (gsize) count * r->P);
   /* Consecutive video frames are near-copies: a frame scored against its neighbours would look
    * more normal than any new frame. So the frames nearest in order are left out too. */
   int window = r->n / LOO_WINDOW_DIVISOR;
   for (int c = 0; c < count; c++) {
     int i = (int) ((gint64) c * r->n / count);
+    float *row = patch + (gsize) c * r->P;
     if (bank)
-      funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, window, patch);
+      funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, window, row);
     else
-      funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, patch);
-    scores[c] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
+      funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, row);
     report (r, "threshold", c + 1, count, NULL);
+  }
+  if (bank && r->t->params.calibrate)
+    funad_calibration_fit (m, patch, count);
+  for (int c = 0; c < count; c++) {
+    float *row = patch + (gsize) c * r->P;
+    funad_calibration_apply (m, row, 0, r->P);
+    scores[c] = funad_patch_scores_to_map (row, m->grid, m->input_size, map, tmp);
   }
   funad_mlp_cache_clear (&cache);
   g_free (patch);
@@ -554,8 +579,11 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_DBL ("estimated_anomalous_fraction", flagged);
   ADD_INT ("bank_limit", p->bank_size);
   ADD_DBL ("outlier_z", p->outlier_z);
+  ADD_STR ("calibration", p->calibrate && p->scorer == FUNAD_SCORER_MEMORY_BANK
+           ? "per-cell robust z of leave-own-image-out patch scores" : "none");
   ADD_DBL ("typical_z", p->typical_z);
   ADD_INT ("irmb", p->use_irmb);
+  ADD_INT ("teacher", p->use_teacher);
   ADD_INT ("synthetic", p->use_synthetic);
   ADD_INT ("smoothness", p->use_smoothness);
 #undef ADD_INT
@@ -576,8 +604,11 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
  * confident normals): every image is scored, leaving out itself and its neighbours in order,
  * against a provisional bank of a quarter of the size; those above median + typical_z x 1.4826
  * x MAD are left out of the final bank. Label-free: the training set judges itself. */
-static int
-typical_images (Run *r, FunadModel *m, int *kept)
+/* Every training image's score against a provisional bank of a quarter of the size, each
+ * leaving out itself and its neighbours in order (raw distances: no calibration yet). The
+ * model's bank is only borrowed for this. */
+static void
+bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
 {
   const FunadTrainParams *p = &r->t->params;
   int *group = funad_memory_bank_build (m, r->features, r->n, r->P, MAX (p->bank_size / 4, 2),
@@ -585,29 +616,39 @@ typical_images (Run *r, FunadModel *m, int *kept)
   int window = r->n / LOO_WINDOW_DIVISOR;
   gsize pixels = (gsize) m->input_size * m->input_size;
   float *map = g_new (float, pixels), *tmp = g_new (float, pixels), *patch = g_new (float, r->P);
-  float *scores = g_new (float, r->n);
   for (int i = 0; i < r->n; i++) {
     funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window, patch);
     scores[i] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
-    report (r, "typical", i + 1, r->n, NULL);
+    report (r, stage, i + 1, r->n, NULL);
   }
+  g_free (patch);
+  g_free (tmp);
+  g_free (map);
+  g_free (group);
+  g_clear_pointer (&m->bank, g_free);
+  m->bank_rows = 0;
+  funad_model_reset_bank_index (m);
+}
+
+static int
+typical_images (Run *r, FunadModel *m, int *kept)
+{
+  const FunadTrainParams *p = &r->t->params;
+  float *scores = g_new (float, r->n);
+  bank_image_scores (r, m, "typical", scores);
   double cut = funad_robust_cut (scores, r->n, p->typical_z, NULL, NULL);
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
     if (scores[i] <= cut)
       kept[n_kept++] = i;
   g_free (scores);
-  g_free (patch);
-  g_free (tmp);
-  g_free (map);
-  g_free (group);
   return n_kept;
 }
 
 /* The FUN-AD loop (see the top of this file). */
 static gboolean
 train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
-             int *n_candidates, GError **error)
+             int *n_candidates, int *left_out, int *n_left_out, GError **error)
 {
   const FunadTrainParams *p = &r->t->params;
   FunadModel *m = r->model;
@@ -621,6 +662,7 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   Bank bank = { 0 };
   gboolean *cand = g_new0 (gboolean, r->n), *prev = g_new0 (gboolean, r->n);
   int *order = g_new (int, r->n), *scratch = g_new (int, r->n);
+  float *image_scores = g_new (float, r->n);
   int stable = 0;
   gboolean ok = FALSE;
   *stop_reason = "epoch limit";
@@ -629,7 +671,17 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   for (int epoch = 0; epoch < p->epochs; epoch++) {
     if (cancelled (r, error))
       goto out;
-    rebuild_bank (r, p->use_irmb && epoch > 0, cand, &bank);
+    const float *scores = NULL;
+    if (p->use_irmb && epoch > 0) {
+      score_images (r, p->use_teacher, image_scores);
+      scores = image_scores;
+    } else if (p->use_irmb && p->use_teacher) {
+      /* Taught: the first candidates are the images a provisional memory bank finds typical,
+       * each scored leaving out itself and its neighbours in order. */
+      bank_image_scores (r, m, "teacher", image_scores);
+      scores = image_scores;
+    }
+    rebuild_bank (r, scores, p->use_teacher, cand, &bank);
     if (epoch > 1) {
       stable = jaccard (cand, prev, r->n) >= STABLE_JACCARD ? stable + 1 : 0;
       if (stable >= STABLE_REBUILDS) {
@@ -658,9 +710,15 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   }
   *bank_rows = bank.size;
   *n_candidates = bank.n_candidates;
+  /* The frames the last IRMB rebuild did not trust as normal, for the summary. */
+  *n_left_out = 0;
+  for (int i = 0; p->use_irmb && i < r->n; i++)
+    if (!cand[i])
+      left_out[(*n_left_out)++] = i;
   ok = TRUE;
 
 out:
+  g_free (image_scores);
   g_free (scratch);
   g_free (order);
   g_free (prev);
@@ -691,6 +749,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   m->grid = p->input_size / 8;
   if (!t->pretrained.name) {
     funad_backbone_init_builtin (&m->backbone, p->input_size, p->n_scales, p->dict_size);
+    m->backbone.builtin.neighbourhood = p->neighbourhood;
   } else if (!funad_backbone_init_pretrained (&m->backbone, t->pretrained.name,
                                               t->pretrained.weights_path, p->input_size,
                                               t->pretrained.weights_size,
@@ -741,8 +800,11 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     }
     bank_rows = m->bank_rows;
     report (&r, "bank", 1, 1, NULL);
-  } else if (!train_funad (&r, &epochs_run, &stop_reason, &bank_rows, &n_candidates, error)) {
-    goto out;
+  } else {
+    left_out = g_new (int, r.n);
+    if (!train_funad (&r, &epochs_run, &stop_reason, &bank_rows, &n_candidates, left_out,
+                      &n_left_out, error))
+      goto out;
   }
 
   float *scores = g_new (float, r.n);

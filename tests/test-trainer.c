@@ -98,6 +98,8 @@ test_typical_images (void)
 {
   FunadTrainParams p = small_params ();
   p.typical_z = 3.f;
+  /* On this 8 x 8 grid a 3 x 3 neighbourhood mean blurs one small defect below the cut. */
+  p.neighbourhood = 0;
   FunadTrainer *t = contaminated_trainer (&p);
   GError *error = NULL;
   FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
@@ -122,6 +124,41 @@ static void
 test_funad_learns (void)
 {
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_FUNAD), >, 0.9);
+}
+
+/* Taught by a memory bank, FUN-AD's first confident normals leave the contaminated frames
+ * out, and the summary says which frames the last rebuild did not trust. The reference's
+ * start (every image) is kept as an ablation and still trains. */
+static void
+test_funad_teacher (void)
+{
+  FunadTrainParams p = small_params ();
+  p.scorer = FUNAD_SCORER_FUNAD;
+  for (int taught = 0; taught < 2; taught++) {
+    p.use_teacher = taught;
+    FunadTrainer *t = contaminated_trainer (&p);
+    GError *error = NULL;
+    FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+    g_assert_no_error (error);
+    funad_trainer_free (t);
+    const char *summary = funad_model_get_metadata (m, "training_summary");
+    if (g_test_verbose ())
+      g_printerr ("%s\n", summary);
+    const char *at = strstr (summary, "\"left_out_frames\":[");
+    g_assert_nonnull (at);
+    if (taught) {
+      gboolean seen[40] = { FALSE };
+      for (const char *c = at + strlen ("\"left_out_frames\":["); *c && *c != ']';) {
+        char *end;
+        long frame = strtol (c, &end, 10);
+        g_assert_true (end != c && frame >= 0 && frame < 40);
+        seen[frame] = TRUE;
+        c = *end == ',' ? end + 1 : end;
+      }
+      g_assert_true (seen[5] && seen[18] && seen[31]);
+    }
+    funad_model_unref (m);
+  }
 }
 
 static char *
@@ -242,6 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/finds-defects", test_finds_defects);
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
+  g_test_add_func ("/trainer/funad-teacher", test_funad_teacher);
   g_test_add_func ("/trainer/deterministic", test_deterministic);
   g_test_add_func ("/trainer/degenerate", test_degenerate_inputs);
   g_test_add_func ("/trainer/cancel", test_cancel);

@@ -339,6 +339,8 @@ main (int argc, char **argv)
   int bank_size = params.bank_size, feature_dim = params.feature_dim;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double dedup = DEFAULT_DEDUP;
+  int neighbourhood = params.neighbourhood;
+  gboolean no_calibration = FALSE, no_teacher = FALSE;
   gboolean no_irmb = FALSE, no_synthetic = FALSE, no_smoothness = FALSE;
   gboolean quiet = FALSE, as_json = FALSE;
   GError *error = NULL;
@@ -387,9 +389,18 @@ main (int argc, char **argv)
     { "scorer", 0, 0, G_OPTION_ARG_STRING, &scorer, "memory-bank or funad (default "
       "memory-bank: it measured better, see README)", "NAME" },
     { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, bank_help, "N" },
+    { "neighbourhood", 0, 0, G_OPTION_ARG_INT, &neighbourhood, "Builtin backbone: average "
+      "each patch's features over the grid cells within R cells of it (default 1; 0: the patch "
+      "alone)", "R" },
+    { "no-calibration", 0, 0, G_OPTION_ARG_NONE, &no_calibration, "Memory bank: patch scores "
+      "as raw distances, not robust z-scores against the training frames' scores at the same "
+      "place in the frame (default: calibrated)", NULL },
     { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, outlier_help, "Z" },
     { "typical-z", 0, 0, G_OPTION_ARG_DOUBLE, &typical_z, typical_help, "Z" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
+    { "no-teacher", 0, 0, G_OPTION_ARG_NONE, &no_teacher, "FUN-AD ablation: IRMB starts from all "
+      "images and keeps min-max-normalised scores below 0.5, as the reference does (default: "
+      "starts from a memory bank's leave-own-image-out scores, robust rule)", NULL },
     { "no-irmb", 0, 0, G_OPTION_ARG_NONE, &no_irmb, "FUN-AD ablation: memory bank from all "
       "images, not from confident normals (default: off)", NULL },
     { "no-synthetic", 0, 0, G_OPTION_ARG_NONE, &no_synthetic, "FUN-AD ablation: no synthetic "
@@ -470,13 +481,16 @@ main (int argc, char **argv)
 
   params.seed = (guint64) seed;
   params.input_size = size;
+  params.neighbourhood = neighbourhood;
   params.epochs = epochs;
   params.n_threads = threads;
   params.bank_size = bank_size;
   params.feature_dim = feature_dim;
   params.outlier_z = (float) outlier_z;
+  params.calibrate = !no_calibration;
   params.typical_z = (float) typical_z;
   params.use_irmb = !no_irmb;
+  params.use_teacher = !no_teacher;
   params.use_synthetic = !no_synthetic;
   params.use_smoothness = !no_smoothness;
   if (scorer && g_str_equal (scorer, "funad"))
