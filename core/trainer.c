@@ -605,8 +605,9 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
  * against a provisional bank of a quarter of the size; those above median + typical_z x 1.4826
  * x MAD are left out of the final bank. Label-free: the training set judges itself. */
 /* Every training image's score against a provisional bank of a quarter of the size, each
- * leaving out itself and its neighbours in order (raw distances: no calibration yet). The
- * model's bank is only borrowed for this. */
+ * leaving out itself and its neighbours in order, calibrated per cell on these same scores
+ * (unless calibration is off) so that a frame's odd border does not make it look atypical.
+ * The model's bank and calibration are only borrowed for this. */
 static void
 bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
 {
@@ -615,17 +616,27 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
                                         0.f, r->rng);
   int window = r->n / LOO_WINDOW_DIVISOR;
   gsize pixels = (gsize) m->input_size * m->input_size;
-  float *map = g_new (float, pixels), *tmp = g_new (float, pixels), *patch = g_new (float, r->P);
+  float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
+  float *patch = g_new (float, (gsize) r->n * r->P);
   for (int i = 0; i < r->n; i++) {
-    funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window, patch);
-    scores[i] = funad_patch_scores_to_map (patch, m->grid, m->input_size, map, tmp);
+    funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window,
+                             patch + (gsize) i * r->P);
     report (r, stage, i + 1, r->n, NULL);
+  }
+  if (p->calibrate)
+    funad_calibration_fit (m, patch, r->n);
+  for (int i = 0; i < r->n; i++) {
+    float *row = patch + (gsize) i * r->P;
+    funad_calibration_apply (m, row, 0, r->P);
+    scores[i] = funad_patch_scores_to_map (row, m->grid, m->input_size, map, tmp);
   }
   g_free (patch);
   g_free (tmp);
   g_free (map);
   g_free (group);
   g_clear_pointer (&m->bank, g_free);
+  g_clear_pointer (&m->cell_offset, g_free);
+  g_clear_pointer (&m->cell_scale, g_free);
   m->bank_rows = 0;
   funad_model_reset_bank_index (m);
 }
