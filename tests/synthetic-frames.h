@@ -39,4 +39,22 @@ synthetic_image (guint8 *rgb, int w, int h)
   return im;
 }
 
+/* A model trained with params p on n defect-free 40 x 40 synthetic frames (seeds 0..n-1). */
+static inline FunadModel *
+synthetic_trained_model (const FunadTrainParams *p, int n)
+{
+  FunadTrainer *t = funad_trainer_new (p);
+  guint8 rgb[40 * 40 * 3];
+  for (int i = 0; i < n; i++) {
+    synthetic_frame (rgb, 40, 40, i, FALSE, 3);
+    FunadImage im = synthetic_image (rgb, 40, 40);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  GError *error = NULL;
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  return m;
+}
+
 #endif

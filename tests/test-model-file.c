@@ -17,18 +17,7 @@ tiny_model (void)
   p.hidden2 = 4;
   p.epochs = 1;
   p.fit_patches = 2000;
-  FunadTrainer *t = funad_trainer_new (&p);
-  guint8 rgb[40 * 40 * 3];
-  for (int i = 0; i < 6; i++) {
-    synthetic_frame (rgb, 40, 40, i, FALSE, 3);
-    FunadImage im = synthetic_image (rgb, 40, 40);
-    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
-  }
-  GError *error = NULL;
-  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
-  g_assert_no_error (error);
-  funad_trainer_free (t);
-  return m;
+  return synthetic_trained_model (&p, 6);
 }
 
 static char *
