@@ -337,11 +337,12 @@ int funad_coreset_select (const float *x, int n, int d, int k, const int *group,
 /* Patch score of a patch with no usable neighbour: far above any real distance, finite. */
 #define FUNAD_SCORE_UNREACHABLE 1e30f
 
-/* Builds the bank from n images' features (n x P x D): per-image quotas, then patches whose
- * leave-own-image-out distance marks them as outliers of the training set are dropped.
- * Returns the image each bank row came from (free with g_free). */
-int *funad_memory_bank_build (FunadModel *model, const float *features, int n, int P,
-                              int bank_size, float outlier_z, GRand *rng);
+/* Builds the bank from n images' features (image images[i], or i when images is NULL, of
+ * features, each P x D): per-image quotas, then patches whose leave-own-image-out distance
+ * marks them as outliers of the training set are dropped. Returns the image (0..n-1, an index
+ * into images) each bank row came from (free with g_free). */
+int *funad_memory_bank_build (FunadModel *model, const float *features, const int *images,
+                              int n, int P, int bank_size, float outlier_z, GRand *rng);
 /* Patch scores (distance to the nearest bank patch) of P patches. With group >= 0, bank rows
  * from images within exclude_within of it (bank_group) are skipped: leave-own-image-out
  * scores of training images. */

@@ -16,9 +16,16 @@
 /* Every patch of every image is a candidate: the coreset needs the rare normal texture of
  * each image to have its chance (on the magnetic tiles, drawing 2 x the image's share of
  * patches at random before the coreset gave image AUROC 0.75; every patch, 0.79; README). */
+/* Image i's P feature rows: features holds every image, `images` (NULL: 0..n-1) picks them. */
+static inline const float *
+image_rows (const float *features, const int *images, int i, int P, int D)
+{
+  return features + (gsize) (images ? images[i] : i) * P * D;
+}
+
 int *
-funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int bank_size,
-                         float outlier_z, GRand *rng)
+funad_memory_bank_build (FunadModel *m, const float *features, const int *images, int n, int P,
+                         int bank_size, float outlier_z, GRand *rng)
 {
   int D = m->backbone.dim;
   funad_model_reset_bank_index (m);
@@ -31,21 +38,31 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   if (outlier_z > 0.f) {
     /* Leave-own-image-out distance of every candidate to a random reference subset of the
      * others (bounded, so the cost grows linearly with the frames), and a robust cut on it. */
+    float *gathered = NULL;
+    const float *all = features;
+    if (images) {
+      gathered = g_new (float, total * D);
+      for (int i = 0; i < n; i++)
+        memcpy (gathered + (gsize) i * P * D, image_rows (features, images, i, P, D),
+                (gsize) P * D * sizeof (float));
+      all = gathered;
+    }
     int n_ref = (int) MIN (total, OUTLIER_REFERENCE);
     float *ref = g_new (float, (gsize) n_ref * D);
     int *ref_group = g_new (int, n_ref), *pick = g_new (int, n_ref);
     int *scratch = g_new (int, total), *own = g_new (int, total), *nn = g_new (int, total);
     funad_sample_indices (rng, (int) total, n_ref, pick, scratch);
     for (int k = 0; k < n_ref; k++) {
-      memcpy (ref + (gsize) k * D, features + (gsize) pick[k] * D, D * sizeof (float));
+      memcpy (ref + (gsize) k * D, all + (gsize) pick[k] * D, D * sizeof (float));
       ref_group[k] = pick[k] / P;
     }
     for (gsize c = 0; c < total; c++)
       own[c] = (int) (c / P);
     dist = g_new (float, total);
-    funad_knn (features, (int) total, ref, n_ref, D, 1, n > 1 ? own : NULL,
+    funad_knn (all, (int) total, ref, n_ref, D, 1, n > 1 ? own : NULL,
                n > 1 ? ref_group : NULL, 0, dist, nn);
     cut = (float) funad_robust_cut (dist, total, outlier_z, NULL, NULL);
+    g_free (gathered);
     g_free (nn);
     g_free (own);
     g_free (scratch);
@@ -72,11 +89,13 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
     for (int i = 0; i < D * pd; i++)
       proj[i] = funad_gaussian (rng);
     if ((gsize) n_kept == total) {
-      funad_gemm_nn (n_kept, pd, D, 1.f, features, proj, 0.f, low);
+      for (int i = 0; i < n; i++)
+        funad_gemm_nn (P, pd, D, 1.f, image_rows (features, images, i, P, D), proj, 0.f,
+                       low + (gsize) i * P * pd);
     } else {
       for (int i = 0; i < n_kept; i++)
-        funad_gemm_nn (1, pd, D, 1.f, features + (gsize) kept[i] * D, proj, 0.f,
-                       low + (gsize) i * pd);
+        funad_gemm_nn (1, pd, D, 1.f, image_rows (features, images, kept[i] / P, P, D)
+                       + (gsize) (kept[i] % P) * D, proj, 0.f, low + (gsize) i * pd);
     }
     rows = funad_coreset_select (low, n_kept, pd, bank_size, n > 1 ? group : NULL,
                                  IMAGE_CAP * quota, rng, chosen);
@@ -87,7 +106,9 @@ funad_memory_bank_build (FunadModel *m, const float *features, int n, int P, int
   m->bank = g_new (float, (gsize) MAX (rows, 1) * D);
   int *bank_group = g_new (int, MAX (rows, 1));
   for (int i = 0; i < rows; i++) {
-    memcpy (m->bank + (gsize) i * D, features + (gsize) kept[chosen[i]] * D, D * sizeof (float));
+    int c = kept[chosen[i]];
+    memcpy (m->bank + (gsize) i * D, image_rows (features, images, c / P, P, D)
+            + (gsize) (c % P) * D, D * sizeof (float));
     bank_group[i] = group[chosen[i]];
   }
   g_free (chosen);

@@ -612,8 +612,8 @@ static void
 bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
 {
   const FunadTrainParams *p = &r->t->params;
-  int *group = funad_memory_bank_build (m, r->features, r->n, r->P, MAX (p->bank_size / 4, 2),
-                                        0.f, r->rng);
+  int *group = funad_memory_bank_build (m, r->features, NULL, r->n, r->P,
+                                        MAX (p->bank_size / 4, 2), 0.f, r->rng);
   int window = r->n / LOO_WINDOW_DIVISOR;
   gsize pixels = (gsize) m->input_size * m->input_size;
   float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
@@ -787,12 +787,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     if (p->typical_z > 0.f) {
       int *kept = g_new (int, r.n);
       int n_kept = typical_images (&r, m, kept);
-      float *feats = g_new (float, (gsize) n_kept * r.P * r.D);
-      for (int k = 0; k < n_kept; k++)
-        memcpy (feats + (gsize) k * r.P * r.D, patch_row (&r, kept[k], 0),
-                (gsize) r.P * r.D * sizeof (float));
-      bank_group = funad_memory_bank_build (m, feats, n_kept, r.P, p->bank_size, p->outlier_z,
-                                            r.rng);
+      bank_group = funad_memory_bank_build (m, r.features, kept, n_kept, r.P, p->bank_size,
+                                            p->outlier_z, r.rng);
       for (int j = 0; j < m->bank_rows; j++)
         bank_group[j] = kept[bank_group[j]];
       n_candidates = n_kept;
@@ -803,10 +799,9 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
         else
           left_out[n_left_out++] = i;
       }
-      g_free (feats);
       g_free (kept);
     } else {
-      bank_group = funad_memory_bank_build (m, r.features, r.n, r.P, p->bank_size,
+      bank_group = funad_memory_bank_build (m, r.features, NULL, r.n, r.P, p->bank_size,
                                             p->outlier_z, r.rng);
     }
     bank_rows = m->bank_rows;

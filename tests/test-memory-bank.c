@@ -114,7 +114,7 @@ test_planted_outliers_removed (void)
   for (int with_removal = 0; with_removal < 2; with_removal++) {
     FunadModel *m = funad_model_new_empty ();
     funad_backbone_init_builtin (&m->backbone, 64, 1, D);
-    int *group = funad_memory_bank_build (m, features, N, P, N * P, with_removal ? 3.f : 0.f,
+    int *group = funad_memory_bank_build (m, features, NULL, N, P, N * P, with_removal ? 3.f : 0.f,
                                           rng);
     int planted = 0;
     for (int r = 0; r < m->bank_rows; r++)
