@@ -503,6 +503,25 @@ learn_backbone (Run *r, FunadModel *m, GError **error)
 #define THRESHOLD_FRAMES 256
 #define LOO_WINDOW_DIVISOR 20  /* leave out frames within n/20 of the one scored */
 
+/* Frame scores from frames x P patch scores (rewritten in place): the per-cell calibration
+ * fitted on them first when `fit`, then applied, then each frame's map maximum. */
+static void
+calibrated_frame_scores (FunadModel *m, float *patch, int frames, int P, gboolean fit,
+                         float *scores)
+{
+  gsize pixels = (gsize) m->input_size * m->input_size;
+  float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
+  if (fit)
+    funad_calibration_fit (m, patch, frames);
+  for (int f = 0; f < frames; f++) {
+    float *row = patch + (gsize) f * P;
+    funad_calibration_apply (m, row, 0, P);
+    scores[f] = funad_patch_scores_to_map (row, m->grid, m->input_size, map, tmp);
+  }
+  g_free (tmp);
+  g_free (map);
+}
+
 /* Frame scores of training images, by the same map path the element uses. A memory bank
  * holds the images' own patches, so each image is scored leave-own-image-out, on at most
  * THRESHOLD_FRAMES evenly spaced images to bound the cost; those patch scores also fit the
@@ -511,8 +530,6 @@ learn_backbone (Run *r, FunadModel *m, GError **error)
 static int
 score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scores)
 {
-  gsize pixels = (gsize) m->input_size * m->input_size;
-  float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
   FunadMlpCache cache = { 0 };
   gboolean bank = m->scorer == FUNAD_SCORER_MEMORY_BANK;
   int count = bank ? MIN (r->n, THRESHOLD_FRAMES) : r->n;
@@ -529,17 +546,9 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scor
       funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, row);
     report (r, "threshold", c + 1, count, NULL);
   }
-  if (bank && r->t->params.calibrate)
-    funad_calibration_fit (m, patch, count);
-  for (int c = 0; c < count; c++) {
-    float *row = patch + (gsize) c * r->P;
-    funad_calibration_apply (m, row, 0, r->P);
-    scores[c] = funad_patch_scores_to_map (row, m->grid, m->input_size, map, tmp);
-  }
+  calibrated_frame_scores (m, patch, count, r->P, bank && r->t->params.calibrate, scores);
   funad_mlp_cache_clear (&cache);
   g_free (patch);
-  g_free (tmp);
-  g_free (map);
   return count;
 }
 
@@ -615,24 +624,14 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
   int *group = funad_memory_bank_build (m, r->features, NULL, r->n, r->P,
                                         MAX (p->bank_size / 4, 2), 0.f, r->rng);
   int window = r->n / LOO_WINDOW_DIVISOR;
-  gsize pixels = (gsize) m->input_size * m->input_size;
-  float *map = g_new (float, pixels), *tmp = g_new (float, pixels);
   float *patch = g_new (float, (gsize) r->n * r->P);
   for (int i = 0; i < r->n; i++) {
     funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window,
                              patch + (gsize) i * r->P);
     report (r, stage, i + 1, r->n, NULL);
   }
-  if (p->calibrate)
-    funad_calibration_fit (m, patch, r->n);
-  for (int i = 0; i < r->n; i++) {
-    float *row = patch + (gsize) i * r->P;
-    funad_calibration_apply (m, row, 0, r->P);
-    scores[i] = funad_patch_scores_to_map (row, m->grid, m->input_size, map, tmp);
-  }
+  calibrated_frame_scores (m, patch, r->n, r->P, p->calibrate, scores);
   g_free (patch);
-  g_free (tmp);
-  g_free (map);
   g_free (group);
   g_clear_pointer (&m->bank, g_free);
   g_clear_pointer (&m->cell_offset, g_free);
