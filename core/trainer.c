@@ -114,7 +114,8 @@ check_params (const FunadTrainParams *p, GError **error)
     bad = "neighbourhood must be 0 to 4";
   else if (p->feature_dim < 8 || p->feature_dim > 4096)
     bad = "feature_dim must be 8 to 4096";
-  else if (p->hidden1 < 1 || p->hidden2 < 1 || p->hidden1 > 4096 || p->hidden2 > 4096 || p->epochs < 0 || p->batch_images < 1
+  else if (p->hidden1 < 1 || p->hidden2 < 1 || p->hidden1 > 4096 || p->hidden2 > 4096
+           || p->epochs < 0 || p->batch_images < 1
            || p->patches_per_image < 2 || p->bank_per_image < 1 || p->fit_patches < 1000
            || p->fit_patches < 2 * p->dict_size
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2

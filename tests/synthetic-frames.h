@@ -57,4 +57,21 @@ synthetic_trained_model (const FunadTrainParams *p, int n)
   return m;
 }
 
+/* Scores one synthetic frame through both models and asserts the two scores are identical
+ * (a model and its saved-and-loaded copy must agree bit for bit). */
+static inline void
+assert_same_frame_score (FunadModel *a, FunadModel *b)
+{
+  guint8 rgb[50 * 30 * 3];
+  synthetic_frame (rgb, 50, 30, 99, TRUE, 4);
+  FunadImage im = synthetic_image (rgb, 50, 30);
+  FunadScorer *sa = funad_scorer_new (a), *sb = funad_scorer_new (b);
+  float va, vb;
+  g_assert_true (funad_scorer_score (sa, &im, &va, NULL, NULL));
+  g_assert_true (funad_scorer_score (sb, &im, &vb, NULL, NULL));
+  g_assert_cmpfloat (va, ==, vb);
+  funad_scorer_free (sa);
+  funad_scorer_free (sb);
+}
+
 #endif

@@ -154,16 +154,7 @@ test_model_file (void)
   g_assert_cmpint (back->backbone.builtin.neighbourhood, ==, 1);
   g_assert_cmpmem (back->cell_offset, 16 * 4, m->cell_offset, 16 * 4);
   g_assert_cmpmem (back->cell_scale, 16 * 4, m->cell_scale, 16 * 4);
-  guint8 rgb[50 * 30 * 3];
-  synthetic_frame (rgb, 50, 30, 99, TRUE, 4);
-  FunadImage im = synthetic_image (rgb, 50, 30);
-  FunadScorer *a = funad_scorer_new (m), *b = funad_scorer_new (back);
-  float sa, sb;
-  g_assert_true (funad_scorer_score (a, &im, &sa, NULL, NULL));
-  g_assert_true (funad_scorer_score (b, &im, &sb, NULL, NULL));
-  g_assert_cmpfloat (sa, ==, sb);
-  funad_scorer_free (a);
-  funad_scorer_free (b);
+  assert_same_frame_score (m, back);
   funad_model_unref (back);
 
   m->cell_scale[3] = 0.f;

@@ -39,16 +39,24 @@ contaminated_trainer (const FunadTrainParams *p)
   return t;
 }
 
+/* A model trained with params p on contaminated_trainer's frames (training must succeed). */
+static FunadModel *
+contaminated_model (const FunadTrainParams *p)
+{
+  FunadTrainer *t = contaminated_trainer (p);
+  GError *error = NULL;
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  return m;
+}
+
 static double
 held_out_auroc (FunadScorerKind kind)
 {
   FunadTrainParams p = small_params ();
   p.scorer = kind;
-  FunadTrainer *t = contaminated_trainer (&p);
-  GError *error = NULL;
-  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
-  g_assert_no_error (error);
-  funad_trainer_free (t);
+  FunadModel *m = contaminated_model (&p);
   FunadScorer *s = funad_scorer_new (m);
   enum { N = 40 };
   float scores[N];
@@ -100,11 +108,7 @@ test_typical_images (void)
   p.typical_z = 3.f;
   /* On this 8 x 8 grid a 3 x 3 neighbourhood mean blurs one small defect below the cut. */
   p.neighbourhood = 0;
-  FunadTrainer *t = contaminated_trainer (&p);
-  GError *error = NULL;
-  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
-  g_assert_no_error (error);
-  funad_trainer_free (t);
+  FunadModel *m = contaminated_model (&p);
   const char *summary = funad_model_get_metadata (m, "training_summary");
   int kept = -1;
   const char *at = strstr (summary, "\"candidate_normals\":");
@@ -136,11 +140,7 @@ test_funad_teacher (void)
   p.scorer = FUNAD_SCORER_FUNAD;
   for (int taught = 0; taught < 2; taught++) {
     p.use_teacher = taught;
-    FunadTrainer *t = contaminated_trainer (&p);
-    GError *error = NULL;
-    FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
-    g_assert_no_error (error);
-    funad_trainer_free (t);
+    FunadModel *m = contaminated_model (&p);
     const char *summary = funad_model_get_metadata (m, "training_summary");
     if (g_test_verbose ())
       g_printerr ("%s\n", summary);
