@@ -362,6 +362,14 @@ gboolean funad_calibration_fit (FunadModel *model, const float *patch_scores, in
 void funad_calibration_apply (const FunadModel *model, float *patch_scores, int first,
                               int count);
 
+/* ---- appearance.c ------------------------------------------------------------------------ */
+/* For n frames' features (each P x D), how unlike every other frame each looks as a whole:
+ * the distance from its mean patch feature (dimensions standardised over the frames) to the
+ * nearest other frame's, skipping frames within `window` of it in order; 0 where no frame is
+ * left to compare with. */
+void funad_appearance_outlier_scores (const float *features, int n, int P, int D, int window,
+                                      float *scores);
+
 /* ---- stats.c ------------------------------------------------------------------------------ */
 double funad_robust_cut (const float *values, gsize n, double z, double *median, double *mad);
 void funad_sample_indices (GRand *rng, int n, int k, int *out, int *scratch);

@@ -592,6 +592,9 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_STR ("calibration", p->calibrate && p->scorer == FUNAD_SCORER_MEMORY_BANK
            ? "per-cell robust z of leave-own-image-out patch scores" : "none");
   ADD_DBL ("typical_z", p->typical_z);
+  if (p->scorer == FUNAD_SCORER_MEMORY_BANK && p->typical_z > 0.f)
+    ADD_STR ("typical_rule", "left out: bank score or appearance above median + typical_z * "
+             "1.4826 * MAD of the training frames'");
   ADD_INT ("irmb", p->use_irmb);
   ADD_INT ("teacher", p->use_teacher);
   ADD_INT ("synthetic", p->use_synthetic);
@@ -610,10 +613,6 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   return s;
 }
 
-/* Images the training set itself marks as typical, in the spirit of FUN-AD's IRMB (a bank of
- * confident normals): every image is scored, leaving out itself and its neighbours in order,
- * against a provisional bank of a quarter of the size; those above median + typical_z x 1.4826
- * x MAD are left out of the final bank. Label-free: the training set judges itself. */
 /* Every training image's score against a provisional bank of a quarter of the size, each
  * leaving out itself and its neighbours in order, calibrated per cell on these same scores
  * (unless calibration is off) so that a frame's odd border does not make it look atypical.
@@ -641,17 +640,30 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
   funad_model_reset_bank_index (m);
 }
 
+/* The images the training set itself marks as typical, in the spirit of FUN-AD's IRMB (a bank
+ * of confident normals), label-free: an image is typical when neither its memory-bank score
+ * nor its appearance as a whole (appearance.c) is above median + typical_z x 1.4826 x MAD of
+ * the training images'. The two see different defects (a small dark hole; a whole surface
+ * gone rough) and agree only loosely, so either can leave an image out. Appearance that does
+ * not vary at all (MAD 0: a still scene) is no evidence, so it then leaves nothing out. */
 static int
 typical_images (Run *r, FunadModel *m, int *kept)
 {
   const FunadTrainParams *p = &r->t->params;
-  float *scores = g_new (float, r->n);
+  float *scores = g_new (float, r->n), *look = g_new (float, r->n);
   bank_image_scores (r, m, "typical", scores);
+  funad_appearance_outlier_scores (r->features, r->n, r->P, r->D, r->n / LOO_WINDOW_DIVISOR,
+                                   look);
   double cut = funad_robust_cut (scores, r->n, p->typical_z, NULL, NULL);
+  double look_mad;
+  double look_cut = funad_robust_cut (look, r->n, p->typical_z, NULL, &look_mad);
+  if (!(look_mad > 0.0))
+    look_cut = INFINITY;
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
-    if (scores[i] <= cut)
+    if (scores[i] <= cut && look[i] <= look_cut)
       kept[n_kept++] = i;
+  g_free (look);
   g_free (scores);
   return n_kept;
 }

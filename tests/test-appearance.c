@@ -1,0 +1,94 @@
+/* test-appearance.c — frames unlike every other frame as a whole stand out; near-copies within
+ * the window do not vouch for each other; still scenes give finite zeros. */
+#include <math.h>
+#include <string.h>
+#include "funad-private.h"
+
+enum { N = 60, P = 16, D = 8 };
+
+/* N frames of P x D gaussian features; frames in `shifted` get +shift on every feature. */
+static float *
+frames (guint32 seed, const int *shifted, int n_shifted, float shift)
+{
+  GRand *rng = g_rand_new_with_seed (seed);
+  float *f = g_new (float, (gsize) N * P * D);
+  for (int i = 0; i < N * P * D; i++)
+    f[i] = funad_gaussian (rng);
+  for (int s = 0; s < n_shifted; s++)
+    for (int i = 0; i < P * D; i++)
+      f[(gsize) shifted[s] * P * D + i] += shift;
+  g_rand_free (rng);
+  return f;
+}
+
+static gboolean
+flagged (const float *scores, int i)
+{
+  return scores[i] > funad_robust_cut (scores, N, 3.0, NULL, NULL);
+}
+
+static void
+test_planted_outliers (void)
+{
+  const int planted[] = { 10, 40 };
+  float *f = frames (1, planted, 2, 1.f);
+  float scores[N];
+  funad_appearance_outlier_scores (f, N, P, D, 0, scores);
+  int n_flagged = 0;
+  for (int i = 0; i < N; i++) {
+    gboolean is_planted = i == 10 || i == 40;
+    g_assert_true (isfinite (scores[i]));
+    g_assert_cmpint (flagged (scores, i), ==, is_planted);
+    n_flagged += flagged (scores, i);
+  }
+  g_assert_cmpint (n_flagged, ==, 2);
+  g_free (f);
+}
+
+/* Two consecutive copies of one odd frame (a video lingering on a defect): with the window
+ * covering each other they both stand out; with no window each vouches for the other. */
+static void
+test_window (void)
+{
+  const int planted[] = { 20, 21 };
+  float *f = frames (2, planted, 2, 1.f);
+  memcpy (f + (gsize) 21 * P * D, f + (gsize) 20 * P * D, P * D * sizeof (float));
+  float scores[N];
+  funad_appearance_outlier_scores (f, N, P, D, 1, scores);
+  g_assert_true (flagged (scores, 20) && flagged (scores, 21));
+  funad_appearance_outlier_scores (f, N, P, D, 0, scores);
+  g_assert_cmpfloat (scores[20], <, 1e-3);
+  g_assert_false (flagged (scores, 20) || flagged (scores, 21));
+  g_free (f);
+}
+
+/* Identical frames, or no frame outside the window: scores are finite zeros. */
+static void
+test_degenerate (void)
+{
+  float *f = g_new (float, (gsize) N * P * D);
+  for (int i = 0; i < N * P * D; i++)
+    f[i] = (float) (i % (P * D));
+  float scores[N];
+  funad_appearance_outlier_scores (f, N, P, D, 0, scores);
+  for (int i = 0; i < N; i++)
+    g_assert_cmpfloat (scores[i], ==, 0.f);
+  g_free (f);
+  f = frames (3, NULL, 0, 0.f);
+  funad_appearance_outlier_scores (f, 3, P, D, 5, scores);
+  for (int i = 0; i < 3; i++)
+    g_assert_cmpfloat (scores[i], ==, 0.f);
+  funad_appearance_outlier_scores (f, 1, P, D, 0, scores);
+  g_assert_cmpfloat (scores[0], ==, 0.f);
+  g_free (f);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/appearance/planted-outliers", test_planted_outliers);
+  g_test_add_func ("/appearance/window", test_window);
+  g_test_add_func ("/appearance/degenerate", test_degenerate);
+  return g_test_run ();
+}
