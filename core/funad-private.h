@@ -363,12 +363,14 @@ void funad_calibration_apply (const FunadModel *model, float *patch_scores, int 
                               int count);
 
 /* ---- appearance.c ------------------------------------------------------------------------ */
-/* For n frames' features (each P x D), how unlike every other frame each looks as a whole:
- * the distance from its mean patch feature (dimensions standardised over the frames) to the
- * nearest other frame's, skipping frames within `window` of it in order; 0 where no frame is
- * left to compare with. */
-void funad_appearance_outlier_scores (const float *features, int n, int P, int D, int window,
-                                      float *scores);
+/* Blocks per side the appearance score cuts a grid x grid frame into. */
+int funad_appearance_blocks (int grid);
+/* For n frames' features (each grid^2 x D), how unlike the other frames each looks, place by
+ * place: the mean over its blocks of the distance from the block's mean feature (dimensions
+ * standardised over all blocks) to the same block of the nearest other frame, skipping frames
+ * within `window` of it in order; 0 where no frame is left to compare with. */
+void funad_appearance_outlier_scores (const float *features, int n, int grid, int D,
+                                      int window, float *scores);
 
 /* ---- stats.c ------------------------------------------------------------------------------ */
 double funad_robust_cut (const float *values, gsize n, double z, double *median, double *mad);

@@ -642,18 +642,19 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
 
 /* The images the training set itself marks as typical, in the spirit of FUN-AD's IRMB (a bank
  * of confident normals), label-free: an image is typical when neither its memory-bank score
- * nor its appearance as a whole (appearance.c) is above median + typical_z x 1.4826 x MAD of
- * the training images'. The two see different defects (a small dark hole; a whole surface
- * gone rough) and agree only loosely, so either can leave an image out. Appearance that does
- * not vary at all (MAD 0: a still scene) is no evidence, so it then leaves nothing out. */
+ * nor its appearance, block by block (appearance.c), is above median + typical_z x 1.4826 x
+ * MAD of the training images'. The two see different defects (a small dark hole; a surface
+ * gone a little rough all over) and agree only loosely, so either can leave an image out.
+ * Appearance that does not vary at all (MAD 0: a still scene) is no evidence, so it then
+ * leaves nothing out. */
 static int
 typical_images (Run *r, FunadModel *m, int *kept)
 {
   const FunadTrainParams *p = &r->t->params;
   float *scores = g_new (float, r->n), *look = g_new (float, r->n);
   bank_image_scores (r, m, "typical", scores);
-  funad_appearance_outlier_scores (r->features, r->n, r->P, r->D, r->n / LOO_WINDOW_DIVISOR,
-                                   look);
+  funad_appearance_outlier_scores (r->features, r->n, m->grid, r->D,
+                                   r->n / LOO_WINDOW_DIVISOR, look);
   double cut = funad_robust_cut (scores, r->n, p->typical_z, NULL, NULL);
   double look_mad;
   double look_cut = funad_robust_cut (look, r->n, p->typical_z, NULL, &look_mad);

@@ -1,10 +1,10 @@
-/* test-appearance.c — frames unlike every other frame as a whole stand out; near-copies within
- * the window do not vouch for each other; still scenes give finite zeros. */
+/* test-appearance.c — frames unlike the others stand out, as a whole or in one block;
+ * near-copies within the window do not vouch for each other; still scenes give finite zeros. */
 #include <math.h>
 #include <string.h>
 #include "funad-private.h"
 
-enum { N = 60, P = 16, D = 8 };
+enum { N = 60, G = 8, P = G * G, D = 8 };  /* an 8 x 8 grid: 2 x 2 blocks */
 
 /* N frames of P x D gaussian features; frames in `shifted` get +shift on every feature. */
 static float *
@@ -33,7 +33,7 @@ test_planted_outliers (void)
   const int planted[] = { 10, 40 };
   float *f = frames (1, planted, 2, 1.f);
   float scores[N];
-  funad_appearance_outlier_scores (f, N, P, D, 0, scores);
+  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
   int n_flagged = 0;
   for (int i = 0; i < N; i++) {
     gboolean is_planted = i == 10 || i == 40;
@@ -42,6 +42,27 @@ test_planted_outliers (void)
     n_flagged += flagged (scores, i);
   }
   g_assert_cmpint (n_flagged, ==, 2);
+  g_free (f);
+}
+
+/* A frame odd in one block only (its top-left 4 x 4 cells) stands out too. */
+static void
+test_one_block (void)
+{
+  g_assert_cmpint (funad_appearance_blocks (G), ==, 2);
+  float *f = frames (4, NULL, 0, 0.f);
+  for (int y = 0; y < 4; y++)
+    for (int x = 0; x < 4; x++)
+      for (int j = 0; j < D; j++)
+        f[((gsize) 33 * P + y * G + x) * D + j] += 2.f;
+  float scores[N];
+  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
+  g_assert_true (flagged (scores, 33));
+  float second = 0.f;
+  for (int i = 0; i < N; i++)
+    if (i != 33)
+      second = MAX (second, scores[i]);
+  g_assert_cmpfloat (scores[33], >, 1.5f * second);
   g_free (f);
 }
 
@@ -54,9 +75,9 @@ test_window (void)
   float *f = frames (2, planted, 2, 1.f);
   memcpy (f + (gsize) 21 * P * D, f + (gsize) 20 * P * D, P * D * sizeof (float));
   float scores[N];
-  funad_appearance_outlier_scores (f, N, P, D, 1, scores);
+  funad_appearance_outlier_scores (f, N, G, D, 1, scores);
   g_assert_true (flagged (scores, 20) && flagged (scores, 21));
-  funad_appearance_outlier_scores (f, N, P, D, 0, scores);
+  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
   g_assert_cmpfloat (scores[20], <, 1e-3);
   g_assert_false (flagged (scores, 20) || flagged (scores, 21));
   g_free (f);
@@ -70,15 +91,15 @@ test_degenerate (void)
   for (int i = 0; i < N * P * D; i++)
     f[i] = (float) (i % (P * D));
   float scores[N];
-  funad_appearance_outlier_scores (f, N, P, D, 0, scores);
+  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
   for (int i = 0; i < N; i++)
     g_assert_cmpfloat (scores[i], ==, 0.f);
   g_free (f);
   f = frames (3, NULL, 0, 0.f);
-  funad_appearance_outlier_scores (f, 3, P, D, 5, scores);
+  funad_appearance_outlier_scores (f, 3, G, D, 5, scores);
   for (int i = 0; i < 3; i++)
     g_assert_cmpfloat (scores[i], ==, 0.f);
-  funad_appearance_outlier_scores (f, 1, P, D, 0, scores);
+  funad_appearance_outlier_scores (f, 1, G, D, 0, scores);
   g_assert_cmpfloat (scores[0], ==, 0.f);
   g_free (f);
 }
@@ -88,6 +109,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/appearance/planted-outliers", test_planted_outliers);
+  g_test_add_func ("/appearance/one-block", test_one_block);
   g_test_add_func ("/appearance/window", test_window);
   g_test_add_func ("/appearance/degenerate", test_degenerate);
   return g_test_run ();
