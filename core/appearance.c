@@ -21,6 +21,14 @@ funad_appearance_blocks (int grid)
   return MAX (1, grid / BLOCK_CELLS);
 }
 
+/* The block (of B x B) that grid cell c falls in; the last row and column of blocks take
+ * the cells left over when grid is not a multiple of BLOCK_CELLS. */
+static inline int
+block_of (int c, int grid, int B)
+{
+  return MIN (c / grid / BLOCK_CELLS, B - 1) * B + MIN (c % grid / BLOCK_CELLS, B - 1);
+}
+
 void
 funad_appearance_outlier_scores (const float *features, int n, int grid, int D, int window,
                                  float *scores)
@@ -30,10 +38,10 @@ funad_appearance_outlier_scores (const float *features, int n, int grid, int D, 
   float *look = g_new0 (float, (gsize) nb * n * D);
   int *count = g_new0 (int, nb);
   for (int c = 0; c < P; c++)
-    count[MIN (c / grid / BLOCK_CELLS, B - 1) * B + MIN (c % grid / BLOCK_CELLS, B - 1)]++;
+    count[block_of (c, grid, B)]++;
   for (int i = 0; i < n; i++)
     for (int c = 0; c < P; c++) {
-      int b = MIN (c / grid / BLOCK_CELLS, B - 1) * B + MIN (c % grid / BLOCK_CELLS, B - 1);
+      int b = block_of (c, grid, B);
       float *a = look + ((gsize) b * n + i) * D;
       const float *f = features + ((gsize) i * P + c) * D;
       for (int j = 0; j < D; j++)
