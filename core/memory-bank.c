@@ -38,31 +38,25 @@ funad_memory_bank_build (FunadModel *m, const float *features, const int *images
   if (outlier_z > 0.f) {
     /* Leave-own-image-out distance of every candidate to a random reference subset of the
      * others (bounded, so the cost grows linearly with the frames), and a robust cut on it. */
-    float *gathered = NULL;
-    const float *all = features;
-    if (images) {
-      gathered = g_new (float, total * D);
-      for (int i = 0; i < n; i++)
-        memcpy (gathered + (gsize) i * P * D, image_rows (features, images, i, P, D),
-                (gsize) P * D * sizeof (float));
-      all = gathered;
-    }
     int n_ref = (int) MIN (total, OUTLIER_REFERENCE);
     float *ref = g_new (float, (gsize) n_ref * D);
     int *ref_group = g_new (int, n_ref), *pick = g_new (int, n_ref);
-    int *scratch = g_new (int, total), *own = g_new (int, total), *nn = g_new (int, total);
+    int *scratch = g_new (int, total), *own = g_new (int, P), *nn = g_new (int, P);
     funad_sample_indices (rng, (int) total, n_ref, pick, scratch);
     for (int k = 0; k < n_ref; k++) {
-      memcpy (ref + (gsize) k * D, all + (gsize) pick[k] * D, D * sizeof (float));
+      memcpy (ref + (gsize) k * D, image_rows (features, images, pick[k] / P, P, D)
+              + (gsize) (pick[k] % P) * D, D * sizeof (float));
       ref_group[k] = pick[k] / P;
     }
-    for (gsize c = 0; c < total; c++)
-      own[c] = (int) (c / P);
+    /* Image by image, reading the rows in place (no copy of the chosen images' features). */
     dist = g_new (float, total);
-    funad_knn (all, (int) total, ref, n_ref, D, 1, n > 1 ? own : NULL,
-               n > 1 ? ref_group : NULL, 0, dist, nn);
+    for (int i = 0; i < n; i++) {
+      for (int c = 0; c < P; c++)
+        own[c] = i;
+      funad_knn (image_rows (features, images, i, P, D), P, ref, n_ref, D, 1,
+                 n > 1 ? own : NULL, n > 1 ? ref_group : NULL, 0, dist + (gsize) i * P, nn);
+    }
     cut = (float) funad_robust_cut (dist, total, outlier_z, NULL, NULL);
-    g_free (gathered);
     g_free (nn);
     g_free (own);
     g_free (scratch);

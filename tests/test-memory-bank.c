@@ -140,6 +140,30 @@ test_planted_outliers_removed (void)
     g_free (group);
     funad_model_unref (m);
   }
+  /* Building from a chosen subset of the images, read in place, gives the same bank and the
+   * same source images as building from a copy of just those images. */
+  const int images[] = { 1, 3, 4, 8 };
+  float *copy = g_new (float, 4 * P * D);
+  for (int k = 0; k < 4; k++)
+    memcpy (copy + (gsize) k * P * D, features + (gsize) images[k] * P * D,
+            P * D * sizeof (float));
+  FunadModel *a = funad_model_new_empty (), *b = funad_model_new_empty ();
+  funad_backbone_init_builtin (&a->backbone, 64, 1, D);
+  funad_backbone_init_builtin (&b->backbone, 64, 1, D);
+  GRand *ra = g_rand_new_with_seed (9), *rb = g_rand_new_with_seed (9);
+  int *ga = funad_memory_bank_build (a, features, images, 4, P, 100, 3.f, ra);
+  int *gb = funad_memory_bank_build (b, copy, NULL, 4, P, 100, 3.f, rb);
+  g_assert_cmpint (a->bank_rows, ==, b->bank_rows);
+  g_assert_cmpmem (a->bank, a->bank_rows * D * sizeof (float), b->bank,
+                   b->bank_rows * D * sizeof (float));
+  g_assert_cmpmem (ga, a->bank_rows * sizeof (int), gb, b->bank_rows * sizeof (int));
+  g_free (ga);
+  g_free (gb);
+  g_rand_free (ra);
+  g_rand_free (rb);
+  funad_model_unref (a);
+  funad_model_unref (b);
+  g_free (copy);
   g_free (features);
   g_rand_free (rng);
 }
