@@ -163,9 +163,11 @@ typedef struct {
   float outlier_z;       /* drop training patches whose leave-own-image-out distance has a
                           * robust z-score above this; 0 keeps every patch */
   float typical_z;       /* leave out of the bank training images whose own score (against a
-                          * provisional bank, neighbours left out) or appearance (block by
-                          * block, against the other images') has a robust z-score above
-                          * this; 0 keeps every image */
+                          * provisional bank, neighbours left out) has a robust z-score above
+                          * this; 0: not used */
+  float appearance_z;    /* and those whose appearance (block by block, against the other
+                          * images': appearance.c) has a robust z-score above this; 0: not
+                          * used */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

@@ -55,6 +55,7 @@ funad_train_default_params (void)
     .bank_size = 40000,
     .outlier_z = 0.f,
     .typical_z = 2.f,
+    .appearance_z = 1.5f,
     .input_size = 224,
     .seed = 0,
     .n_threads = 0,
@@ -120,6 +121,7 @@ check_params (const FunadTrainParams *p, GError **error)
            || p->fit_patches < 2 * p->dict_size
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
            || p->bank_size > (1 << 22) || p->outlier_z < 0.f || p->typical_z < 0.f
+           || p->appearance_z < 0.f
            || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
     bad = "a training parameter is out of range";
   if (bad)
@@ -592,9 +594,11 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_STR ("calibration", p->calibrate && p->scorer == FUNAD_SCORER_MEMORY_BANK
            ? "per-cell robust z of leave-own-image-out patch scores" : "none");
   ADD_DBL ("typical_z", p->typical_z);
-  if (p->scorer == FUNAD_SCORER_MEMORY_BANK && p->typical_z > 0.f)
-    ADD_STR ("typical_rule", "left out: bank score or appearance above median + typical_z * "
-             "1.4826 * MAD of the training frames'");
+  ADD_DBL ("appearance_z", p->appearance_z);
+  if (p->scorer == FUNAD_SCORER_MEMORY_BANK && (p->typical_z > 0.f || p->appearance_z > 0.f))
+    ADD_STR ("typical_rule", "left out: bank score above median + typical_z * 1.4826 * MAD, "
+             "or appearance (third nearest frame, block by block) above median + appearance_z "
+             "* 1.4826 * MAD, of the training frames' (a z of 0: that score not used)");
   ADD_INT ("irmb", p->use_irmb);
   ADD_INT ("teacher", p->use_teacher);
   ADD_INT ("synthetic", p->use_synthetic);
@@ -642,27 +646,35 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
 
 /* The images the training set itself marks as typical, in the spirit of FUN-AD's IRMB (a bank
  * of confident normals), label-free: an image is typical when neither its memory-bank score
- * nor its appearance, block by block (appearance.c), is above median + typical_z x 1.4826 x
- * MAD of the training images'. The two see different defects (a small dark hole; a surface
- * gone a little rough all over) and agree only loosely, so either can leave an image out.
+ * is above median + typical_z x 1.4826 x MAD of the training images' nor its appearance,
+ * block by block (appearance.c), above median + appearance_z x 1.4826 x MAD (a z of 0: that
+ * score is not used). The two see different defects (a small dark hole; a surface gone a
+ * little rough all over) and agree only loosely, so either can leave an image out.
  * Appearance that does not vary at all (MAD 0: a still scene) is no evidence, so it then
  * leaves nothing out. */
 static int
 typical_images (Run *r, FunadModel *m, int *kept)
 {
   const FunadTrainParams *p = &r->t->params;
-  float *scores = g_new (float, r->n), *look = g_new (float, r->n);
-  bank_image_scores (r, m, "typical", scores);
-  funad_appearance_outlier_scores (r->features, r->n, m->grid, r->D,
-                                   r->n / LOO_WINDOW_DIVISOR, look);
-  double cut = funad_robust_cut (scores, r->n, p->typical_z, NULL, NULL);
-  double look_mad;
-  double look_cut = funad_robust_cut (look, r->n, p->typical_z, NULL, &look_mad);
-  if (!(look_mad > 0.0))
-    look_cut = INFINITY;
+  float *scores = NULL, *look = NULL;
+  double cut = INFINITY, look_cut = INFINITY;
+  if (p->typical_z > 0.f) {
+    scores = g_new (float, r->n);
+    bank_image_scores (r, m, "typical", scores);
+    cut = funad_robust_cut (scores, r->n, p->typical_z, NULL, NULL);
+  }
+  if (p->appearance_z > 0.f) {
+    look = g_new (float, r->n);
+    funad_appearance_outlier_scores (r->features, r->n, m->grid, r->D,
+                                     r->n / LOO_WINDOW_DIVISOR, look);
+    double look_mad;
+    look_cut = funad_robust_cut (look, r->n, p->appearance_z, NULL, &look_mad);
+    if (!(look_mad > 0.0))
+      look_cut = INFINITY;
+  }
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
-    if (scores[i] <= cut && look[i] <= look_cut)
+    if ((!scores || scores[i] <= cut) && (!look || look[i] <= look_cut))
       kept[n_kept++] = i;
   g_free (look);
   g_free (scores);
@@ -797,7 +809,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     goto out;
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK) {
     report (&r, "bank", 0, 1, NULL);
-    if (p->typical_z > 0.f) {
+    if (p->typical_z > 0.f || p->appearance_z > 0.f) {
       int *kept = g_new (int, r.n);
       int n_kept = typical_images (&r, m, kept);
       bank_group = funad_memory_bank_build (m, r.features, kept, n_kept, r.P, p->bank_size,

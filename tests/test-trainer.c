@@ -99,27 +99,32 @@ test_finds_defects (void)
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
 }
 
-/* Leaving atypical training images out of the bank: the contaminated images go, the model
- * still finds held-out defects, and the summary says how many images the bank drew on. */
+/* Leaving atypical training images out of the bank, by their own score or by their
+ * appearance, each rule alone: the contaminated images go, the model still finds held-out
+ * defects, and the summary says how many images the bank drew on. */
 static void
 test_typical_images (void)
 {
-  FunadTrainParams p = small_params ();
-  p.typical_z = 3.f;
-  /* On this 8 x 8 grid a 3 x 3 neighbourhood mean blurs one small defect below the cut. */
-  p.neighbourhood = 0;
-  FunadModel *m = contaminated_model (&p);
-  const char *summary = funad_model_get_metadata (m, "training_summary");
-  int kept = -1;
-  const char *at = strstr (summary, "\"candidate_normals\":");
-  g_assert_nonnull (at);
-  kept = atoi (at + strlen ("\"candidate_normals\":"));
-  if (g_test_verbose ())
-    g_printerr ("bank drawn from %d of 40 images\n", kept);
-  /* Exactly the 3 defective images (5, 18 and 31) stand out. */
-  g_assert_cmpint (kept, ==, 37);
-  g_assert_nonnull (strstr (summary, "\"left_out_frames\":[5,18,31]"));
-  funad_model_unref (m);
+  for (int rule = 0; rule < 2; rule++) {
+    FunadTrainParams p = small_params ();
+    p.typical_z = rule == 0 ? 3.f : 0.f;
+    p.appearance_z = rule == 1 ? 3.f : 0.f;
+    /* On this 8 x 8 grid a 3 x 3 neighbourhood mean blurs one small defect below the cut. */
+    p.neighbourhood = 0;
+    FunadModel *m = contaminated_model (&p);
+    const char *summary = funad_model_get_metadata (m, "training_summary");
+    int kept = -1;
+    const char *at = strstr (summary, "\"candidate_normals\":");
+    g_assert_nonnull (at);
+    kept = atoi (at + strlen ("\"candidate_normals\":"));
+    if (g_test_verbose ())
+      g_printerr ("%s: bank drawn from %d of 40 images\n", rule == 0 ? "own score" : "appearance",
+                  kept);
+    /* Exactly the 3 defective images (5, 18 and 31) stand out. */
+    g_assert_cmpint (kept, ==, 37);
+    g_assert_nonnull (strstr (summary, "\"left_out_frames\":[5,18,31]"));
+    funad_model_unref (m);
+  }
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
 }
 

@@ -338,6 +338,7 @@ main (int argc, char **argv)
   int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
   int bank_size = params.bank_size, feature_dim = params.feature_dim;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
+  double appearance_z = params.appearance_z;
   double dedup = DEFAULT_DEDUP;
   int neighbourhood = params.neighbourhood;
   gboolean no_calibration = FALSE, no_teacher = FALSE;
@@ -359,9 +360,13 @@ main (int argc, char **argv)
   char *outlier_help = g_strdup_printf ("Memory bank: drop training patches whose "
                                         "leave-own-image-out distance has a robust z-score "
                                         "above Z (default %g; 0 keeps all)", params.outlier_z);
-  char *typical_help = g_strdup_printf ("Memory bank: leave out training frames that score "
-                                        "above a robust z-score of Z against the others "
-                                        "(default %g; 0 keeps all)", params.typical_z);
+  char *typical_help = g_strdup_printf ("Memory bank: leave out training frames whose own "
+                                        "score against the others has a robust z-score above "
+                                        "Z (default %g; 0: not used)", params.typical_z);
+  char *appearance_help = g_strdup_printf ("Memory bank: leave out training frames whose "
+                                           "appearance, block by block, against the others' "
+                                           "has a robust z-score above Z (default %g; 0: not "
+                                           "used)", params.appearance_z);
   char *dedup_help = g_strdup_printf ("Drop a frame whose 32x32 grey thumbnail differs from "
                                       "the last kept frame's by less than T grey levels (mean "
                                       "absolute difference; default %g; 0 keeps all)",
@@ -397,6 +402,7 @@ main (int argc, char **argv)
       "place in the frame (default: calibrated)", NULL },
     { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, outlier_help, "Z" },
     { "typical-z", 0, 0, G_OPTION_ARG_DOUBLE, &typical_z, typical_help, "Z" },
+    { "appearance-z", 0, 0, G_OPTION_ARG_DOUBLE, &appearance_z, appearance_help, "Z" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-teacher", 0, 0, G_OPTION_ARG_NONE, &no_teacher, "FUN-AD ablation: IRMB starts from all "
       "images and keeps min-max-normalised scores below 0.5, as the reference does (default: "
@@ -443,6 +449,7 @@ main (int argc, char **argv)
   g_free (feature_dim_help);
   g_free (outlier_help);
   g_free (typical_help);
+  g_free (appearance_help);
   g_free (dedup_help);
 
   if (!output)
@@ -469,8 +476,8 @@ main (int argc, char **argv)
     return cli_fail ("--feature-dim must be between 8 and 4096");
   if (bank_size < 1)
     return cli_fail ("--bank-size must be at least 1");
-  if (!(outlier_z >= 0) || !(typical_z >= 0))
-    return cli_fail ("--outlier-z and --typical-z must not be negative");
+  if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
+    return cli_fail ("--outlier-z, --typical-z and --appearance-z must not be negative");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
     int rc = cli_fail (error->message);
     g_error_free (error);
@@ -489,6 +496,7 @@ main (int argc, char **argv)
   params.outlier_z = (float) outlier_z;
   params.calibrate = !no_calibration;
   params.typical_z = (float) typical_z;
+  params.appearance_z = (float) appearance_z;
   params.use_irmb = !no_irmb;
   params.use_teacher = !no_teacher;
   params.use_synthetic = !no_synthetic;
