@@ -54,7 +54,7 @@ funad_train_default_params (void)
     .scorer = FUNAD_SCORER_MEMORY_BANK,
     .bank_size = 40000,
     .outlier_z = 0.f,
-    .typical_z = 2.f,
+    .typical_z = 0.f,
     .appearance_z = 1.5f,
     .input_size = 224,
     .seed = 0,
