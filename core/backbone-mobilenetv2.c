@@ -43,21 +43,22 @@ mnv2_free (FunadNet *net)
 
 static void
 mnv2_forward (const FunadNet *net, const float *image, int h, int w, float **stage,
-              int *stage_h, int *stage_w)
+              int *stage_h, int *stage_w, FunadWorkers *workers)
 {
   const MobileNetV2 *m = (const MobileNetV2 *) net;
-  float *x = funad_conv_apply (&m->stem, image, &h, &w, FUNAD_ACT_RELU6, NULL);
+  float *x = funad_conv_apply (&m->stem, image, &h, &w, FUNAD_ACT_RELU6, NULL, workers);
   int next_feature = 0;
   for (int i = 0; i < m->n_blocks; i++) {
     const Block *b = &m->blocks[i];
     float *in = x;
     int bh = h, bw = w;
-    float *t = b->has_pw ? funad_conv_apply (&b->pw, in, &bh, &bw, FUNAD_ACT_RELU6, NULL) : in;
-    float *u = funad_conv_apply (&b->dw, t, &bh, &bw, FUNAD_ACT_RELU6, NULL);
+    float *t = b->has_pw
+               ? funad_conv_apply (&b->pw, in, &bh, &bw, FUNAD_ACT_RELU6, NULL, workers) : in;
+    float *u = funad_conv_apply (&b->dw, t, &bh, &bw, FUNAD_ACT_RELU6, NULL, workers);
     if (t != in)
       g_free (t);
     /* The depthwise-separable first block activates after dw only; its pw is the "pwl". */
-    x = funad_conv_apply (&b->pwl, u, &bh, &bw, FUNAD_ACT_NONE, b->skip ? in : NULL);
+    x = funad_conv_apply (&b->pwl, u, &bh, &bw, FUNAD_ACT_NONE, b->skip ? in : NULL, workers);
     g_free (u);
     g_free (in);
     h = bh, w = bw;

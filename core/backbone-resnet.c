@@ -59,41 +59,58 @@ resnet_free (FunadNet *net)
   g_free (r);
 }
 
-/* 3x3 max pool, stride 2, padding 1 (padding never wins: it is -inf). */
-static float *
-maxpool (const float *x, int ch, int *h, int *w)
+/* 3x3 max pool, stride 2, padding 1 (padding never wins: it is -inf), channels split among
+ * the parts. */
+typedef struct {
+  const float *in;
+  float *out;
+  int ch, h, w, ho, wo;
+} PoolJob;
+
+static void
+maxpool_part (gpointer data, int part, int n_parts)
 {
-  int ho = (*h + 2 - 3) / 2 + 1, wo = (*w + 2 - 3) / 2 + 1;
-  float *out = g_new (float, (gsize) ch * ho * wo);
-  for (int c = 0; c < ch; c++) {
-    const float *in = x + (gsize) c * *h * *w;
-    for (int y = 0; y < ho; y++)
-      for (int xo = 0; xo < wo; xo++) {
+  const PoolJob *j = data;
+  for (int c = j->ch * part / n_parts; c < j->ch * (part + 1) / n_parts; c++) {
+    const float *in = j->in + (gsize) c * j->h * j->w;
+    for (int y = 0; y < j->ho; y++)
+      for (int xo = 0; xo < j->wo; xo++) {
         float best = -G_MAXFLOAT;
         for (int ky = 0; ky < 3; ky++) {
           int iy = 2 * y + ky - 1;
-          if (iy < 0 || iy >= *h)
+          if (iy < 0 || iy >= j->h)
             continue;
           for (int kx = 0; kx < 3; kx++) {
             int ix = 2 * xo + kx - 1;
-            if (ix >= 0 && ix < *w)
-              best = MAX (best, in[(gsize) iy * *w + ix]);
+            if (ix >= 0 && ix < j->w)
+              best = MAX (best, in[(gsize) iy * j->w + ix]);
           }
         }
-        out[((gsize) c * ho + y) * wo + xo] = best;
+        j->out[((gsize) c * j->ho + y) * j->wo + xo] = best;
       }
   }
-  *h = ho, *w = wo;
-  return out;
+}
+
+static float *
+maxpool (const float *x, int ch, int *h, int *w, FunadWorkers *workers)
+{
+  PoolJob job = { x, NULL, ch, *h, *w, (*h + 2 - 3) / 2 + 1, (*w + 2 - 3) / 2 + 1 };
+  job.out = g_new (float, (gsize) ch * job.ho * job.wo);
+  if (workers)
+    funad_workers_run (workers, maxpool_part, &job);
+  else
+    maxpool_part (&job, 0, 1);
+  *h = job.ho, *w = job.wo;
+  return job.out;
 }
 
 static void
 resnet_forward (const FunadNet *net, const float *image, int h, int w, float **stage,
-                int *stage_h, int *stage_w)
+                int *stage_h, int *stage_w, FunadWorkers *workers)
 {
   const Resnet *r = (const Resnet *) net;
-  float *s = funad_conv_apply (&r->stem, image, &h, &w, FUNAD_ACT_RELU, NULL);
-  float *x = maxpool (s, r->stem.out, &h, &w);
+  float *s = funad_conv_apply (&r->stem, image, &h, &w, FUNAD_ACT_RELU, NULL, workers);
+  float *x = maxpool (s, r->stem.out, &h, &w, workers);
   g_free (s);
   int n_conv = r->arch->bottleneck ? 3 : 2;
   for (int i = 0; i < r->n_blocks; i++) {
@@ -102,13 +119,13 @@ resnet_forward (const FunadNet *net, const float *image, int h, int w, float **s
     float *shortcut = x;
     if (b->has_down) {
       int dh = h, dw = w;
-      shortcut = funad_conv_apply (&b->down, x, &dh, &dw, FUNAD_ACT_NONE, NULL);
+      shortcut = funad_conv_apply (&b->down, x, &dh, &dw, FUNAD_ACT_NONE, NULL, workers);
     }
     float *t = x;
     for (int c = 0; c < n_conv; c++) {
       gboolean last = c == n_conv - 1;
       float *u = funad_conv_apply (&b->conv[c], t, &bh, &bw, FUNAD_ACT_RELU,
-                                   last ? shortcut : NULL);
+                                   last ? shortcut : NULL, workers);
       if (t != x)
         g_free (t);
       t = u;

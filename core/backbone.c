@@ -210,7 +210,7 @@ fit_pca (FunadBackbone *bb, const float *images, int n, int n_patches, GRand *rn
   for (int k = 0; k < n_images; k++) {
     int i = (int) ((gint64) k * n / n_images);
     funad_pretrained_patch_features (bb, images + (gsize) i * funad_backbone_image_floats (bb),
-                                     raw);
+                                     raw, NULL);
     for (int p = 0; p < per_image; p++) {
       int c = per_image == cells ? p : g_rand_int_range (rng, 0, cells);
       memcpy (x + ((gsize) k * per_image + p) * R, raw + (gsize) c * R, R * sizeof (float));
@@ -270,12 +270,46 @@ local_average (const float *in, int h, int w, float *out)
     }
 }
 
+/* Each stage's channels c0..c1-1 of part `part`: averaged, resized, packed into the rows. */
+typedef struct {
+  const FunadBackbone *bb;
+  float **stage;
+  const int *sh, *sw;
+  float *out;
+} PackJob;
+
+static void
+pack_part (gpointer data, int part, int n_parts)
+{
+  const PackJob *j = data;
+  const FunadNet *net = j->bb->net;
+  int grid = j->bb->grid;
+  gsize cells = (gsize) grid * grid;
+  float *plane = g_new (float, cells);
+  int offset = 0;
+  for (int s = 0; s < net->n_stages; s++) {
+    gsize n = (gsize) j->sh[s] * j->sw[s];
+    float *avg = g_new (float, n);
+    int c0 = net->channels[s] * part / n_parts, c1 = net->channels[s] * (part + 1) / n_parts;
+    for (int c = c0; c < c1; c++) {
+      local_average (j->stage[s] + c * n, j->sh[s], j->sw[s], avg);
+      funad_map_resize (avg, j->sw[s], j->sh[s], plane, grid, grid);
+      for (gsize i = 0; i < cells; i++)
+        j->out[i * j->bb->raw_dim + offset + c] = plane[i];
+    }
+    offset += net->channels[s];
+    g_free (avg);
+  }
+  g_free (plane);
+}
+
 void
-funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out)
+funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out,
+                                 FunadWorkers *workers)
 {
   const FunadNet *net = bb->net;
-  int size = bb->input_size, grid = bb->grid;
-  gsize pixels = (gsize) size * size, cells = (gsize) grid * grid;
+  int size = bb->input_size;
+  gsize pixels = (gsize) size * size;
   float *x = g_new (float, 3 * pixels);
   for (int c = 0; c < 3; c++) {
     float scale = 1.f / (255.f * bb->input_std[c]), shift = bb->input_mean[c] / bb->input_std[c];
@@ -284,50 +318,63 @@ funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, fl
   }
   float *stage[FUNAD_NET_MAX_STAGES] = { 0 };
   int sh[FUNAD_NET_MAX_STAGES], sw[FUNAD_NET_MAX_STAGES];
-  net->forward (net, x, size, size, stage, sh, sw);
+  net->forward (net, x, size, size, stage, sh, sw, workers);
   g_free (x);
-  float *plane = g_new (float, cells);
-  int offset = 0;
-  for (int s = 0; s < net->n_stages; s++) {
-    gsize n = (gsize) sh[s] * sw[s];
-    float *avg = g_new (float, n);
-    for (int c = 0; c < net->channels[s]; c++) {
-      local_average (stage[s] + c * n, sh[s], sw[s], avg);
-      funad_map_resize (avg, sw[s], sh[s], plane, grid, grid);
-      for (gsize i = 0; i < cells; i++)
-        out[i * bb->raw_dim + offset + c] = plane[i];
-    }
-    offset += net->channels[s];
-    g_free (avg);
+  PackJob job = { bb, stage, sh, sw, out };
+  if (workers)
+    funad_workers_run (workers, pack_part, &job);
+  else
+    pack_part (&job, 0, 1);
+  for (int s = 0; s < net->n_stages; s++)
     g_free (stage[s]);
+}
+
+/* Rows r0..r1-1 of the reduced, standardised features from the raw ones. */
+typedef struct {
+  const FunadBackbone *bb;
+  float *raw, *out;
+  int rows;
+} ReduceJob;
+
+static void
+reduce_part (gpointer data, int part, int n_parts)
+{
+  const ReduceJob *j = data;
+  const FunadBackbone *bb = j->bb;
+  int r0 = j->rows * part / n_parts, r1 = j->rows * (part + 1) / n_parts;
+  if (r1 == r0)
+    return;
+  if (bb->projection) {
+    for (int r = r0; r < r1; r++)
+      for (int k = 0; k < bb->raw_dim; k++)
+        j->raw[(gsize) r * bb->raw_dim + k] -= bb->pca_mean[k];
+    funad_gemm_nt (r1 - r0, bb->dim, bb->raw_dim, 1.f, j->raw + (gsize) r0 * bb->raw_dim,
+                   bb->projection, 0.f, j->out + (gsize) r0 * bb->dim);
   }
-  g_free (plane);
+  for (int r = r0; r < r1; r++) {
+    float *f = j->out + (gsize) r * bb->dim;
+    for (int k = 0; k < bb->dim; k++)
+      f[k] = (f[k] - bb->feat_mean[k]) / bb->feat_std[k];
+  }
 }
 
 void
-funad_backbone_features (const FunadBackbone *bb, const float *image, float *out)
+funad_backbone_features (const FunadBackbone *bb, const float *image, float *out,
+                         FunadWorkers *workers)
 {
   if (!bb->net) {
     funad_builtin_features (&bb->builtin, image, out);
     return;
   }
-  gsize cells = (gsize) bb->grid * bb->grid;
-  if (bb->projection) {
-    float *raw = g_new (float, cells * bb->raw_dim);
-    funad_pretrained_patch_features (bb, image, raw);
-    for (gsize c = 0; c < cells; c++)
-      for (int j = 0; j < bb->raw_dim; j++)
-        raw[c * bb->raw_dim + j] -= bb->pca_mean[j];
-    funad_gemm_nt ((int) cells, bb->dim, bb->raw_dim, 1.f, raw, bb->projection, 0.f, out);
-    g_free (raw);
-  } else {
-    funad_pretrained_patch_features (bb, image, out);
-  }
-  for (gsize c = 0; c < cells; c++) {
-    float *f = out + c * bb->dim;
-    for (int j = 0; j < bb->dim; j++)
-      f[j] = (f[j] - bb->feat_mean[j]) / bb->feat_std[j];
-  }
+  int cells = bb->grid * bb->grid;
+  float *raw = bb->projection ? g_new (float, (gsize) cells * bb->raw_dim) : NULL;
+  funad_pretrained_patch_features (bb, image, raw ? raw : out, workers);
+  ReduceJob job = { bb, raw, out, cells };
+  if (workers)
+    funad_workers_run (workers, reduce_part, &job);
+  else
+    reduce_part (&job, 0, 1);
+  g_free (raw);
 }
 
 gboolean

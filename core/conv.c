@@ -127,20 +127,22 @@ ceil_div (int n, int d)
   return -floor_div (-n, d);
 }
 
-/* cols ((in k k) x (ho wo)): row (c, ky, kx) holds input pixel (c, y s + ky - pad, x s + kx -
- * pad) for every output (y, x), zero outside the map. */
+/* cols ((in k k) x band) for the output rows y0..y1-1 (band = (y1 - y0) wo positions): row
+ * (c, ky, kx) holds input pixel (c, y s + ky - pad, x s + kx - pad) for every output (y, x) of
+ * the band, zero outside the map. */
 static void
-im2col (const FunadConv *c, const float *in, int h, int w, int ho, int wo, float *cols)
+im2col (const FunadConv *c, const float *in, int h, int w, int wo, int y0, int y1, float *cols)
 {
   const int k = c->k, s = c->stride, pad = c->pad;
+  const gsize band = (gsize) (y1 - y0) * wo;
   for (int ch = 0; ch < c->in; ch++)
     for (int ky = 0; ky < k; ky++)
       for (int kx = 0; kx < k; kx++) {
-        float *row = cols + ((gsize) (ch * k + ky) * k + kx) * ho * wo;
+        float *row = cols + ((gsize) (ch * k + ky) * k + kx) * band;
         const float *plane = in + (gsize) ch * h * w;
-        for (int y = 0; y < ho; y++) {
+        for (int y = y0; y < y1; y++) {
           int iy = y * s + ky - pad;
-          float *dst = row + (gsize) y * wo;
+          float *dst = row + (gsize) (y - y0) * wo;
           if (iy < 0 || iy >= h) {
             memset (dst, 0, wo * sizeof (float));
             continue;
@@ -245,57 +247,99 @@ depthwise_plane (const FunadConv *c, const float *wk, float bias, FunadActivatio
   }
 }
 
-void
-funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *out,
-                    FunadActivation act, const float *residual, float *scratch)
+/* One convolution, cut into parts that run at once: output channels for a depthwise one,
+ * bands of output rows otherwise (each band its own im2col columns and sgemm, so a part never
+ * waits on another). */
+typedef struct {
+  const FunadConv *c;
+  const float *in;
+  int h, w, ho, wo;
+  float *out;
+  FunadActivation act;
+  const float *residual;
+  float *scratch;
+} ConvJob;
+
+static void
+depthwise_part (const ConvJob *j, int part, int n_parts)
 {
-  int ho = funad_conv_out_side (c, h), wo = funad_conv_out_side (c, w);
-  gsize plane = (gsize) ho * wo;
+  const FunadConv *c = j->c;
+  gsize plane = (gsize) j->ho * j->wo;
+  int ch0 = c->in * part / n_parts, ch1 = c->in * (part + 1) / n_parts;
+  float *padded = g_new (float, (gsize) (j->h + 2 * c->pad) * (j->w + 2 * c->pad));
+  /* With a residual, bias, residual and activation are applied after the whole plane. */
+  for (int ch = ch0; ch < ch1; ch++) {
+    depthwise_plane (c, c->weight + (gsize) ch * c->k * c->k, j->residual ? 0.f : c->bias[ch],
+                     j->residual ? FUNAD_ACT_NONE : j->act, j->in + (gsize) ch * j->h * j->w,
+                     j->h, j->w, j->ho, j->wo, padded, j->out + ch * plane);
+    if (j->residual)
+      epilogue (j->out + ch * plane, plane, c->bias[ch], j->residual + ch * plane, j->act);
+  }
+  g_free (padded);
+}
+
+static void
+conv_part (gpointer data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  const FunadConv *c = j->c;
   if (c->groups != 1) {
-    float *padded = g_new (float, (gsize) (h + 2 * c->pad) * (w + 2 * c->pad));
-    /* With a residual, bias, residual and activation are applied after the whole plane. */
-    for (int ch = 0; ch < c->in; ch++)
-      depthwise_plane (c, c->weight + (gsize) ch * c->k * c->k, residual ? 0.f : c->bias[ch],
-                       residual ? FUNAD_ACT_NONE : act, in + (gsize) ch * h * w, h, w, ho, wo,
-                       padded, out + ch * plane);
-    g_free (padded);
-    if (residual)
-      for (int o = 0; o < c->out; o++)
-        epilogue (out + o * plane, plane, c->bias[o], residual + o * plane, act);
+    depthwise_part (j, part, n_parts);
     return;
   }
+  int y0 = j->ho * part / n_parts, y1 = j->ho * (part + 1) / n_parts;
+  gsize plane = (gsize) j->ho * j->wo, p0 = (gsize) y0 * j->wo, band = (gsize) (y1 - y0) * j->wo;
+  if (band == 0)
+    return;
   /* The sgemm accumulates onto bias (+ residual), which spares it zeroing the output. */
   for (int o = 0; o < c->out; o++) {
-    float *y = out + o * plane;
-    if (residual) {
-      const float *r = residual + o * plane;
-      for (gsize i = 0; i < plane; i++)
+    float *y = j->out + o * plane + p0;
+    if (j->residual) {
+      const float *r = j->residual + o * plane + p0;
+      for (gsize i = 0; i < band; i++)
         y[i] = r[i] + c->bias[o];
     } else {
-      for (gsize i = 0; i < plane; i++)
+      for (gsize i = 0; i < band; i++)
         y[i] = c->bias[o];
     }
   }
+  int K = c->in * c->k * c->k;
   if (c->k == 1 && c->stride == 1) {
-    funad_gemm_nn (c->out, (int) plane, c->in, 1.f, c->weight, in, 1.f, out);
+    funad_gemm_nn_ld (c->out, (int) band, K, 1.f, c->weight, K, j->in + p0, (int) plane, 1.f,
+                      j->out + p0, (int) plane);
   } else {
-    im2col (c, in, h, w, ho, wo, scratch);
-    funad_gemm_nn (c->out, (int) plane, c->in * c->k * c->k, 1.f, c->weight, scratch, 1.f, out);
+    float *cols = j->scratch + (gsize) K * p0;
+    im2col (c, j->in, j->h, j->w, j->wo, y0, y1, cols);
+    funad_gemm_nn_ld (c->out, (int) band, K, 1.f, c->weight, K, cols, (int) band, 1.f,
+                      j->out + p0, (int) plane);
   }
-  if (act != FUNAD_ACT_NONE)
+  if (j->act != FUNAD_ACT_NONE)
     for (int o = 0; o < c->out; o++)
-      epilogue (out + o * plane, plane, 0.f, NULL, act);
+      epilogue (j->out + o * plane + p0, band, 0.f, NULL, j->act);
+}
+
+void
+funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *out,
+                    FunadActivation act, const float *residual, float *scratch,
+                    FunadWorkers *workers)
+{
+  ConvJob job = { c, in, h, w, funad_conv_out_side (c, h), funad_conv_out_side (c, w), out, act,
+                  residual, scratch };
+  if (workers)
+    funad_workers_run (workers, conv_part, &job);
+  else
+    conv_part (&job, 0, 1);
 }
 
 float *
 funad_conv_apply (const FunadConv *c, const float *in, int *h, int *w, FunadActivation act,
-                  const float *residual)
+                  const float *residual, FunadWorkers *workers)
 {
   int ho = funad_conv_out_side (c, *h), wo = funad_conv_out_side (c, *w);
   float *out = g_new (float, (gsize) c->out * ho * wo);
   gsize scratch_n = funad_conv_scratch (c, *h, *w);
   float *scratch = scratch_n ? g_new (float, scratch_n) : NULL;
-  funad_conv_forward (c, in, *h, *w, out, act, residual, scratch);
+  funad_conv_forward (c, in, *h, *w, out, act, residual, scratch, workers);
   g_free (scratch);
   *h = ho, *w = wo;
   return out;

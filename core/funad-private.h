@@ -18,6 +18,16 @@ gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError
  * three equal planes. */
 gboolean funad_preprocess_rgb (const FunadImage *image, int size, float *out, GError **error);
 
+/* ---- workers.c: fork-join over a scorer's own threads ------------------------------------ */
+/* Does part `part` of n_parts of a job. */
+typedef void (*FunadPartFunc) (gpointer data, int part, int n_parts);
+typedef struct _FunadWorkers FunadWorkers;
+FunadWorkers *funad_workers_new (int n_threads);
+void funad_workers_free (FunadWorkers *workers);
+int funad_workers_n_threads (const FunadWorkers *workers);
+/* Runs func on every part at once (part 0 in the calling thread); returns when all are done. */
+void funad_workers_run (FunadWorkers *workers, FunadPartFunc func, gpointer data);
+
 /* ---- linalg.c ---------------------------------------------------------------------------- */
 /* C (m x n) = alpha * A (m x k) * B^T (n x k) + beta * C. */
 void funad_gemm_nt (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
@@ -25,13 +35,18 @@ void funad_gemm_nt (int m, int n, int k, float alpha, const float *a, const floa
 /* C (m x n) = alpha * A (m x k) * B (k x n) + beta * C. */
 void funad_gemm_nn (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
                     float *c);
+/* The same with leading dimensions: rows of A, B and C lie lda, ldb and ldc floats apart. */
+void funad_gemm_nn_ld (int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                       int ldb, float beta, float *c, int ldc);
 /* C (m x n) = alpha * A^T (k x m)^T * B (k x n) + beta * C. */
 void funad_gemm_tn (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
                     float *c);
 /* Eigen-decomposition of a symmetric n x n matrix: a is replaced by the eigenvectors (row i of
  * the result is eigenvector i), eval by the eigenvalues in ascending order. */
 gboolean funad_sym_eigen (float *a, int n, float *eval);
+/* OpenBLAS's threads: n_threads > 0 sets them (0 keeps them), get says how many. */
 void funad_set_threads (int n_threads);
+int funad_get_threads (void);
 
 /* ---- knn.c: exact k nearest neighbours by sgemm (|q|^2 + |r|^2 - 2 q.r) ------------------ */
 /* out[i] = |x_i|^2 for the n rows of x. */
@@ -135,12 +150,15 @@ void funad_conv_clear (FunadConv *c);
 int funad_conv_out_side (const FunadConv *c, int side);
 gsize funad_conv_scratch (const FunadConv *c, int h, int w);
 gsize funad_conv_flops (const FunadConv *c, int h, int w);
-/* out = act(conv(in) + bias [+ residual]); scratch holds funad_conv_scratch() floats. */
+/* out = act(conv(in) + bias [+ residual]); scratch holds funad_conv_scratch() floats. With
+ * workers, every worker takes a part (the sgemm then should run on one thread: see
+ * funad_scorer_set_threads()); NULL: the calling thread does it all. */
 void funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *out,
-                         FunadActivation act, const float *residual, float *scratch);
+                         FunadActivation act, const float *residual, float *scratch,
+                         FunadWorkers *workers);
 /* The same into a new buffer; *h, *w become the output's size. */
 float *funad_conv_apply (const FunadConv *c, const float *in, int *h, int *w,
-                         FunadActivation act, const float *residual);
+                         FunadActivation act, const float *residual, FunadWorkers *workers);
 
 /* ---- backbone-mobilenetv2.c, backbone-resnet.c: pretrained trunks ------------------------- */
 #define FUNAD_NET_MAX_STAGES 3
@@ -149,9 +167,10 @@ struct _FunadNet {
   int n_stages;                          /* feature stages the forward pass returns */
   int channels[FUNAD_NET_MAX_STAGES];
   int stride[FUNAD_NET_MAX_STAGES];      /* 8 or 16 */
-  /* image: 3 x h x w, normalised. stage[s] receives a new channels[s] x stage_h x stage_w map. */
+  /* image: 3 x h x w, normalised. stage[s] receives a new channels[s] x stage_h x stage_w map.
+   * workers: as funad_conv_forward(). */
   void (*forward) (const FunadNet *net, const float *image, int h, int w, float **stage,
-                   int *stage_h, int *stage_w);
+                   int *stage_h, int *stage_w, FunadWorkers *workers);
   gsize (*flops) (const FunadNet *net, int h, int w);
   void (*free) (FunadNet *net);
 };
@@ -202,8 +221,11 @@ gboolean funad_backbone_preprocess (const FunadBackbone *bb, const FunadImage *i
  * dictionaries; pretrained: the PCA, when it reduces the features). */
 void funad_backbone_fit (FunadBackbone *bb, const float *images, int n, int n_patches,
                          GRand *rng);
-/* grid*grid x dim standardised features of one preprocessed image. */
-void funad_backbone_features (const FunadBackbone *bb, const float *image, float *out);
+/* grid*grid x dim standardised features of one preprocessed image. A pretrained backbone
+ * shares its layers among workers when given them (NULL: the calling thread alone, with
+ * OpenBLAS's own threads); the builtin one is banded by the caller instead. */
+void funad_backbone_features (const FunadBackbone *bb, const float *image, float *out,
+                              FunadWorkers *workers);
 /* Whether grid rows can be computed apart (builtin), and rows gy0..gy1-1 of the features. */
 gboolean funad_backbone_banded (const FunadBackbone *bb);
 /* After every band of funad_backbone_features_rows(): what needs the whole grid. */
@@ -213,7 +235,8 @@ void funad_backbone_features_rows (const FunadBackbone *bb, const float *image, 
 gsize funad_backbone_flops (const FunadBackbone *bb);
 /* The pretrained part: stage maps, each 3x3 averaged (as PatchCore) and bilinearly resized to
  * the grid, concatenated: grid*grid x raw_dim, not reduced, not standardised. */
-void funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out);
+void funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, float *out,
+                                      FunadWorkers *workers);
 
 /* ---- mlp.c: the FUN-AD scorer: adaptor D->D, discriminator D->H1->H2->1 -------------------- */
 #define FUNAD_MLP_LAYERS 4
@@ -259,16 +282,6 @@ double funad_balanced_bce (const float *logit, const guint8 *label, int n, float
 /* weight * mean over pairs of |s_i - s_j| / 2, with s = sigmoid(logit). */
 double funad_mutual_smoothness (const float *logit, const int *pair_i, const int *pair_j,
                                 int n_pairs, float weight, float *dlogit);
-
-/* ---- workers.c: fork-join over a scorer's own threads ------------------------------------ */
-/* Does part `part` of n_parts of a job. */
-typedef void (*FunadPartFunc) (gpointer data, int part, int n_parts);
-typedef struct _FunadWorkers FunadWorkers;
-FunadWorkers *funad_workers_new (int n_threads);
-void funad_workers_free (FunadWorkers *workers);
-int funad_workers_n_threads (const FunadWorkers *workers);
-/* Runs func on every part at once (part 0 in the calling thread); returns when all are done. */
-void funad_workers_run (FunadWorkers *workers, FunadPartFunc func, gpointer data);
 
 /* ---- bank-index.c: inverted-file index over the memory bank --------------------------- */
 #define FUNAD_BANK_DEFAULT_PROBES 16

@@ -7,6 +7,7 @@
 extern void ssyev_ (const char *jobz, const char *uplo, const int *n, float *a, const int *lda,
                     float *w, float *work, const int *lwork, int *info);
 extern void openblas_set_num_threads (int n);
+extern int openblas_get_num_threads (void);
 
 void
 funad_gemm_nt (int m, int n, int k, float alpha, const float *a, const float *b, float beta,
@@ -21,6 +22,14 @@ funad_gemm_nn (int m, int n, int k, float alpha, const float *a, const float *b,
 {
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, n, beta, c,
                n);
+}
+
+void
+funad_gemm_nn_ld (int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                  int ldb, float beta, float *c, int ldc)
+{
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta,
+               c, ldc);
 }
 
 void
@@ -52,4 +61,10 @@ funad_set_threads (int n_threads)
 {
   if (n_threads > 0)
     openblas_set_num_threads (n_threads);
+}
+
+int
+funad_get_threads (void)
+{
+  return openblas_get_num_threads ();
 }

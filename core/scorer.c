@@ -125,7 +125,7 @@ funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const
     funad_workers_run (s->workers, score_band, s);
     funad_backbone_features_finish (&m->backbone, s->features);
   } else
-    funad_backbone_features (&m->backbone, s->image, s->features);
+    funad_backbone_features (&m->backbone, s->image, s->features, s->workers);
   gint64 t2 = g_get_monotonic_time ();
   if (s->workers && m->scorer == FUNAD_SCORER_MEMORY_BANK)
     funad_workers_run (s->workers, score_patches, s);

@@ -475,13 +475,30 @@ learn_backbone (Run *r, FunadModel *m, GError **error)
   report (r, "backbone", 0, 1, m->backbone.net ? "pretrained" : "whitening and dictionary");
   funad_backbone_fit (&m->backbone, images, r->n, p->fit_patches, r->rng);
   report (r, "backbone", 1, 1, NULL);
-  for (int i = 0; i < r->n; i++) {
-    if (cancelled (r, error))
-      return FALSE;
-    funad_backbone_features (&m->backbone, images + i * pixels,
-                             r->features + (gsize) i * r->P * r->D);
-    report (r, "features", i + 1, r->n, NULL);
+  /* A pretrained trunk shares each layer among our own threads, each with one-thread sgemm,
+   * as the scorer does: OpenBLAS's threads alone would leave the layers' other work (im2col,
+   * activations, pooling) to one core. */
+  int blas_threads = funad_get_threads ();
+  FunadWorkers *workers = NULL;
+  if (m->backbone.net && blas_threads > 1) {
+    workers = funad_workers_new (blas_threads);
+    funad_set_threads (1);
   }
+  gboolean ok = TRUE;
+  for (int i = 0; i < r->n && ok; i++) {
+    ok = !cancelled (r, error);
+    if (ok) {
+      funad_backbone_features (&m->backbone, images + i * pixels,
+                               r->features + (gsize) i * r->P * r->D, workers);
+      report (r, "features", i + 1, r->n, NULL);
+    }
+  }
+  if (workers) {
+    funad_workers_free (workers);
+    funad_set_threads (blas_threads);
+  }
+  if (!ok)
+    return FALSE;
   /* Standardise every dimension with the training statistics. */
   gsize rows = (gsize) r->n * r->P;
   for (int j = 0; j < r->D; j++) {

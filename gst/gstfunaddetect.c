@@ -322,8 +322,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "at once by the element's own threads, and OpenBLAS is made "
           "single-threaded for the whole process; in a process running several "
           "funaddetect elements give each one its share of the cores. "
-          "Pretrained backbones' features are not banded. Takes effect when a "
-          "model is loaded. Range: 0 to 64, default: 0",
+          "A pretrained backbone shares each of its layers among the same "
+          "threads. Takes effect when a model is loaded. Range: 0 to 64, "
+          "default: 0",
           0, 64, DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

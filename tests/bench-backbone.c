@@ -4,7 +4,9 @@
  *
  * Times preprocessing (a 640x480 RGB frame to SIZE x SIZE) plus the backbone's features, after
  * one warm-up frame, and prints milliseconds per frame and the backbone's GFLOP per frame.
- * The builtin backbone is first fitted on a few synthetic frames. */
+ * The builtin backbone is first fitted on a few synthetic frames, and runs with THREADS
+ * OpenBLAS threads; a pretrained one shares its layers among THREADS threads of our own, each
+ * with one-thread sgemm, as the scorer does with n-threads > 1. */
 #include <stdlib.h>
 #include <string.h>
 #include "funad-private.h"
@@ -53,21 +55,27 @@ main (int argc, char **argv)
     }
     g_free (name);
   }
+  FunadWorkers *workers = NULL;
+  if (bb.net && threads > 1) {
+    workers = funad_workers_new (threads);
+    funad_set_threads (1);
+  }
   synthetic_frame (rgb, W, H, 7, TRUE, 10);
   FunadImage im = synthetic_image (rgb, W, H);
   float *image = g_new (float, funad_backbone_image_floats (&bb));
   float *features = g_new (float, (gsize) bb.grid * bb.grid * bb.dim);
   funad_backbone_preprocess (&bb, &im, image, NULL);
-  funad_backbone_features (&bb, image, features);   /* warm-up */
+  funad_backbone_features (&bb, image, features, workers);   /* warm-up */
   gint64 start = g_get_monotonic_time ();
   for (int i = 0; i < frames; i++) {
     funad_backbone_preprocess (&bb, &im, image, NULL);
-    funad_backbone_features (&bb, image, features);
+    funad_backbone_features (&bb, image, features, workers);
   }
   double ms = (g_get_monotonic_time () - start) / 1e3 / frames;
   g_print ("%s: %.2f ms per %dx%d frame (preprocess + features, %d frames, %d threads), "
            "%.3f GFLOP, %d features per patch on a %dx%d grid\n", bb.name, ms, size, size,
            frames, threads, funad_backbone_flops (&bb) / 1e9, bb.dim, bb.grid, bb.grid);
+  funad_workers_free (workers);
   g_free (features);
   g_free (image);
   g_free (rgb);

@@ -49,9 +49,11 @@ relative_error (const float *got, const float *want, gsize n)
   return diff / scale;
 }
 
-/* Stage outputs and patch features of the C forward pass match torch's. */
+/* Stage outputs and patch features of the C forward pass match torch's, in the calling thread
+ * alone and shared among 5 threads of our own (more parts than the last stage has rows, so a
+ * part can be empty), as the scorer runs it with n-threads. */
 static void
-check_fixture (const char *file, const char *arch)
+check_fixture_threads (const char *file, const char *arch, int n_threads)
 {
   char *path = fixture (file);
   GError *error = NULL;
@@ -74,7 +76,13 @@ check_fixture (const char *file, const char *arch)
   }
   float *stage[FUNAD_NET_MAX_STAGES];
   int sh[FUNAD_NET_MAX_STAGES], sw[FUNAD_NET_MAX_STAGES];
-  bb.net->forward (bb.net, x, 64, 64, stage, sh, sw);
+  FunadWorkers *workers = NULL;
+  int blas_threads = funad_get_threads ();
+  if (n_threads > 1) {
+    workers = funad_workers_new (n_threads);
+    funad_set_threads (1);
+  }
+  bb.net->forward (bb.net, x, 64, 64, stage, sh, sw, workers);
   for (int s = 0; s < bb.net->n_stages; s++) {
     char *name = g_strdup_printf ("fixture.stage%d", s);
     gsize want_n;
@@ -82,8 +90,8 @@ check_fixture (const char *file, const char *arch)
     g_assert_cmpuint (want_n, ==, (gsize) bb.net->channels[s] * sh[s] * sw[s]);
     g_assert_cmpint (sh[s] * bb.net->stride[s], ==, 64);
     double err = relative_error (stage[s], want, want_n);
-    g_print ("# %s %s: %dx%dx%d, max relative error %.2e\n", arch, name, bb.net->channels[s],
-             sh[s], sw[s], err);
+    g_print ("# %s %s, %d threads: %dx%dx%d, max relative error %.2e\n", arch, name,
+             n_threads, bb.net->channels[s], sh[s], sw[s], err);
     g_assert_cmpfloat (err, <, TOLERANCE);
     g_free (want);
     g_free (name);
@@ -95,12 +103,15 @@ check_fixture (const char *file, const char *arch)
   float *want = read_tensor (st, "fixture.features", &feat_n);
   g_assert_cmpuint (feat_n, ==, (gsize) 64 * bb.dim);
   float *got = g_new (float, feat_n);
-  funad_pretrained_patch_features (&bb, image, got);
+  funad_pretrained_patch_features (&bb, image, got, workers);
   double err = relative_error (got, want, feat_n);
-  g_print ("# %s patch features: 64x%d, max relative error %.2e\n", arch, bb.dim, err);
+  g_print ("# %s patch features, %d threads: 64x%d, max relative error %.2e\n", arch, n_threads,
+           bb.dim, err);
   g_assert_cmpfloat (err, <, TOLERANCE);
   g_assert_cmpuint (funad_backbone_flops (&bb), >, 0);
 
+  funad_workers_free (workers);
+  funad_set_threads (blas_threads);
   g_free (got);
   g_free (want);
   g_free (x);
@@ -108,6 +119,13 @@ check_fixture (const char *file, const char *arch)
   funad_safetensors_free (st);
   funad_backbone_clear (&bb);
   g_free (path);
+}
+
+static void
+check_fixture (const char *file, const char *arch)
+{
+  check_fixture_threads (file, arch, 1);
+  check_fixture_threads (file, arch, 5);
 }
 
 static void
@@ -446,9 +464,9 @@ test_real_mobilenetv2 (void)
   g_assert_true (funad_backbone_preprocess (&bb, &b, ib, NULL));
   float *fa = g_new (float, G * G * bb.dim), *fa2 = g_new (float, G * G * bb.dim);
   float *fb = g_new (float, G * G * bb.dim);
-  funad_backbone_features (&bb, ia, fa);
-  funad_backbone_features (&bb, ia, fa2);
-  funad_backbone_features (&bb, ib, fb);
+  funad_backbone_features (&bb, ia, fa, NULL);
+  funad_backbone_features (&bb, ia, fa2, NULL);
+  funad_backbone_features (&bb, ib, fb, NULL);
   g_assert_cmpmem (fa, G * G * bb.dim * 4, fa2, G * G * bb.dim * 4);
   double aligned = 0, unaligned = 0, norm = 0;
   int n = 0;

@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   for (gsize i = 0; i < funad_backbone_image_floats (&bb); i++)
     image[i] = (float) (i % 17) / 17.f - 0.5f;
   float *features = g_new (float, (gsize) bb.grid * bb.grid * bb.dim);
-  funad_backbone_features (&bb, image, features);
+  funad_backbone_features (&bb, image, features, NULL);
   g_free (features);
   g_free (image);
   funad_backbone_clear (&bb);
