@@ -147,9 +147,15 @@ static double
 run_pipeline (const char *description)
 {
   GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &error);
+  /* Fatal errors: a missing element fails here, not later as "Internal data stream error". */
+  GstElement *pipeline = gst_parse_launch_full (description, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+                                                &error);
   if (!pipeline) {
-    g_printerr ("funad-bench: error: %s\n", error->message);
+    gboolean no_element = g_error_matches (error, GST_PARSE_ERROR,
+                                           GST_PARSE_ERROR_NO_SUCH_ELEMENT);
+    g_printerr ("funad-bench: error: %s%s\n", error->message,
+                no_element ? " (is GST_PLUGIN_PATH set to the build's gst/ folder?)" : "");
+    g_error_free (error);
     return -1;
   }
   GstBus *bus = gst_element_get_bus (pipeline);

@@ -578,9 +578,10 @@ static gboolean
 video_writer_open (VideoWriter *writer, const char *path, int width, int height, int fps,
                    GError **error)
 {
-  writer->pipeline = gst_parse_launch (
+  writer->pipeline = gst_parse_launch_full (
       "appsrc name=src format=time block=true max-bytes=4000000 ! videoconvert ! "
-      "jpegenc quality=92 ! avimux ! filesink name=sink", error);
+      "jpegenc quality=92 ! avimux ! filesink name=sink", NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+      error);
   if (!writer->pipeline)
     return FALSE;
   writer->path = path;
