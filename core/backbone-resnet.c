@@ -96,10 +96,7 @@ maxpool (const float *x, int ch, int *h, int *w, FunadWorkers *workers)
 {
   PoolJob job = { x, NULL, ch, *h, *w, (*h + 2 - 3) / 2 + 1, (*w + 2 - 3) / 2 + 1 };
   job.out = g_new (float, (gsize) ch * job.ho * job.wo);
-  if (workers)
-    funad_workers_run (workers, maxpool_part, &job);
-  else
-    maxpool_part (&job, 0, 1);
+  funad_workers_run (workers, maxpool_part, &job);
   *h = job.ho, *w = job.wo;
   return job.out;
 }

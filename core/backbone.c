@@ -321,10 +321,7 @@ funad_pretrained_patch_features (const FunadBackbone *bb, const float *image, fl
   net->forward (net, x, size, size, stage, sh, sw, workers);
   g_free (x);
   PackJob job = { bb, stage, sh, sw, out };
-  if (workers)
-    funad_workers_run (workers, pack_part, &job);
-  else
-    pack_part (&job, 0, 1);
+  funad_workers_run (workers, pack_part, &job);
   for (int s = 0; s < net->n_stages; s++)
     g_free (stage[s]);
 }
@@ -370,10 +367,7 @@ funad_backbone_features (const FunadBackbone *bb, const float *image, float *out
   float *raw = bb->projection ? g_new (float, (gsize) cells * bb->raw_dim) : NULL;
   funad_pretrained_patch_features (bb, image, raw ? raw : out, workers);
   ReduceJob job = { bb, raw, out, cells };
-  if (workers)
-    funad_workers_run (workers, reduce_part, &job);
-  else
-    reduce_part (&job, 0, 1);
+  funad_workers_run (workers, reduce_part, &job);
   g_free (raw);
 }
 

@@ -325,10 +325,7 @@ funad_conv_forward (const FunadConv *c, const float *in, int h, int w, float *ou
 {
   ConvJob job = { c, in, h, w, funad_conv_out_side (c, h), funad_conv_out_side (c, w), out, act,
                   residual, scratch };
-  if (workers)
-    funad_workers_run (workers, conv_part, &job);
-  else
-    conv_part (&job, 0, 1);
+  funad_workers_run (workers, conv_part, &job);
 }
 
 float *

@@ -25,7 +25,8 @@ typedef struct _FunadWorkers FunadWorkers;
 FunadWorkers *funad_workers_new (int n_threads);
 void funad_workers_free (FunadWorkers *workers);
 int funad_workers_n_threads (const FunadWorkers *workers);
-/* Runs func on every part at once (part 0 in the calling thread); returns when all are done. */
+/* Runs func on every part at once (part 0 in the calling thread); returns when all are done.
+ * NULL workers: the whole job as part 0 of 1, in the calling thread. */
 void funad_workers_run (FunadWorkers *workers, FunadPartFunc func, gpointer data);
 
 /* ---- linalg.c ---------------------------------------------------------------------------- */

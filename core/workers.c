@@ -66,6 +66,10 @@ funad_workers_free (FunadWorkers *w)
 void
 funad_workers_run (FunadWorkers *w, FunadPartFunc func, gpointer data)
 {
+  if (!w) {
+    func (data, 0, 1);
+    return;
+  }
   w->func = func;
   w->data = data;
   g_atomic_int_set (&w->pending, w->n_threads - 1);
