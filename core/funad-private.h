@@ -263,6 +263,8 @@ void funad_mlp_randomize (FunadMlp *mlp, GRand *rng);
 void funad_mlp_clear (FunadMlp *mlp);
 void funad_mlp_cache_clear (FunadMlpCache *cache);
 void funad_mlp_forward (const FunadMlp *mlp, const float *x, int n, FunadMlpCache *cache);
+/* The adaptor alone: out = a = LeakyReLU(W0 x + b0), n x D (as act[0] of a forward pass). */
+void funad_mlp_adaptor (const FunadMlp *mlp, const float *x, int n, float *out);
 /* Given dL/dlogit per row, accumulates dL/dparams into grad (n_params, same layout). */
 void funad_mlp_backward (const FunadMlp *mlp, const float *x, const FunadMlpCache *cache,
                          const float *dlogit, float *grad);
@@ -312,6 +314,7 @@ struct _FunadModel {
   FunadBackbone backbone;
   FunadScorerKind scorer;
   FunadMlp mlp;                     /* FUNAD_SCORER_FUNAD */
+  gboolean logit_scores;            /* FUN-AD patch scores are logits (older files: sigmoids) */
   float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */
   int bank_rows;
   float *cell_offset, *cell_scale;  /* grid^2 each, or NULL: patch scores as they are */

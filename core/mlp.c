@@ -94,6 +94,17 @@ funad_mlp_forward (const FunadMlp *mlp, const float *x, int n, FunadMlpCache *ca
 }
 
 void
+funad_mlp_adaptor (const FunadMlp *mlp, const float *x, int n, float *out)
+{
+  int D = mlp->dims[0];
+  funad_gemm_nt (n, D, D, 1.f, x, mlp->w[0], 0.f, out);
+  for (gsize i = 0; i < (gsize) n * D; i++) {
+    float v = out[i] + mlp->b[0][i % D];
+    out[i] = v > 0.f ? v : FUNAD_LEAKY_SLOPE * v;
+  }
+}
+
+void
 funad_mlp_backward (const FunadMlp *mlp, const float *x, const FunadMlpCache *cache,
                     const float *dlogit, float *grad)
 {

@@ -156,6 +156,10 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
   if (m->scorer == FUNAD_SCORER_FUNAD) {
     metadata_int (meta, "hidden1", m->mlp.dims[2]);
     metadata_int (meta, "hidden2", m->mlp.dims[3]);
+    if (m->logit_scores)
+      g_hash_table_replace (meta, g_strdup ("patch_scores"), g_strdup ("logit"));
+    else
+      g_hash_table_remove (meta, "patch_scores");
   } else {
     metadata_int (meta, "bank_rows", m->bank_rows);
   }
@@ -436,6 +440,11 @@ funad_model_load (const char *path, GError **error)
     m->bank = g_new (float, (gsize) rows * m->backbone.dim);
   }
 
+  /* FUN-AD files before patch_scores held sigmoid scores, and thresholds to match. */
+  const char *patch_scores = funad_model_get_metadata (m, "patch_scores");
+  if (funad && patch_scores && strcmp (patch_scores, "logit") != 0)
+    FAIL (FUNAD_ERROR_VERSION, "patch scores '%s' are not supported by this build", patch_scores);
+  m->logit_scores = funad && patch_scores;
   const char *calibration = funad_model_get_metadata (m, "calibration");
   if (calibration && strcmp (calibration, CELL_CALIBRATION) != 0)
     FAIL (FUNAD_ERROR_VERSION, "calibration '%s' is not supported by this build", calibration);

@@ -25,17 +25,20 @@ funad_model_patch_scores (const FunadModel *m, const float *features, int P,
     return;
   }
   funad_mlp_forward (&m->mlp, features, P, cache);
-  memcpy (scores, cache->act[FUNAD_MLP_LAYERS - 1], P * sizeof (float));
+  /* Logits keep their order where the sigmoid rounds to 1 in float: a confident discriminator
+   * otherwise ties most frames at a score of 1. */
+  memcpy (scores, m->logit_scores ? cache->pre[FUNAD_MLP_LAYERS - 1]
+                                  : cache->act[FUNAD_MLP_LAYERS - 1], P * sizeof (float));
   /* A non-finite feature (or an overflow inside the network) gives a NaN, or a sigmoid pinned
    * at 0 by an infinity; NaN is above no threshold. Such a patch counts as certainly
    * anomalous, as the memory bank's unreachable patch does. */
   int D = m->backbone.dim;
   for (int i = 0; i < P; i++) {
-    gboolean finite = !isnan (scores[i]);
+    gboolean finite = m->logit_scores ? isfinite (scores[i]) : !isnan (scores[i]);
     for (int j = 0; finite && j < D; j++)
       finite = isfinite (features[(gsize) i * D + j]);
     if (!finite)
-      scores[i] = 1.f;
+      scores[i] = m->logit_scores ? FUNAD_SCORE_UNREACHABLE : 1.f;
   }
 }
 

@@ -13,25 +13,27 @@
  *     probabilities below 0.5.
  *  2. Pseudo-labels for each step's sampled patches: squared distance in adapted space to the
  *     nearest bank patch of another image (leave-own-image-out, which also skips the patch
- *     itself); normalised by a rule fixed per epoch over the whole training set — (d - q50) /
- *     (q99.9 - q50) of a probe sample — instead of min-max over one batch, which labels a few
- *     dozen rare-but-normal patches anomalous in every batch (DESIGN.md); label 1 above 0.5.
+ *     itself). The bank's patches are re-adapted before every step, as the adaptor learns;
+ *     distances are normalised by a rule over the whole training set — (d - q50) /
+ *     (q99.9 - q50) of a fixed probe sample, re-measured every NORM_EVERY steps — instead of
+ *     min-max over one batch, which labels a few dozen rare-but-normal patches anomalous in
+ *     every batch (DESIGN.md); label 1 above 0.5.
  *  3. Label-1 patches with normalised distance in (0.5, 0.9) get Gaussian noise (per-dimension
  *     sigma of the batch) added to their input features: synthetic anomalies.
  *  4. Loss: class-balanced BCE + smooth_weight x mutual smoothness over mutually nearest
  *     pairs of the batch in adapted space; Adam.
  * Stopping, label-free: when the candidate set is stable (Jaccard >= 0.95) at two rebuilds in
  * a row, or at the epoch limit.
+ * Patch scores: the bank's distances, or FUN-AD's logits (its sigmoid rounds to 1 in float for
+ * most frames' maxima); either calibrated per cell (calibration.c) on the training frames.
  * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the training frames'
  * scores (memory bank: leaving out the frame's own patches and those of the frames within n/20 of
- * it, which in a video are near-copies; on at most 256 evenly spaced frames; FUN-AD: of the
- * scores' logits, as they are probabilities). */
+ * it, which in a video are near-copies; on at most 256 evenly spaced frames). */
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 #include "funad-private.h"
 
-#define PROBES_PER_IMAGE 16
 #define STABLE_JACCARD 0.95
 #ifndef STABLE_REBUILDS
 #define STABLE_REBUILDS 2
@@ -241,32 +243,71 @@ score_images (Run *r, gboolean logits, float *scores)
   funad_mlp_cache_clear (&cache);
 }
 
-/* Adapted features of chosen patches: rows gathered, then the adaptor run over them. */
+/* Input feature rows of chosen patches, gathered. */
 static float *
-adapted (Run *r, const int *images, const int *patches, int count, FunadMlpCache *cache)
+gather_rows (Run *r, const int *images, const int *patches, int count)
 {
   float *x = g_new (float, (gsize) count * r->D);
   for (int i = 0; i < count; i++)
     memcpy (x + (gsize) i * r->D, patch_row (r, images[i], patches[i]), r->D * sizeof (float));
-  funad_mlp_forward (r->mlp, x, count, cache);
-  g_free (x);
-  return g_memdup2 (cache->act[0], (gsize) count * r->D * sizeof (float));
+  return x;
 }
 
+/* The IRMB and its distance normalisation. The entries' input features are kept and the
+ * adaptor re-run on them before every step, as the reference rebuilds the bank every step:
+ * with the adaptor learning, a bank adapted at the start of an epoch went stale within it
+ * (at contamination 0.1, 40% of the patches were labelled anomalous in the first epoch and
+ * the labels ranked the defects at AUROC 0.64; adapted afresh, 0.7-1.7% and 0.70-0.75). */
 typedef struct {
-  float *a;          /* bank x D adapted features */
+  float *x, *a;      /* bank x D input and adapted features */
   int *group;        /* image of each entry */
   int size;
   int n_candidates;
+  float *probe_x, *probe_a;  /* n_probe x D: fixed sample of every image's patches */
+  int *probe_group, n_probe;
+  float *probe_dist;
+  int *probe_nn;
   float lo, hi;      /* distance normalisation: (d - lo) / (hi - lo) */
 } Bank;
 
 static void
 bank_clear (Bank *b)
 {
+  g_free (b->x);
   g_free (b->a);
   g_free (b->group);
+  g_free (b->probe_x);
+  g_free (b->probe_a);
+  g_free (b->probe_group);
+  g_free (b->probe_dist);
+  g_free (b->probe_nn);
   memset (b, 0, sizeof *b);
+}
+
+#define NORM_PROBES 2048  /* patches whose distances fix the normalisation */
+#define NORM_EVERY 4      /* steps between re-measurements of the normalisation */
+
+/* Adapts the bank under the current adaptor; with `normalise`, also re-measures the
+ * normalisation over the training set by a fixed rule, (d - q50) / (q99.9 - q50) of the probe
+ * patches' leave-own-image-out distances, instead of min-max over one batch, which labels a
+ * few dozen rare-but-normal patches anomalous in every batch (DESIGN.md). */
+static void
+bank_adapt (Run *r, Bank *bank, gboolean normalise)
+{
+  funad_mlp_adaptor (r->mlp, bank->x, bank->size, bank->a);
+  if (!normalise)
+    return;
+  funad_mlp_adaptor (r->mlp, bank->probe_x, bank->n_probe, bank->probe_a);
+  funad_knn (bank->probe_a, bank->n_probe, bank->a, bank->size, r->D, 1, bank->probe_group,
+             bank->group, 0, bank->probe_dist, bank->probe_nn);
+  int finite = 0;
+  for (int i = 0; i < bank->n_probe; i++)
+    if (isfinite (bank->probe_dist[i]))
+      bank->probe_dist[finite++] = bank->probe_dist[i];
+  bank->lo = finite ? (float) funad_quantile (bank->probe_dist, finite, 0.5) : 0.f;
+  bank->hi = finite ? (float) funad_quantile (bank->probe_dist, finite, 0.999) : 0.f;
+  if (!(bank->hi > bank->lo))
+    bank->hi = bank->lo + 1e-6f;
 }
 
 #define TEACHER_Z 1.0   /* taught IRMB: candidates at most this robust z above the median */
@@ -327,43 +368,27 @@ rebuild_bank (Run *r, const float *scores, gboolean robust, gboolean *candidate,
     for (int j = 0; j < per; j++)
       img[c * per + j] = image;
   }
-  FunadMlpCache cache = { 0 };
   bank_clear (bank);
-  bank->a = adapted (r, img, patch, total, &cache);
+  bank->x = gather_rows (r, img, patch, total);
+  bank->a = g_new (float, (gsize) total * r->D);
   bank->group = img;
   bank->size = total;
   bank->n_candidates = n_cand;
 
-  /* Normalisation of distances, fixed for the epoch, from a probe of every image. */
-  int probes = n * PROBES_PER_IMAGE;
+  /* The normalisation's probe: patches drawn from every image in turn. */
+  int probes = NORM_PROBES;
   int *pimg = g_new (int, probes), *ppatch = g_new (int, probes);
-  for (int i = 0; i < n; i++) {
-    funad_sample_indices (r->rng, r->P, MIN (PROBES_PER_IMAGE, r->P), ppatch + i * PROBES_PER_IMAGE,
-                    scratch);
-    for (int j = 0; j < PROBES_PER_IMAGE; j++) {
-      pimg[i * PROBES_PER_IMAGE + j] = i;
-      if (j >= r->P)
-        ppatch[i * PROBES_PER_IMAGE + j] = ppatch[i * PROBES_PER_IMAGE];
-    }
+  for (int i = 0; i < probes; i++) {
+    pimg[i] = (int) ((gint64) i * n / probes);
+    ppatch[i] = g_rand_int_range (r->rng, 0, r->P);
   }
-  float *pa = adapted (r, pimg, ppatch, probes, &cache);
-  float *dist = g_new (float, probes);
-  int *nn = g_new (int, probes);
-  funad_knn (pa, probes, bank->a, bank->size, r->D, 1, pimg, bank->group, 0, dist, nn);
-  int finite = 0;
-  for (int i = 0; i < probes; i++)
-    if (isfinite (dist[i]))
-      dist[finite++] = dist[i];
-  bank->lo = (float) funad_quantile (dist, finite, 0.5);
-  bank->hi = (float) funad_quantile (dist, finite, 0.999);
-  if (!(bank->hi > bank->lo))
-    bank->hi = bank->lo + 1e-6f;
-  g_free (nn);
-  g_free (dist);
-  g_free (pa);
+  bank->probe_x = gather_rows (r, pimg, ppatch, probes);
+  bank->probe_a = g_new (float, (gsize) probes * r->D);
+  bank->probe_group = pimg;
+  bank->n_probe = probes;
+  bank->probe_dist = g_new (float, probes);
+  bank->probe_nn = g_new (int, probes);
   g_free (ppatch);
-  g_free (pimg);
-  funad_mlp_cache_clear (&cache);
   g_free (patch);
   g_free (cand_scratch);
   g_free (pick);
@@ -566,7 +591,7 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scor
       funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, row);
     report (r, "threshold", c + 1, count, NULL);
   }
-  calibrated_frame_scores (m, patch, count, r->P, bank && r->t->params.calibrate, scores);
+  calibrated_frame_scores (m, patch, count, r->P, r->t->params.calibrate, scores);
   funad_mlp_cache_clear (&cache);
   g_free (patch);
   return count;
@@ -601,15 +626,17 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
     json_builder_end_array (b);
   }
   ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
-           ? "median + 3 * 1.4826 * MAD of the logits of training frame scores"
+           ? "median + 3 * 1.4826 * MAD of training frame scores (patch logits)"
            : "median + 3 * 1.4826 * MAD of training frame scores (leaving out frames within n/20)");
   ADD_DBL ("train_score_median", median);
   ADD_DBL ("train_score_mad", mad);
   ADD_DBL ("estimated_anomalous_fraction", flagged);
   ADD_INT ("bank_limit", p->bank_size);
   ADD_DBL ("outlier_z", p->outlier_z);
-  ADD_STR ("calibration", p->calibrate && p->scorer == FUNAD_SCORER_MEMORY_BANK
-           ? "per-cell robust z of leave-own-image-out patch scores" : "none");
+  ADD_STR ("calibration", !p->calibrate ? "none"
+           : p->scorer == FUNAD_SCORER_MEMORY_BANK
+           ? "per-cell robust z of leave-own-image-out patch scores"
+           : "per-cell robust z of the training frames' patch logits");
   ADD_DBL ("typical_z", p->typical_z);
   ADD_DBL ("appearance_z", p->appearance_z);
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK && (p->typical_z > 0.f || p->appearance_z > 0.f))
@@ -750,6 +777,7 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
         goto out;
       int first = s * p->batch_images;
       int nb = MIN (p->batch_images, r->n - first);
+      bank_adapt (r, &bank, s % NORM_EVERY == 0);
       train_step (r, order + first, nb, &bank, &adam, &cache, grad, &stats);
       char *detail = g_strdup_printf ("epoch %d/%d, bce %.4f, smooth %.4f, anomalous %.2f%%, "
                                       "bank %d from %d candidates", epoch + 1, p->epochs,
@@ -814,6 +842,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     funad_backbone_set_max_dim (&m->backbone, p->feature_dim);
   }
   m->scorer = p->scorer;
+  m->logit_scores = p->scorer == FUNAD_SCORER_FUNAD;
 
   Run r = { t, progress, user_data, g_rand_new_with_seed_array (seed, 2), t->n_images,
             m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp };
@@ -858,18 +887,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   float *scores = g_new (float, r.n);
   report (&r, "threshold", 0, 1, NULL);
   int scored = score_training_frames (&r, m, bank_group, scores);
-  /* FUN-AD's scores are probabilities: the rule is applied to their logits, so the threshold
-   * stays inside (0, 1) however tightly the training scores crowd towards 1. */
-  gboolean probabilities = p->scorer == FUNAD_SCORER_FUNAD;
-  float *scale = g_new (float, MAX (scored, 1));
-  for (int i = 0; i < scored; i++) {
-    double s = CLAMP (scores[i], 1e-6, 1.0 - 1e-6);
-    scale[i] = probabilities ? (float) log (s / (1.0 - s)) : scores[i];
-  }
   double median, mad;
-  double cut = funad_robust_cut (scale, scored, 3.0, &median, &mad);
-  m->threshold = probabilities ? 1.0 / (1.0 + exp (-cut)) : cut;
-  g_free (scale);
+  m->threshold = funad_robust_cut (scores, scored, 3.0, &median, &mad);
   int flagged = 0;
   for (int i = 0; i < scored; i++)
     flagged += scores[i] > m->threshold;

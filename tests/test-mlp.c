@@ -75,6 +75,32 @@ test_forward_shapes (void)
   g_rand_free (rng);
 }
 
+/* The adaptor alone gives what a whole forward pass holds as act[0]. */
+static void
+test_adaptor (void)
+{
+  GRand *rng = g_rand_new_with_seed (3);
+  FunadMlp mlp;
+  funad_mlp_init (&mlp, 6, 5, 3);
+  funad_mlp_randomize (&mlp, rng);
+  enum { N = 7 };
+  float x[N * 6], a[N * 6];
+  for (int i = 0; i < N * 6; i++)
+    x[i] = (float) g_rand_double_range (rng, -2, 2);
+  FunadMlpCache cache = { 0 };
+  funad_mlp_forward (&mlp, x, N, &cache);
+  funad_mlp_adaptor (&mlp, x, N, a);
+  int negative = 0;
+  for (int i = 0; i < N * 6; i++) {
+    g_assert_cmpfloat_with_epsilon (a[i], cache.act[0][i], 1e-6);
+    negative += a[i] < 0.f;
+  }
+  g_assert_cmpint (negative, >, 0);  /* the leaky side was exercised */
+  funad_mlp_cache_clear (&cache);
+  funad_mlp_clear (&mlp);
+  g_rand_free (rng);
+}
+
 /* Adam on f(p) = sum (p - 3)^2 reaches the minimum. */
 static void
 test_adam (void)
@@ -99,5 +125,6 @@ main (int argc, char **argv)
   g_test_add_func ("/mlp/gradient", test_gradient);
   g_test_add_func ("/mlp/forward", test_forward_shapes);
   g_test_add_func ("/mlp/adam", test_adam);
+  g_test_add_func ("/mlp/adaptor", test_adaptor);
   return g_test_run ();
 }

@@ -191,6 +191,70 @@ test_corrupt_files (void)
   g_free (missing);
 }
 
+static float
+frame_score (FunadModel *m)
+{
+  guint8 rgb[50 * 30 * 3];
+  synthetic_frame (rgb, 50, 30, 99, TRUE, 4);
+  FunadImage im = synthetic_image (rgb, 50, 30);
+  FunadScorer *s = funad_scorer_new (m);
+  float v;
+  g_assert_true (funad_scorer_score (s, &im, &v, NULL, NULL));
+  funad_scorer_free (s);
+  return v;
+}
+
+/* A FUN-AD model scores patches by logits and says so; a file without the key is one from
+ * before, whose scores (and threshold) are sigmoids; an unknown kind is refused. */
+static void
+test_funad_patch_scores (void)
+{
+  FunadTrainParams p = funad_train_default_params ();
+  p.scorer = FUNAD_SCORER_FUNAD;
+  p.input_size = 32;
+  p.dict_size = 8;
+  p.hidden1 = 8;
+  p.hidden2 = 4;
+  p.epochs = 1;
+  p.fit_patches = 2000;
+  FunadModel *m = synthetic_trained_model (&p, 6);
+  g_assert_true (m->logit_scores);
+  char *path = path_in_tmp ("funad.safetensors");
+  g_assert_true (funad_model_save (m, path, NULL));
+  GError *error = NULL;
+  FunadModel *back = funad_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (back->logit_scores);
+  g_assert_cmpstr (funad_model_get_metadata (back, "patch_scores"), ==, "logit");
+  assert_same_frame_score (m, back);
+  char *c;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &c, &len, NULL));
+
+  char *bad = g_memdup2 (c, len);
+  patch_header (bad, len, "\"patch_scores\":\"logit\"", "\"patch_scores\":\"sigma\"");
+  expect_rejected ("scores.safetensors", bad, len, FUNAD_ERROR_VERSION, "patch scores 'sigma'");
+  g_free (bad);
+
+  char *old_path = path_in_tmp ("funad-old.safetensors");
+  patch_header (c, len, "\"patch_scores\"", "\"patch_scorez\"");
+  g_assert_true (g_file_set_contents (old_path, c, (gssize) len, NULL));
+  FunadModel *old = funad_model_load (old_path, &error);
+  g_assert_no_error (error);
+  g_assert_false (old->logit_scores);
+  /* The sigmoid of the same logits: inside [0, 1]. */
+  float logit = frame_score (back), sigmoid = frame_score (old);
+  g_assert_cmpfloat (sigmoid, >=, 0.f);
+  g_assert_cmpfloat (sigmoid, <=, 1.f);
+  g_assert_cmpfloat (logit, !=, sigmoid);
+  g_free (c);
+  g_free (old_path);
+  g_free (path);
+  funad_model_unref (old);
+  funad_model_unref (back);
+  funad_model_unref (m);
+}
+
 static void
 test_unwritable_keeps_old (void)
 {
@@ -211,6 +275,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-file/round-trip", test_round_trip);
   g_test_add_func ("/model-file/corrupt", test_corrupt_files);
   g_test_add_func ("/model-file/unwritable", test_unwritable_keeps_old);
+  g_test_add_func ("/model-file/funad-patch-scores", test_funad_patch_scores);
   int rc = g_test_run ();
   GDir *dir = g_dir_open (tmpdir, 0, NULL);
   const char *name;
