@@ -151,10 +151,15 @@ typedef struct {
   float learning_rate;
   float smooth_weight;   /* weight of the mutual-smoothness loss (2.5 in the paper) */
   gboolean use_irmb;     /* rebuild the bank from confident normals (else: all images) */
-  gboolean use_synthetic;/* Gaussian synthetic anomalies in the ambiguous band */
+  gboolean use_synthetic;/* Gaussian synthetic anomalies in the ambiguous band, and: */
+  float synthetic_fraction; /* this share of the patches labelled normal also made anomalous by
+                          * Gaussian noise (SimpleNet's synthetic anomalies; 0: the band only) */
+  float synthetic_scale; /* their noise, in units of the batch's per-dimension sigma */
   gboolean use_smoothness;
-  gboolean use_teacher;  /* IRMB starts from the memory bank's leave-own-image-out scores and
-                          * keeps candidates by a robust rule (else: as the reference) */
+  gboolean use_teacher;  /* IRMB starts from the images the memory bank's rule keeps
+                          * (appearance_z, typical_z; both 0: a provisional bank's
+                          * leave-own-image-out scores) and keeps candidates by a robust rule
+                          * (else: as the reference) */
 
   /* memory-bank scorer */
   int bank_size;         /* upper bound on the patches kept */

@@ -7,8 +7,8 @@
  *  1. IRMB: score every training image with the current scorer (image score = max patch
  *     logit), keep images at most one robust deviation above the median as candidate normals,
  *     take a random half; bank_per_image of their patches' adapted features form the memory
- *     bank. The first epoch, before any training, is taught by a memory bank: its candidates
- *     come from every image's leave-own-image-out memory-bank score, by the same rule.
+ *     bank. The first epoch, before any training, is taught by the memory bank's rule: its
+ *     candidates are the images typical_images() keeps (by appearance, by default).
  *     --no-teacher does as the reference: every image the first epoch, then min-max-normalised
  *     probabilities below 0.5.
  *  2. Pseudo-labels for each step's sampled patches: squared distance in adapted space to the
@@ -19,7 +19,9 @@
  *     min-max over one batch, which labels a few dozen rare-but-normal patches anomalous in
  *     every batch (DESIGN.md); label 1 above 0.5.
  *  3. Label-1 patches with normalised distance in (0.5, 0.9) get Gaussian noise (per-dimension
- *     sigma of the batch) added to their input features: synthetic anomalies.
+ *     sigma of the batch) added to their input features: synthetic anomalies. Beyond the
+ *     reference, a share (synthetic_fraction) of the label-0 patches get noise at a smaller
+ *     scale (synthetic_scale) and label 1, as SimpleNet makes its anomalies.
  *  4. Loss: class-balanced BCE + smooth_weight x mutual smoothness over mutually nearest
  *     pairs of the batch in adapted space; Adam.
  * Stopping, label-free: when the candidate set is stable (Jaccard >= 0.95) at two rebuilds in
@@ -78,6 +80,8 @@ funad_train_default_params (void)
     .use_teacher = TRUE,
     .calibrate = TRUE,
     .use_synthetic = TRUE,
+    .synthetic_fraction = 0.1f,
+    .synthetic_scale = 0.25f,
     .use_smoothness = TRUE,
   };
   return p;
@@ -124,6 +128,8 @@ check_params (const FunadTrainParams *p, GError **error)
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
            || p->bank_size > (1 << 22) || p->outlier_z < 0.f || p->typical_z < 0.f
            || p->appearance_z < 0.f
+           || !(p->synthetic_fraction >= 0.f && p->synthetic_fraction <= 1.f)
+           || !(p->synthetic_scale > 0.f) || p->synthetic_scale > 100.f
            || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
     bad = "a training parameter is out of range";
   if (bad)
@@ -441,10 +447,22 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, FunadAdam *adam,
     float dn = isfinite (dist[i]) ? (dist[i] - bank->lo) / (bank->hi - bank->lo) : 0.f;
     label[i] = dn > 0.5f;
     stats->positives += label[i];
-    if (p->use_synthetic && dn > 0.5f && dn < 0.9f) {
+    /* Synthetic anomalies: the reference's, patches of the ambiguous band at the batch's sigma;
+     * and a share of the patches labelled normal at a smaller scale, which teaches the
+     * discriminator what lies just off the normal patches: without them, defects unlike any
+     * pseudo-label met in training got arbitrary scores (README, "FUN-AD"). */
+    float scale = 0.f;
+    if (p->use_synthetic && dn > 0.5f && dn < 0.9f)
+      scale = 1.f;
+    else if (p->use_synthetic && !label[i] && p->synthetic_fraction > 0.f
+             && g_rand_double (r->rng) < p->synthetic_fraction) {
+      scale = p->synthetic_scale;
+      label[i] = 1;
+    }
+    if (scale > 0.f) {
       float *row = x + (gsize) i * D;
       for (int j = 0; j < D; j++)
-        row[j] += sigma[j] * funad_gaussian (r->rng);
+        row[j] += scale * sigma[j] * funad_gaussian (r->rng);
       stats->synthetic++;
     }
   }
@@ -646,6 +664,8 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_INT ("irmb", p->use_irmb);
   ADD_INT ("teacher", p->use_teacher);
   ADD_INT ("synthetic", p->use_synthetic);
+  ADD_DBL ("synthetic_fraction", p->synthetic_fraction);
+  ADD_DBL ("synthetic_scale", p->synthetic_scale);
   ADD_INT ("smoothness", p->use_smoothness);
 #undef ADD_INT
 #undef ADD_DBL
@@ -756,9 +776,19 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
       score_images (r, p->use_teacher, image_scores);
       scores = image_scores;
     } else if (p->use_irmb && p->use_teacher) {
-      /* Taught: the first candidates are the images a provisional memory bank finds typical,
-       * each scored leaving out itself and its neighbours in order. */
-      bank_image_scores (r, m, "teacher", image_scores);
+      /* Taught: the first candidates are the images the memory bank's rule finds typical
+       * (typical_images(): by appearance, by default); with that rule off, those a
+       * provisional memory bank scores lowest, each leaving out itself and its neighbours. */
+      if (p->typical_z > 0.f || p->appearance_z > 0.f) {
+        int *kept = g_new (int, r->n);
+        int n_kept = typical_images (r, m, kept);
+        for (int i = 0; i < r->n; i++)
+          image_scores[i] = 1.f;
+        for (int k = 0; k < n_kept; k++)
+          image_scores[kept[k]] = 0.f;
+        g_free (kept);
+      } else
+        bank_image_scores (r, m, "teacher", image_scores);
       scores = image_scores;
     }
     rebuild_bank (r, scores, p->use_teacher, cand, &bank);

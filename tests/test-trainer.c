@@ -166,6 +166,30 @@ test_funad_teacher (void)
   }
 }
 
+/* FUN-AD's synthetic-anomaly settings out of range are refused with a clear error. */
+static void
+test_synthetic_params (void)
+{
+  const float fractions[] = { -0.1f, 1.5f, NAN, 0.1f, 0.1f, 0.1f };
+  const float scales[] = { 0.25f, 0.25f, 0.25f, 0.f, -1.f, NAN };
+  for (guint i = 0; i < G_N_ELEMENTS (fractions); i++) {
+    FunadTrainParams p = small_params ();
+    p.scorer = FUNAD_SCORER_FUNAD;
+    p.synthetic_fraction = fractions[i];
+    p.synthetic_scale = scales[i];
+    FunadTrainer *t = funad_trainer_new (&p);
+    guint8 rgb[W * H * 3];
+    synthetic_frame (rgb, W, H, 1, FALSE, 9);
+    FunadImage im = synthetic_image (rgb, W, H);
+    GError *error = NULL;
+    g_assert_false (funad_trainer_add_frame (t, &im, &error));
+    g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT);
+    g_assert_cmpstr (error->message, ==, "a training parameter is out of range");
+    g_error_free (error);
+    funad_trainer_free (t);
+  }
+}
+
 static char *
 train_to_bytes (const FunadTrainParams *p, gsize *len)
 {
@@ -285,6 +309,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
   g_test_add_func ("/trainer/funad-teacher", test_funad_teacher);
+  g_test_add_func ("/trainer/synthetic-params", test_synthetic_params);
   g_test_add_func ("/trainer/deterministic", test_deterministic);
   g_test_add_func ("/trainer/degenerate", test_degenerate_inputs);
   g_test_add_func ("/trainer/cancel", test_cancel);

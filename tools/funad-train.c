@@ -339,6 +339,7 @@ main (int argc, char **argv)
   int bank_size = params.bank_size, feature_dim = params.feature_dim;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double appearance_z = params.appearance_z;
+  double synthetic_fraction = params.synthetic_fraction, synthetic_scale = params.synthetic_scale;
   double dedup = DEFAULT_DEDUP;
   int neighbourhood = params.neighbourhood;
   gboolean no_calibration = FALSE, no_teacher = FALSE;
@@ -349,6 +350,12 @@ main (int argc, char **argv)
                                      "(default %d)", params.input_size);
   char *epochs_help = g_strdup_printf ("FUN-AD: most training epochs; a label-free rule may "
                                        "stop sooner (default %d)", params.epochs);
+  char *synthetic_help = g_strdup_printf ("FUN-AD: share of the patches labelled normal that "
+                                          "Gaussian noise makes synthetic anomalies, 0 to 1 "
+                                          "(default %g)", params.synthetic_fraction);
+  char *synthetic_scale_help = g_strdup_printf ("FUN-AD: their noise, in units of the batch's "
+                                                "per-dimension sigma (default %g)",
+                                                params.synthetic_scale);
   char *seed_help = g_strdup_printf ("Random seed: same frames, seed and --threads give a "
                                      "byte-identical model (default %" G_GINT64_FORMAT ")",
                                      (gint64) params.seed);
@@ -397,22 +404,25 @@ main (int argc, char **argv)
     { "neighbourhood", 0, 0, G_OPTION_ARG_INT, &neighbourhood, "Builtin backbone: average "
       "each patch's features over the grid cells within R cells of it (default 1; 0: the patch "
       "alone)", "R" },
-    { "no-calibration", 0, 0, G_OPTION_ARG_NONE, &no_calibration, "Memory bank: patch scores "
-      "as raw distances, not robust z-scores against the training frames' scores at the same "
-      "place in the frame (default: calibrated)", NULL },
+    { "no-calibration", 0, 0, G_OPTION_ARG_NONE, &no_calibration, "Patch scores as they are "
+      "(distances; FUN-AD: logits), not robust z-scores against the training frames' scores "
+      "at the same place in the frame (default: calibrated)", NULL },
     { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, outlier_help, "Z" },
     { "typical-z", 0, 0, G_OPTION_ARG_DOUBLE, &typical_z, typical_help, "Z" },
     { "appearance-z", 0, 0, G_OPTION_ARG_DOUBLE, &appearance_z, appearance_help, "Z" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-teacher", 0, 0, G_OPTION_ARG_NONE, &no_teacher, "FUN-AD ablation: IRMB starts from all "
       "images and keeps min-max-normalised scores below 0.5, as the reference does (default: "
-      "starts from a memory bank's leave-own-image-out scores, robust rule)", NULL },
+      "starts from the frames the memory bank's rule keeps, --appearance-z and --typical-z, "
+      "and keeps a robust rule)", NULL },
     { "no-irmb", 0, 0, G_OPTION_ARG_NONE, &no_irmb, "FUN-AD ablation: memory bank from all "
       "images, not from confident normals (default: off)", NULL },
     { "no-synthetic", 0, 0, G_OPTION_ARG_NONE, &no_synthetic, "FUN-AD ablation: no synthetic "
       "anomalies (default: off)", NULL },
     { "no-smoothness", 0, 0, G_OPTION_ARG_NONE, &no_smoothness, "FUN-AD ablation: no mutual "
       "smoothness loss (default: off)", NULL },
+    { "synthetic-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &synthetic_fraction, synthetic_help, "F" },
+    { "synthetic-scale", 0, 0, G_OPTION_ARG_DOUBLE, &synthetic_scale, synthetic_scale_help, "S" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the summary as one JSON object on "
       "stdout (default: text on stderr)", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only warnings, errors and --json output",
@@ -444,6 +454,8 @@ main (int argc, char **argv)
   g_option_context_free (context);
   g_free (size_help);
   g_free (epochs_help);
+  g_free (synthetic_help);
+  g_free (synthetic_scale_help);
   g_free (seed_help);
   g_free (bank_help);
   g_free (feature_dim_help);
@@ -478,6 +490,10 @@ main (int argc, char **argv)
     return cli_fail ("--bank-size must be at least 1");
   if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must not be negative");
+  if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
+    return cli_fail ("--synthetic-fraction must be between 0 and 1");
+  if (!(synthetic_scale > 0 && synthetic_scale <= 100))
+    return cli_fail ("--synthetic-scale must be above 0 and at most 100");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
     int rc = cli_fail (error->message);
     g_error_free (error);
@@ -501,6 +517,8 @@ main (int argc, char **argv)
   params.use_teacher = !no_teacher;
   params.use_synthetic = !no_synthetic;
   params.use_smoothness = !no_smoothness;
+  params.synthetic_fraction = (float) synthetic_fraction;
+  params.synthetic_scale = (float) synthetic_scale;
   if (scorer && g_str_equal (scorer, "funad"))
     params.scorer = FUNAD_SCORER_FUNAD;
   else if (scorer && g_str_equal (scorer, "memory-bank"))
