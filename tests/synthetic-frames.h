@@ -57,6 +57,21 @@ synthetic_trained_model (const FunadTrainParams *p, int n)
   return m;
 }
 
+/* The smallest useful model of either kind: 32 px, 8 centroids, 6 frames. */
+static inline FunadModel *
+synthetic_tiny_model (FunadScorerKind kind)
+{
+  FunadTrainParams p = funad_train_default_params ();
+  p.scorer = kind;
+  p.input_size = 32;
+  p.dict_size = 8;
+  p.hidden1 = 8;
+  p.hidden2 = 4;
+  p.epochs = 1;
+  p.fit_patches = 2000;
+  return synthetic_trained_model (&p, 6);
+}
+
 /* Scores one synthetic frame through both models and asserts the two scores are identical
  * (a model and its saved-and-loaded copy must agree bit for bit). */
 static inline void

@@ -15,20 +15,6 @@
 
 static char *tmpdir;
 
-static FunadModel *
-tiny_model (FunadScorerKind kind)
-{
-  FunadTrainParams p = funad_train_default_params ();
-  p.scorer = kind;
-  p.input_size = 32;
-  p.dict_size = 8;
-  p.hidden1 = 8;
-  p.hidden2 = 4;
-  p.epochs = 1;
-  p.fit_patches = 2000;
-  return synthetic_trained_model (&p, 6);
-}
-
 static float
 score_grey (FunadScorer *s, int w, int h)
 {
@@ -50,7 +36,7 @@ score_grey (FunadScorer *s, int w, int h)
 static void
 test_extreme_frame_sizes (void)
 {
-  FunadModel *m = tiny_model (FUNAD_SCORER_MEMORY_BANK);
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   FunadScorer *s = funad_scorer_new (m);
   g_assert_true (isfinite (score_grey (s, 1, 1)));
   g_assert_true (isfinite (score_grey (s, 16384, 16384)));
@@ -62,7 +48,7 @@ test_extreme_frame_sizes (void)
 static void
 expect_frame_rejected (FunadImage *im, const char *expect)
 {
-  FunadModel *m = tiny_model (FUNAD_SCORER_MEMORY_BANK);
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   FunadScorer *s = funad_scorer_new (m);
   GError *error = NULL;
   float score;
@@ -98,7 +84,7 @@ test_unusable_frames (void)
 static void
 check_nonfinite_features (FunadScorerKind kind)
 {
-  FunadModel *m = tiny_model (kind);
+  FunadModel *m = synthetic_tiny_model (kind);
   int P = m->grid * m->grid, D = m->backbone.dim;
   float *features = g_new0 (float, (gsize) P * D);
   features[0] = NAN;
@@ -166,7 +152,7 @@ expect_load_error (const char *name, const char *bytes, gsize len, const char *e
 static void
 test_lying_offsets (void)
 {
-  FunadModel *m = tiny_model (FUNAD_SCORER_MEMORY_BANK);
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   gsize len;
   char *good = saved_bytes (m, "offsets-good.safetensors", &len);
   struct { const char *from, *to, *expect; } cases[] = {
@@ -210,7 +196,7 @@ test_lying_offsets (void)
 static void
 test_save_onto_device (void)
 {
-  FunadModel *m = tiny_model (FUNAD_SCORER_MEMORY_BANK);
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   GError *error = NULL;
   g_assert_false (funad_model_save (m, "/dev/full", &error));
   g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_IO);
@@ -229,7 +215,7 @@ test_save_onto_device (void)
 static void
 test_full_disk_keeps_old_model (void)
 {
-  FunadModel *small = tiny_model (FUNAD_SCORER_MEMORY_BANK);
+  FunadModel *small = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   char *path = g_build_filename (tmpdir, "full-disk", "model.safetensors", NULL);
   char *dir = g_path_get_dirname (path);
   g_mkdir_with_parents (dir, 0700);

@@ -7,19 +7,6 @@
 
 static char *tmpdir;
 
-static FunadModel *
-tiny_model (void)
-{
-  FunadTrainParams p = funad_train_default_params ();
-  p.input_size = 32;
-  p.dict_size = 8;
-  p.hidden1 = 8;
-  p.hidden2 = 4;
-  p.epochs = 1;
-  p.fit_patches = 2000;
-  return synthetic_trained_model (&p, 6);
-}
-
 static char *
 path_in_tmp (const char *name)
 {
@@ -29,7 +16,7 @@ path_in_tmp (const char *name)
 static void
 test_round_trip (void)
 {
-  FunadModel *m = tiny_model ();
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   char *path = path_in_tmp ("round.safetensors");
   GError *error = NULL;
   g_assert_true (funad_model_save (m, path, &error));
@@ -87,7 +74,7 @@ expect_rejected (const char *name, const void *bytes, gsize len, int code, const
 static char *
 good_bytes (gsize *len)
 {
-  FunadModel *m = tiny_model ();
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   char *path = path_in_tmp ("good.safetensors");
   g_assert_true (funad_model_save (m, path, NULL));
   char *c;
@@ -209,15 +196,7 @@ frame_score (FunadModel *m)
 static void
 test_funad_patch_scores (void)
 {
-  FunadTrainParams p = funad_train_default_params ();
-  p.scorer = FUNAD_SCORER_FUNAD;
-  p.input_size = 32;
-  p.dict_size = 8;
-  p.hidden1 = 8;
-  p.hidden2 = 4;
-  p.epochs = 1;
-  p.fit_patches = 2000;
-  FunadModel *m = synthetic_trained_model (&p, 6);
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_FUNAD);
   g_assert_true (m->logit_scores);
   char *path = path_in_tmp ("funad.safetensors");
   g_assert_true (funad_model_save (m, path, NULL));
@@ -258,7 +237,7 @@ test_funad_patch_scores (void)
 static void
 test_unwritable_keeps_old (void)
 {
-  FunadModel *m = tiny_model ();
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
   GError *error = NULL;
   g_assert_false (funad_model_save (m, "/nonexistent-dir/model.safetensors", &error));
   g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_IO);
