@@ -34,8 +34,8 @@ block_of (int c, int grid, int B)
 }
 
 void
-funad_appearance_outlier_scores (const float *features, int n, int grid, int D, int window,
-                                 float *scores)
+funad_appearance_outlier_scores (const float *features, const int *frames, int n, int grid,
+                                 int D, int window, float *scores)
 {
   const int B = funad_appearance_blocks (grid), nb = B * B, P = grid * grid;
   /* look[(b * n + i) * D]: block b of frame i, so each block position is one matrix. */
@@ -47,7 +47,7 @@ funad_appearance_outlier_scores (const float *features, int n, int grid, int D, 
     for (int c = 0; c < P; c++) {
       int b = block_of (c, grid, B);
       float *a = look + ((gsize) b * n + i) * D;
-      const float *f = features + ((gsize) i * P + c) * D;
+      const float *f = features + ((gsize) (frames ? frames[i] : i) * P + c) * D;
       for (int j = 0; j < D; j++)
         a[j] += f[j] / count[b];
     }

@@ -382,14 +382,15 @@ void funad_calibration_apply (const FunadModel *model, float *patch_scores, int 
 /* ---- appearance.c ------------------------------------------------------------------------ */
 /* Blocks per side the appearance score cuts a grid x grid frame into. */
 int funad_appearance_blocks (int grid);
-/* For n frames' features (each grid^2 x D), how unlike the other frames each looks, place by
- * place: the mean over its blocks of the distance from the block's mean feature (dimensions
- * standardised over all blocks) to the same block of the third nearest other frame (the
- * farthest there is when fewer are left), skipping frames within `window` of it in order; 0
- * where no frame is left to compare with. */
+/* For n frames' features (each grid^2 x D; frame i is frames[i] of `features`, or i when
+ * frames is NULL), how unlike the other n frames each looks, place by place: the mean over
+ * its blocks of the distance from the block's mean feature (dimensions standardised over all
+ * blocks of the n frames) to the same block of the third nearest other frame (the farthest
+ * there is when fewer are left), skipping frames within `window` of it in order; 0 where no
+ * frame is left to compare with. */
 #define FUNAD_APPEARANCE_RANK 3
-void funad_appearance_outlier_scores (const float *features, int n, int grid, int D,
-                                      int window, float *scores);
+void funad_appearance_outlier_scores (const float *features, const int *frames, int n,
+                                      int grid, int D, int window, float *scores);
 
 /* ---- stats.c ------------------------------------------------------------------------------ */
 double funad_robust_cut (const float *values, gsize n, double z, double *median, double *mad);

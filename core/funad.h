@@ -173,6 +173,8 @@ typedef struct {
   float appearance_z;    /* and those whose appearance (block by block, against the other
                           * images': appearance.c) has a robust z-score above this; 0: not
                           * used */
+  int appearance_rounds; /* the kept images compared again among themselves, against the first
+                          * cut, up to this many rounds in all (1: once) */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

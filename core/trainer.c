@@ -60,6 +60,7 @@ funad_train_default_params (void)
     .outlier_z = 0.f,
     .typical_z = 0.f,
     .appearance_z = 1.5f,
+    .appearance_rounds = 3,
     .input_size = 224,
     .seed = 0,
     .n_threads = 0,
@@ -127,7 +128,7 @@ check_params (const FunadTrainParams *p, GError **error)
            || p->fit_patches < 2 * p->dict_size
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
            || p->bank_size > (1 << 22) || p->outlier_z < 0.f || p->typical_z < 0.f
-           || p->appearance_z < 0.f
+           || p->appearance_z < 0.f || p->appearance_rounds < 1 || p->appearance_rounds > 10
            || !(p->synthetic_fraction >= 0.f && p->synthetic_fraction <= 1.f)
            || !(p->synthetic_scale > 0.f) || p->synthetic_scale > 100.f
            || (p->scorer != FUNAD_SCORER_FUNAD && p->scorer != FUNAD_SCORER_MEMORY_BANK))
@@ -657,6 +658,7 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
            : "per-cell robust z of the training frames' patch logits");
   ADD_DBL ("typical_z", p->typical_z);
   ADD_DBL ("appearance_z", p->appearance_z);
+  ADD_INT ("appearance_rounds", p->appearance_rounds);
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK && (p->typical_z > 0.f || p->appearance_z > 0.f))
     ADD_STR ("typical_rule", "left out: bank score above median + typical_z * 1.4826 * MAD, "
              "or appearance (third nearest frame, block by block) above median + appearance_z "
@@ -729,7 +731,7 @@ typical_images (Run *r, FunadModel *m, int *kept)
   }
   if (p->appearance_z > 0.f) {
     look = g_new (float, r->n);
-    funad_appearance_outlier_scores (r->features, r->n, m->grid, r->D,
+    funad_appearance_outlier_scores (r->features, NULL, r->n, m->grid, r->D,
                                      r->n / LOO_WINDOW_DIVISOR, look);
     double look_mad;
     look_cut = funad_robust_cut (look, r->n, p->appearance_z, NULL, &look_mad);
@@ -740,6 +742,23 @@ typical_images (Run *r, FunadModel *m, int *kept)
   for (int i = 0; i < r->n; i++)
     if ((!scores || scores[i] <= cut) && (!look || look[i] <= look_cut))
       kept[n_kept++] = i;
+  /* Further rounds: alike atypical frames vouch for each other, so once a round has left
+   * most of them out, the rest are compared again among the frames kept, against the first
+   * round's cut (the kept frames spread less, and a cut of their own would eat into the
+   * normal frames every round). */
+  for (int round = 1; look && isfinite (look_cut) && round < p->appearance_rounds; round++) {
+    float *again = g_new (float, n_kept);
+    funad_appearance_outlier_scores (r->features, kept, n_kept, m->grid, r->D,
+                                     n_kept / LOO_WINDOW_DIVISOR, again);
+    int still = 0;
+    for (int k = 0; k < n_kept; k++)
+      if (again[k] <= look_cut)
+        kept[still++] = kept[k];
+    g_free (again);
+    if (still == n_kept || still < 2)
+      break;
+    n_kept = still;
+  }
   g_free (look);
   g_free (scores);
   return n_kept;

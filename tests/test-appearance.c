@@ -36,7 +36,7 @@ test_planted_outliers (void)
   const int planted[] = { 10, 40 };
   float *f = frames (1, planted, 2, 1.f);
   float scores[N];
-  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
+  funad_appearance_outlier_scores (f, NULL, N, G, D, 0, scores);
   int n_flagged = 0;
   for (int i = 0; i < N; i++) {
     gboolean is_planted = i == 10 || i == 40;
@@ -59,7 +59,7 @@ test_one_block (void)
       for (int j = 0; j < D; j++)
         f[((gsize) 33 * P + y * G + x) * D + j] += 2.f;
   float scores[N];
-  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
+  funad_appearance_outlier_scores (f, NULL, N, G, D, 0, scores);
   g_assert_true (flagged (scores, 33));
   float second = 0.f;
   for (int i = 0; i < N; i++)
@@ -87,7 +87,7 @@ test_copies (void)
       memcpy (f + (gsize) sets[t][c] * P * D, f + (gsize) sets[t][0] * P * D,
               P * D * sizeof (float));
     float scores[N];
-    funad_appearance_outlier_scores (f, N, G, D, windows[t], scores);
+    funad_appearance_outlier_scores (f, NULL, N, G, D, windows[t], scores);
     for (int c = 0; c < sizes[t]; c++) {
       g_assert_cmpint (flagged (scores, sets[t][c]), ==, stand_out[t]);
       if (!stand_out[t])
@@ -95,11 +95,39 @@ test_copies (void)
     }
     /* The same run of copies with no window: each has three copies beside it. */
     if (windows[t] > 0) {
-      funad_appearance_outlier_scores (f, N, G, D, 0, scores);
+      funad_appearance_outlier_scores (f, NULL, N, G, D, 0, scores);
       g_assert_false (flagged (scores, sets[t][0]));
     }
     g_free (f);
   }
+}
+
+/* Scoring a subset of the frames (the trainer's later rounds) is scoring a copy of just those
+ * frames; and four copies of an odd frame that vouch for each other among all frames stand
+ * out once two of them are gone. */
+static void
+test_subset (void)
+{
+  const int four[] = { 10, 25, 40, 55 };
+  float *f = frames (2, four, 4, 1.f);
+  for (int c = 1; c < 4; c++)
+    memcpy (f + (gsize) four[c] * P * D, f + (gsize) four[0] * P * D, P * D * sizeof (float));
+  int subset[N], n = 0;
+  for (int i = 0; i < N; i++)
+    if (i != 10 && i != 25)
+      subset[n++] = i;
+  float *copy = g_new (float, (gsize) n * P * D);
+  for (int k = 0; k < n; k++)
+    memcpy (copy + (gsize) k * P * D, f + (gsize) subset[k] * P * D, P * D * sizeof (float));
+  float by_index[N], by_copy[N];
+  funad_appearance_outlier_scores (f, subset, n, G, D, 2, by_index);
+  funad_appearance_outlier_scores (copy, NULL, n, G, D, 2, by_copy);
+  g_assert_cmpmem (by_index, n * sizeof (float), by_copy, n * sizeof (float));
+  for (int k = 0; k < n; k++)
+    g_assert_cmpint (by_index[k] > funad_robust_cut (by_index, n, 5.0, NULL, NULL), ==,
+                     subset[k] == 40 || subset[k] == 55);
+  g_free (copy);
+  g_free (f);
 }
 
 /* Identical frames, or no frame outside the window: scores are finite zeros. */
@@ -110,18 +138,18 @@ test_degenerate (void)
   for (int i = 0; i < N * P * D; i++)
     f[i] = (float) (i % (P * D));
   float scores[N];
-  funad_appearance_outlier_scores (f, N, G, D, 0, scores);
+  funad_appearance_outlier_scores (f, NULL, N, G, D, 0, scores);
   for (int i = 0; i < N; i++)
     g_assert_cmpfloat (scores[i], ==, 0.f);
   g_free (f);
   f = frames (3, NULL, 0, 0.f);
-  funad_appearance_outlier_scores (f, 3, G, D, 5, scores);
+  funad_appearance_outlier_scores (f, NULL, 3, G, D, 5, scores);
   for (int i = 0; i < 3; i++)
     g_assert_cmpfloat (scores[i], ==, 0.f);
-  funad_appearance_outlier_scores (f, 1, G, D, 0, scores);
+  funad_appearance_outlier_scores (f, NULL, 1, G, D, 0, scores);
   g_assert_cmpfloat (scores[0], ==, 0.f);
   /* Two frames: each has one other, fewer than the rank; its distance is the score. */
-  funad_appearance_outlier_scores (f, 2, G, D, 0, scores);
+  funad_appearance_outlier_scores (f, NULL, 2, G, D, 0, scores);
   g_assert_cmpfloat (scores[0], >, 0.f);
   g_assert_cmpfloat (fabsf (scores[0] - scores[1]), <, 1e-5f);
   g_free (f);
@@ -134,6 +162,7 @@ main (int argc, char **argv)
   g_test_add_func ("/appearance/planted-outliers", test_planted_outliers);
   g_test_add_func ("/appearance/one-block", test_one_block);
   g_test_add_func ("/appearance/copies", test_copies);
+  g_test_add_func ("/appearance/subset", test_subset);
   g_test_add_func ("/appearance/degenerate", test_degenerate);
   return g_test_run ();
 }

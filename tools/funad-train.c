@@ -339,6 +339,7 @@ main (int argc, char **argv)
   int bank_size = params.bank_size, feature_dim = params.feature_dim;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double appearance_z = params.appearance_z;
+  int appearance_rounds = params.appearance_rounds;
   double synthetic_fraction = params.synthetic_fraction, synthetic_scale = params.synthetic_scale;
   double dedup = DEFAULT_DEDUP;
   int neighbourhood = params.neighbourhood;
@@ -350,6 +351,10 @@ main (int argc, char **argv)
                                      "(default %d)", params.input_size);
   char *epochs_help = g_strdup_printf ("FUN-AD: most training epochs; a label-free rule may "
                                        "stop sooner (default %d)", params.epochs);
+  char *rounds_help = g_strdup_printf ("Memory bank: the frames --appearance-z keeps are "
+                                       "compared again among themselves, against the first "
+                                       "cut, up to N rounds in all, 1 to 10 (default %d)",
+                                       params.appearance_rounds);
   char *synthetic_help = g_strdup_printf ("FUN-AD: share of the patches labelled normal that "
                                           "Gaussian noise makes synthetic anomalies, 0 to 1 "
                                           "(default %g)", params.synthetic_fraction);
@@ -410,6 +415,7 @@ main (int argc, char **argv)
     { "outlier-z", 0, 0, G_OPTION_ARG_DOUBLE, &outlier_z, outlier_help, "Z" },
     { "typical-z", 0, 0, G_OPTION_ARG_DOUBLE, &typical_z, typical_help, "Z" },
     { "appearance-z", 0, 0, G_OPTION_ARG_DOUBLE, &appearance_z, appearance_help, "Z" },
+    { "appearance-rounds", 0, 0, G_OPTION_ARG_INT, &appearance_rounds, rounds_help, "N" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-teacher", 0, 0, G_OPTION_ARG_NONE, &no_teacher, "FUN-AD ablation: IRMB starts from all "
       "images and keeps min-max-normalised scores below 0.5, as the reference does (default: "
@@ -455,6 +461,7 @@ main (int argc, char **argv)
   g_free (size_help);
   g_free (epochs_help);
   g_free (synthetic_help);
+  g_free (rounds_help);
   g_free (synthetic_scale_help);
   g_free (seed_help);
   g_free (bank_help);
@@ -490,6 +497,8 @@ main (int argc, char **argv)
     return cli_fail ("--bank-size must be at least 1");
   if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must not be negative");
+  if (appearance_rounds < 1 || appearance_rounds > 10)
+    return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
     return cli_fail ("--synthetic-fraction must be between 0 and 1");
   if (!(synthetic_scale > 0 && synthetic_scale <= 100))
@@ -513,6 +522,7 @@ main (int argc, char **argv)
   params.calibrate = !no_calibration;
   params.typical_z = (float) typical_z;
   params.appearance_z = (float) appearance_z;
+  params.appearance_rounds = appearance_rounds;
   params.use_irmb = !no_irmb;
   params.use_teacher = !no_teacher;
   params.use_synthetic = !no_synthetic;
