@@ -60,7 +60,7 @@ funad_train_default_params (void)
     .outlier_z = 0.f,
     .typical_z = 0.f,
     .appearance_z = 1.5f,
-    .appearance_rounds = 3,
+    .appearance_rounds = 1,
     .input_size = 224,
     .seed = 0,
     .n_threads = 0,
