@@ -2040,12 +2040,14 @@ GST_START_TEST (test_pipeline_scripts)
 GST_END_TEST;
 
 /* Model swaps racing with a streaming thread: every frame is scored exactly
- * once, by one model or the other, and both models get used. */
+ * once, by one model or the other, and both models get used. The source is
+ * live (a frame every 10 ms) so that a busy machine cannot let the streaming
+ * thread finish all frames before the first swap lands. */
 GST_START_TEST (test_model_reload_while_streaming)
 {
-  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=150 "
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=150 "
       "pattern=ball ! video/x-raw,format=I420,width=96,height=72,"
-      "framerate=25/1 ! funaddetect name=d model=\"%s\" ! fakesink",
+      "framerate=100/1 ! funaddetect name=d model=\"%s\" ! fakesink",
       model_path);
   GstElement *pipeline = gst_parse_launch (desc, NULL);
   GstElement *detect = gst_bin_get_by_name (GST_BIN (pipeline), "d");
