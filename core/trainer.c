@@ -319,17 +319,13 @@ bank_adapt (Run *r, Bank *bank, gboolean normalise)
 
 #define TEACHER_Z 1.0   /* taught IRMB: candidates at most this robust z above the median */
 
-/* IRMB: candidate normals from image scores (NULL: every image), a random half of them into
- * the bank. The reference keeps images whose min-max-normalised score is below 0.5; one
- * outlier stretches that range, so the taught loop (robust) keeps images at most TEACHER_Z
- * robust deviations above the median instead. */
+/* IRMB's candidate normals from image scores (NULL: every image). The reference keeps images
+ * whose min-max-normalised score is below 0.5; one outlier stretches that range, so the taught
+ * loop (robust) keeps images at most TEACHER_Z robust deviations above the median instead. */
 static void
-rebuild_bank (Run *r, const float *scores, gboolean robust, gboolean *candidate, Bank *bank)
+choose_candidates (Run *r, const float *scores, gboolean robust, gboolean *candidate)
 {
-  const FunadTrainParams *p = &r->t->params;
-  int n = r->n;
-  int *order = g_new (int, n), *scratch = g_new (int, MAX (n, r->P));
-  int n_cand = 0;
+  int n = r->n, n_cand = 0;
   if (scores) {
     float lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < n; i++)
@@ -355,10 +351,19 @@ rebuild_bank (Run *r, const float *scores, gboolean robust, gboolean *candidate,
   } else {
     for (int i = 0; i < n; i++)
       candidate[i] = TRUE;
-    n_cand = n;
   }
-  int k = 0;
-  for (int i = 0; i < n; i++)
+}
+
+/* IRMB: a random half of the candidate images into the bank. */
+static void
+rebuild_bank (Run *r, const gboolean *candidate, Bank *bank)
+{
+  const FunadTrainParams *p = &r->t->params;
+  int n_cand = 0;
+  for (int i = 0; i < r->n; i++)
+    n_cand += candidate[i] ? 1 : 0;
+  int *order = g_new (int, MAX (n_cand, 1)), *scratch = g_new (int, r->P);
+  for (int i = 0, k = 0; i < r->n; i++)
     if (candidate[i])
       order[k++] = i;
   /* A random half of the candidates, at least two images so leave-one-out has company. */
@@ -386,7 +391,7 @@ rebuild_bank (Run *r, const float *scores, gboolean robust, gboolean *candidate,
   int probes = NORM_PROBES;
   int *pimg = g_new (int, probes), *ppatch = g_new (int, probes);
   for (int i = 0; i < probes; i++) {
-    pimg[i] = (int) ((gint64) i * n / probes);
+    pimg[i] = (int) ((gint64) i * r->n / probes);
     ppatch[i] = g_rand_int_range (r->rng, 0, r->P);
   }
   bank->probe_x = gather_rows (r, pimg, ppatch, probes);
@@ -790,27 +795,32 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   for (int epoch = 0; epoch < p->epochs; epoch++) {
     if (cancelled (r, error))
       goto out;
-    const float *scores = NULL;
-    if (p->use_irmb && epoch > 0) {
-      score_images (r, p->use_teacher, image_scores);
-      scores = image_scores;
-    } else if (p->use_irmb && p->use_teacher) {
+    gboolean taught = p->use_irmb && p->use_teacher && epoch == 0;
+    if (taught && (p->typical_z > 0.f || p->appearance_z > 0.f)) {
       /* Taught: the first candidates are the images the memory bank's rule finds typical
-       * (typical_images(): by appearance, by default); with that rule off, those a
-       * provisional memory bank scores lowest, each leaving out itself and its neighbours. */
-      if (p->typical_z > 0.f || p->appearance_z > 0.f) {
-        int *kept = g_new (int, r->n);
-        int n_kept = typical_images (r, m, kept);
-        for (int i = 0; i < r->n; i++)
-          image_scores[i] = 1.f;
-        for (int k = 0; k < n_kept; k++)
-          image_scores[kept[k]] = 0.f;
-        g_free (kept);
-      } else
+       * (typical_images(): by appearance, by default); too few of them never starve the
+       * bank: then every image. */
+      int *kept = g_new (int, r->n);
+      int n_kept = typical_images (r, m, kept);
+      for (int i = 0; i < r->n; i++)
+        cand[i] = n_kept < MAX (2, r->n / 10);
+      for (int k = 0; k < n_kept; k++)
+        cand[kept[k]] = TRUE;
+      g_free (kept);
+    } else {
+      const float *scores = NULL;
+      if (p->use_irmb && epoch > 0) {
+        score_images (r, p->use_teacher, image_scores);
+        scores = image_scores;
+      } else if (taught) {
+        /* With that rule off: those a provisional memory bank scores lowest, each leaving
+         * out itself and its neighbours. */
         bank_image_scores (r, m, "teacher", image_scores);
-      scores = image_scores;
+        scores = image_scores;
+      }
+      choose_candidates (r, scores, p->use_teacher, cand);
     }
-    rebuild_bank (r, scores, p->use_teacher, cand, &bank);
+    rebuild_bank (r, cand, &bank);
     if (epoch > 1) {
       stable = jaccard (cand, prev, r->n) >= STABLE_JACCARD ? stable + 1 : 0;
       if (stable >= STABLE_REBUILDS) {
