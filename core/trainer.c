@@ -319,6 +319,14 @@ bank_adapt (Run *r, Bank *bank, gboolean normalise)
 
 #define TEACHER_Z 1.0   /* taught IRMB: candidates at most this robust z above the median */
 
+/* Fewer candidate normals than this, of n images, would starve the IRMB: every rule that
+ * chooses them falls back to a wider set. */
+static inline int
+min_candidates (int n)
+{
+  return MAX (2, n / 10);
+}
+
 /* IRMB's candidate normals from image scores (NULL: every image). The reference keeps images
  * whose min-max-normalised score is below 0.5; one outlier stretches that range, so the taught
  * loop (robust) keeps images at most TEACHER_Z robust deviations above the median instead. */
@@ -340,7 +348,7 @@ choose_candidates (Run *r, const float *scores, gboolean robust, gboolean *candi
     }
     /* A tiny candidate set (one outlier stretching the min-max) must never starve the bank:
      * fall back to the lower-scoring half of the images. */
-    if (n_cand < MAX (2, n / 10)) {
+    if (n_cand < min_candidates (n)) {
       float median = (float) funad_quantile (scores, n, 0.5);
       n_cand = 0;
       for (int i = 0; i < n; i++) {
@@ -803,7 +811,7 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
       int *kept = g_new (int, r->n);
       int n_kept = typical_images (r, m, kept);
       for (int i = 0; i < r->n; i++)
-        cand[i] = n_kept < MAX (2, r->n / 10);
+        cand[i] = n_kept < min_candidates (r->n);
       for (int k = 0; k < n_kept; k++)
         cand[kept[k]] = TRUE;
       g_free (kept);
