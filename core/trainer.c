@@ -151,6 +151,12 @@ funad_trainer_set_backbone (FunadTrainer *t, const char *name, const char *weigh
     funad_backbone_clear (&t->pretrained);
   if (g_strcmp0 (name, "builtin") == 0)
     return TRUE;
+  if (!funad_backbone_known (name)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "unknown backbone '%s': builtin, "
+                 "mobilenetv2_100, resnet18, resnet34, resnet50 or wide_resnet50_2",
+                 name ? name : "");
+    return FALSE;
+  }
   if (!weights) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "backbone '%s' needs a weights file "
                  "(NAME:WEIGHTS.safetensors)", name ? name : "");

@@ -978,6 +978,131 @@ test_train_rejects_device_output (void)
   g_free (good);
 }
 
+/* -o naming an input (a typo for the output name) is refused before anything is read, and the
+ * input is left as it was. */
+static void
+test_train_refuses_to_overwrite_an_input (void)
+{
+  ensure_demo_and_model ();
+  char *video = g_build_filename (work_dir, "shift1.avi", NULL);
+  char *train_avi = g_build_filename (demo_dir, "train.avi", NULL);
+  char *before = NULL, *after = NULL;
+  gsize before_len = 0, after_len = 0;
+  g_assert_true (g_file_get_contents (train_avi, &before, &before_len, NULL));
+  g_assert_true (g_file_set_contents (video, before, before_len, NULL));
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", video, "--size", "64", train_avi,
+                         NULL };
+  assert_fails_cleanly (argv, "funad-train", "exists and is not a funad model", NULL);
+  g_assert_true (g_file_get_contents (video, &after, &after_len, NULL));
+  g_assert_cmpmem (after, after_len, before, before_len);
+  g_free (after);
+  g_free (before);
+  g_free (train_avi);
+  g_free (video);
+}
+
+/* A pipe as an input would block the read for ever: refused by name. */
+static void
+test_train_rejects_fifo_input (void)
+{
+  ensure_demo_and_model ();
+  char *fifo = g_build_filename (work_dir, "frames.fifo", NULL);
+  char *model = g_build_filename (work_dir, "fifo.model", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, fifo, NULL };
+  assert_fails_cleanly (argv, "funad-train", "not a regular file", model);
+  g_unlink (fifo);
+  g_free (model);
+  g_free (fifo);
+}
+
+/* Appends a PNG chunk (length, type, data, CRC-32 of type and data). */
+static void
+png_chunk (GByteArray *png, const char *type, const guint8 *data, guint32 len)
+{
+  guint8 be[4] = { len >> 24, len >> 16, len >> 8, len };
+  g_byte_array_append (png, be, 4);
+  gsize start = png->len;
+  g_byte_array_append (png, (const guint8 *) type, 4);
+  if (len)
+    g_byte_array_append (png, data, len);
+  guint32 crc = 0xffffffffu;
+  for (gsize i = start; i < png->len; i++) {
+    crc ^= png->data[i];
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  crc ^= 0xffffffffu;
+  guint8 c[4] = { crc >> 24, crc >> 16, crc >> 8, crc };
+  g_byte_array_append (png, c, 4);
+}
+
+/* A grey PNG whose header says 30000 x 30000 pixels (its pixel data cut short): converting
+ * such a frame crashed videoconvert; now it is refused with a message naming its size. */
+static void
+test_train_rejects_giant_frame (void)
+{
+  ensure_demo_and_model ();
+  char *path = g_build_filename (work_dir, "giant.png", NULL);
+  char *model = g_build_filename (work_dir, "giant.model", NULL);
+  GByteArray *png = g_byte_array_new ();
+  const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  const guint8 ihdr[13] = { 0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30, 8, 0, 0, 0, 0 };
+  const guint8 idat[] = { 0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01 };
+  g_byte_array_append (png, signature, sizeof signature);
+  png_chunk (png, "IHDR", ihdr, sizeof ihdr);
+  png_chunk (png, "IDAT", idat, sizeof idat);
+  png_chunk (png, "IEND", NULL, 0);
+  g_assert_true (g_file_set_contents (path, (const char *) png->data, png->len, NULL));
+  g_byte_array_unref (png);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "64", path, NULL };
+  assert_fails_cleanly (argv, "funad-train", "30000 x 30000 pixels are larger than supported",
+                        model);
+  g_free (model);
+  g_free (path);
+}
+
+/* funad-eval never writes its outputs over its inputs: heat maps into the test folders would
+ * replace the test images, scores over the model would destroy it. And it refuses to report
+ * metrics without both normal and defective images. */
+static void
+test_eval_refuses_outputs_over_inputs (void)
+{
+  ensure_demo_and_model ();
+  char *test_dir = g_build_filename (layout_dir, "test", NULL);
+  char *good = g_build_filename (test_dir, "good", NULL);
+  char *image = first_file (good, ".png");
+  char *before = NULL, *after = NULL;
+  gsize before_len = 0, after_len = 0;
+  g_assert_true (g_file_get_contents (image, &before, &before_len, NULL));
+  const char *heat_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--dataset",
+                              layout_dir, "--heatmaps", test_dir, NULL };
+  assert_fails_cleanly (heat_argv, "funad-eval", "written over or inside the input", NULL);
+  g_assert_true (g_file_get_contents (image, &after, &after_len, NULL));
+  g_assert_cmpmem (after, after_len, before, before_len);
+  g_free (after);
+  g_free (before);
+
+  g_assert_true (g_file_get_contents (model_path, &before, &before_len, NULL));
+  const char *scores_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--dataset",
+                                layout_dir, "--scores", model_path, NULL };
+  assert_fails_cleanly (scores_argv, "funad-eval", "written over or inside the input", NULL);
+  g_assert_true (g_file_get_contents (model_path, &after, &after_len, NULL));
+  g_assert_cmpmem (after, after_len, before, before_len);
+  g_free (after);
+  g_free (before);
+
+  char *empty = g_build_filename (work_dir, "no-defects", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
+  const char *one_side_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--normal",
+                                  good, "--anomalous", empty, NULL };
+  assert_fails_cleanly (one_side_argv, "funad-eval", "the metrics need both", NULL);
+  g_free (empty);
+  g_free (image);
+  g_free (good);
+  g_free (test_dir);
+}
+
 /* A zero-byte input named directly is an error that says so. */
 static void
 test_train_rejects_empty_image (void)
@@ -1059,7 +1184,11 @@ test_train_interrupt_keeps_old_model (void)
   GPid pid;
   int err_fd;
 
-  g_assert_true (g_file_set_contents (model, "the previous model", -1, NULL));
+  /* The previous model: a copy of the demo's (-o replaces only a funad model). */
+  char *previous = NULL;
+  gsize previous_len = 0;
+  g_assert_true (g_file_get_contents (model_path, &previous, &previous_len, NULL));
+  g_assert_true (g_file_set_contents (model, previous, previous_len, NULL));
   g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
                                            NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
   g_assert_no_error (error);
@@ -1093,8 +1222,10 @@ test_train_interrupt_keeps_old_model (void)
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
 
   char *text = NULL;
-  g_assert_true (g_file_get_contents (model, &text, NULL, NULL));
-  g_assert_cmpstr (text, ==, "the previous model");
+  gsize text_len = 0;
+  g_assert_true (g_file_get_contents (model, &text, &text_len, NULL));
+  g_assert_cmpmem (text, text_len, previous, previous_len);
+  g_free (previous);
   /* and no temporary file of the atomic write is left beside it */
   GDir *dir = g_dir_open (work_dir, 0, NULL);
   const char *name;
@@ -1251,6 +1382,11 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/rejects-output-under-file", test_train_rejects_output_under_file);
   g_test_add_func ("/e2e/train/rejects-device-output", test_train_rejects_device_output);
   g_test_add_func ("/e2e/train/rejects-empty-image", test_train_rejects_empty_image);
+  g_test_add_func ("/e2e/train/refuses-to-overwrite-an-input",
+                   test_train_refuses_to_overwrite_an_input);
+  g_test_add_func ("/e2e/train/rejects-fifo-input", test_train_rejects_fifo_input);
+  g_test_add_func ("/e2e/train/rejects-giant-frame", test_train_rejects_giant_frame);
+  g_test_add_func ("/e2e/eval/refuses-outputs-over-inputs", test_eval_refuses_outputs_over_inputs);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);

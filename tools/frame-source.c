@@ -16,6 +16,9 @@
 /* A file that yields neither a frame nor a bus message for this long is given up on, so a
  * broken file can never hang a tool. */
 #define STALL_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* Frames larger than this are refused before conversion: videoconvert's buffers overflow past
+ * 2 GiB (a 30000 x 30000 grey PNG crashed it), and no camera or inspection image comes near. */
+#define FRAME_MAX_PIXELS (G_GINT64_CONSTANT (1) << 27)
 /* Symbolic links can make a folder tree cyclic; no real dataset nests this deep. */
 #define MAX_FOLDER_DEPTH 64
 
@@ -170,6 +173,29 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
   gst_caps_unref (caps);
 }
 
+/* Refuses, with an error on the bus, a stream whose frames are too large to convert. */
+static GstPadProbeReturn
+check_frame_size (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = NULL;
+  gst_event_parse_caps (event, &caps);
+  const GstStructure *s = caps && gst_caps_get_size (caps) > 0
+                          ? gst_caps_get_structure (caps, 0) : NULL;
+  int width = 0, height = 0;
+  if (!s || !gst_structure_get_int (s, "width", &width)
+      || !gst_structure_get_int (s, "height", &height)
+      || (gint64) width * height <= FRAME_MAX_PIXELS)
+    return GST_PAD_PROBE_OK;
+  GstElement *convert = user_data;
+  GST_ELEMENT_ERROR (convert, STREAM, FORMAT, ("frames of %d x %d pixels are larger than "
+                     "supported (%d megapixels at most)", width, height,
+                     (int) (FRAME_MAX_PIXELS / 1000000)), (NULL));
+  return GST_PAD_PROBE_DROP;
+}
+
 /* Checks the file can be opened before building a pipeline, for a plainer message than
  * GStreamer's ("Could not open resource for reading"). */
 static gboolean
@@ -184,6 +210,11 @@ check_readable_file (const char *path, GError **error)
   }
   if (S_ISDIR (st.st_mode)) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: is a folder, not a file", path);
+    return FALSE;
+  }
+  /* A pipe or a device would block the read or never end. */
+  if (!S_ISREG (st.st_mode)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: not a regular file", path);
     return FALSE;
   }
   FILE *f = g_fopen (path, "rb");
@@ -412,6 +443,10 @@ decode_file (const char *path, FrameFormat format, FrameFunc func, gpointer user
   gst_element_link (src, decode);
   gst_element_link (convert, sink);
   g_signal_connect (decode, "pad-added", G_CALLBACK (on_pad_added), convert);
+  GstPad *convert_sink = gst_element_get_static_pad (convert, "sink");
+  gst_pad_add_probe (convert_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, check_frame_size,
+                     convert, NULL);
+  gst_object_unref (convert_sink);
 
   PumpResult result = pump_frames (pipeline, GST_APP_SINK (sink), convert, path, format, 0,
                                    func, user_data, n_frames, error);

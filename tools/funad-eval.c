@@ -498,10 +498,63 @@ fmt (double value, char *buffer, gsize size)
   return buffer;
 }
 
-/* Fails early, before minutes of scoring, when an output could not be written. */
-static gboolean
-check_outputs (const char *scores_path, const char *heatmaps, GError **error)
+/* Absolute path with symbolic links resolved as far as the path exists (an output folder may
+ * not exist yet), for comparing outputs with inputs. */
+static char *
+resolved_path (const char *path)
 {
+  char *absolute = g_canonicalize_filename (path, NULL);
+  char *real = realpath (absolute, NULL);
+  char *result;
+
+  if (real) {
+    result = g_strdup (real);
+    free (real);
+  } else {
+    char *dir = g_path_get_dirname (absolute);
+    if (strcmp (dir, absolute) == 0) {
+      result = g_strdup (absolute);
+    } else {
+      char *parent = resolved_path (dir), *base = g_path_get_basename (absolute);
+      result = g_build_filename (parent, base, NULL);
+      g_free (parent);
+      g_free (base);
+    }
+    g_free (dir);
+  }
+  g_free (absolute);
+  return result;
+}
+
+/* Whether path is folder or lies inside it. */
+static gboolean
+path_within (const char *path, const char *folder)
+{
+  char *p = resolved_path (path), *f = resolved_path (folder);
+  gsize n = strlen (f);
+  gboolean within = strncmp (p, f, n) == 0 && (p[n] == '\0' || p[n] == G_DIR_SEPARATOR
+                                               || (n > 0 && f[n - 1] == G_DIR_SEPARATOR));
+  g_free (f);
+  g_free (p);
+  return within;
+}
+
+/* Fails early, before minutes of scoring, when an output could not be written, or would be
+ * written over the inputs: heat maps into the test folders would replace the images, scores
+ * over the model would destroy it. inputs: the model, then the folders read (NULL ends). */
+static gboolean
+check_outputs (const char *scores_path, const char *heatmaps, const char *const *inputs,
+               GError **error)
+{
+  for (int i = 0; inputs[i]; i++) {
+    const char *out = heatmaps && path_within (heatmaps, inputs[i]) ? heatmaps
+                      : scores_path && path_within (scores_path, inputs[i]) ? scores_path : NULL;
+    if (out) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: would be written over or inside "
+                   "the input %s; write it elsewhere", out, inputs[i]);
+      return FALSE;
+    }
+  }
   if (heatmaps) {
     if (g_mkdir_with_parents (heatmaps, 0777) != 0) {
       g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot create folder: %s",
@@ -602,7 +655,20 @@ main (int argc, char **argv)
       return rc;
     }
   }
-  if (!check_outputs (scores_path, heatmaps, &error))
+  /* The test folders: of an MVTec layout, test/ and ground_truth/ (the dataset's root may
+   * hold the outputs). */
+  char *test_dir = dataset ? g_build_filename (dataset, "test", NULL) : NULL;
+  char *truth_dir = dataset ? g_build_filename (dataset, "ground_truth", NULL) : NULL;
+  const char *inputs[6] = { model_path };
+  int n_inputs = 1;
+  const char *read[] = { test_dir, truth_dir, normal, anomalous, masks };
+  for (int i = 0; i < 5; i++)
+    if (read[i])
+      inputs[n_inputs++] = read[i];
+  gboolean outputs_ok = check_outputs (scores_path, heatmaps, inputs, &error);
+  g_free (test_dir);
+  g_free (truth_dir);
+  if (!outputs_ok)
     return cli_fail_error (error);
 
   FunadModel *model = funad_model_load (model_path, &error);
@@ -698,6 +764,25 @@ main (int argc, char **argv)
     progress_update (progress, "scoring", i + 1, images->len, "images");
   }
   progress_free (progress);
+  /* AUROC, F1 and the rest compare normal with defective images: without both, every figure
+   * would be meaningless. */
+  if (!run.heatmap_error && (n_normal == 0 || n_anomalous == 0)) {
+    char *message = g_strdup_printf ("no %s test image could be scored (%u normal, %u "
+                                     "defective): the metrics need both",
+                                     n_normal == 0 ? "normal" : "defective", n_normal,
+                                     n_anomalous);
+    int rc = cli_fail (message);
+    g_free (message);
+    if (scores_file)
+      fclose (scores_file);
+    g_array_unref (run.pixel_scores);
+    g_array_unref (run.pixel_regions);
+    funad_scorer_free (run.scorer);
+    funad_model_unref (model);
+    g_ptr_array_unref (images);
+    g_ptr_array_unref (classes);
+    return rc;
+  }
 
   gboolean write_failed = scores_file && fclose (scores_file) != 0;
   double seconds = (g_get_monotonic_time () - start) / 1e6;

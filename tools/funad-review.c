@@ -368,6 +368,8 @@ finish_top (Review *review, GError **error)
 
 /* ---- annotated video ------------------------------------------------------------------------ */
 
+#define MIN_ANNOTATED_SIDE 16   /* jpegenc refuses smaller frames */
+
 /* DIR/NAME-annotated.avi, NAME unique among this run's inputs. */
 static char *
 annotated_path (Review *review, const char *input)
@@ -400,6 +402,13 @@ writer_start (Review *review, guint64 next_pts, GError **error)
       next_pts > review->writer_first_pts)
     gst_util_double_to_fraction (1e9 / (double) (next_pts - review->writer_first_pts), &fps_n,
                                  &fps_d);
+  if (first->width < MIN_ANNOTATED_SIDE || first->height < MIN_ANNOTATED_SIDE) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: frames of %d x %d pixels are too "
+                 "small for the annotated video (%d x %d at least); not written",
+                 review->writer_path, first->width, first->height, MIN_ANNOTATED_SIDE,
+                 MIN_ANNOTATED_SIDE);
+    return FALSE;
+  }
   review->writer = video_writer_open (review->writer_path, first->width, first->height, fps_n,
                                       fps_d, error);
   if (!review->writer)
@@ -618,8 +627,10 @@ review_input (Review *review, const char *path)
   if (review->annotated) {
     GError *write_error = NULL;
 
-    if (!finish_annotated (review, &write_error) && !review->error)
-      g_propagate_error (&review->error, write_error);
+    /* This input's failure, not the run's: the report of every input is still written. */
+    if (!finish_annotated (review, &write_error) && !input->error)
+      input->error = g_strdup (write_error ? write_error->message
+                                           : "the annotated video could not be written");
     g_clear_error (&write_error);
   }
 

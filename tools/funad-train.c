@@ -204,6 +204,36 @@ on_interrupt (gpointer user_data)
 /* ---- checks before any work --------------------------------------------------------------- */
 
 /* Fails early, before minutes of training, when the model could not be saved. */
+#define MODEL_HEADER_MAX (16 << 20)   /* bytes of safetensors header read, at most */
+
+/* Whether path holds a funad model (a safetensors header with format "funad"). -o replaces
+ * only such a file, so a typo naming an input video or image never overwrites it. */
+static gboolean
+is_model_file (const char *path)
+{
+  FILE *f = g_fopen (path, "rb");
+  guint8 size[8];
+  gboolean model = FALSE;
+
+  if (!f)
+    return FALSE;
+  if (fread (size, 1, sizeof size, f) == sizeof size) {
+    guint64 n = 0;
+    for (int i = 7; i >= 0; i--)
+      n = n << 8 | size[i];
+    if (n > 0 && n <= MODEL_HEADER_MAX) {
+      char *header = g_malloc (n + 1);
+      if (fread (header, 1, n, f) == n) {
+        header[n] = '\0';
+        model = strstr (header, "\"format\":\"funad\"") != NULL;
+      }
+      g_free (header);
+    }
+  }
+  fclose (f);
+  return model;
+}
+
 static gboolean
 check_output_writable (const char *path, GError **error)
 {
@@ -220,6 +250,12 @@ check_output_writable (const char *path, GError **error)
   else if (g_file_test (path, G_FILE_TEST_EXISTS) && access (path, W_OK) != 0)
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot overwrite: %s", path,
                  g_strerror (errno));
+  else if (g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': not a "
+                 "regular file", path);
+  else if (g_file_test (path, G_FILE_TEST_EXISTS) && !is_model_file (path))
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: exists and is not a funad model; not "
+                 "overwriting it (remove it or choose another name)", path);
   else
     ok = TRUE;
   g_free (dir);
@@ -252,6 +288,21 @@ training_summary (FunadModel *model, JsonParser *parser)
   return json_node_get_object (json_parser_get_root (parser));
 }
 
+/* Frames that all score alike leave the threshold at their common score: every new frame a
+ * little different would be flagged. Said even with --quiet and --json (on stderr). */
+static void
+warn_if_degenerate (FunadModel *model)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *summary = training_summary (model, parser);
+
+  if (summary && json_object_has_member (summary, "train_score_mad")
+      && json_object_get_double_member (summary, "train_score_mad") == 0.0)
+    g_printerr ("funad-train: warning: the training frames all scored alike, so the threshold "
+                "is unreliable; train on more varied footage (or set the element's threshold)\n");
+  g_object_unref (parser);
+}
+
 static void
 print_summary (TrainJob *job, const char *output, gboolean as_json, double seconds)
 {
@@ -263,7 +314,6 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
                         ? json_object_get_double_member (summary, "estimated_anomalous_fraction")
                         : NAN;
   int used = funad_trainer_n_frames (job->trainer);
-
   if (as_json) {
     JsonBuilder *b = json_builder_new ();
     JsonGenerator *gen = json_generator_new ();
@@ -479,8 +529,13 @@ main (int argc, char **argv)
     return cli_fail ("--size must be a multiple of 8 between 32 and 1024");
   if (epochs < 0)
     return cli_fail ("--epochs must not be negative");
+  if (epochs == 0 && scorer && g_str_equal (scorer, "funad"))
+    return cli_fail ("--epochs must be at least 1 with --scorer funad (0 would write an "
+                     "untrained discriminator)");
   if (threads < 0)
     return cli_fail ("--threads must not be negative");
+  if (neighbourhood < 0 || neighbourhood > 4)
+    return cli_fail ("--neighbourhood must be between 0 and 4");
   if (every < 1)
     return cli_fail ("--every must be at least 1");
   if (max_frames < 0)
@@ -548,6 +603,12 @@ main (int argc, char **argv)
   if (backbone) {
     /* NAME:WEIGHTS; the path is made absolute, as the model records it for later runs. */
     char *colon = strchr (backbone, ':');
+    if (colon && g_str_has_prefix (backbone, "builtin:")) {
+      funad_trainer_free (job.trainer);
+      progress_free (job.progress);
+      return cli_fail ("--backbone builtin takes no weights file (it is learned from the "
+                       "frames)");
+    }
     g_autofree char *weights = colon ? g_canonicalize_filename (colon + 1, NULL) : NULL;
     if (colon)
       *colon = '\0';
@@ -582,8 +643,10 @@ main (int argc, char **argv)
   } else if (!funad_model_save (job.model, output, &error)) {
     rc = cli_fail (error->message);
     g_clear_error (&error);
-  } else if (as_json || !quiet) {
-    print_summary (&job, output, as_json, (g_get_monotonic_time () - start) / 1e6);
+  } else {
+    warn_if_degenerate (job.model);
+    if (as_json || !quiet)
+      print_summary (&job, output, as_json, (g_get_monotonic_time () - start) / 1e6);
   }
 
   if (job.model)
