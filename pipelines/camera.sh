@@ -13,11 +13,12 @@ set -eu
 [ $# -ge 1 ] || { echo "usage: $0 MODEL [DEVICE]" >&2; exit 2; }
 model=$1
 device=${2:-/dev/video0}
+check_model "$model"
 
 # A leaky queue drops frames when scoring falls behind, so the picture stays live
 # (funaddetect itself never drops: QoS is off so that every frame it sees is scored).
-run_pipeline "v4l2src device=$(q "$device") ! videoconvert ! videoscale ! \
-video/x-raw,width=${WIDTH:-640},height=${HEIGHT:-480} ! \
-queue leaky=downstream max-size-buffers=2 ! \
-funaddetect model=$(q "$model") overlay=${OVERLAY:-both} inference-interval=${INTERVAL:-1} ! \
-videoconvert ! autovideosink sync=false"
+run_pipeline v4l2src device="$device" ! videoconvert ! videoscale ! \
+  "video/x-raw,width=${WIDTH:-640},height=${HEIGHT:-480}" ! \
+  queue leaky=downstream max-size-buffers=2 ! \
+  funaddetect model="$model" overlay="${OVERLAY:-both}" inference-interval="${INTERVAL:-1}" ! \
+  videoconvert ! autovideosink sync=false

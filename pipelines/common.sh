@@ -1,25 +1,69 @@
+# shellcheck shell=bash
 # common.sh — sourced by the funaddetect example scripts in pipelines/.
 #
 # Copyright (C) 2026 funad contributors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# run_pipeline DESCRIPTION: runs it with gst-launch-1.0 (-e: Ctrl-C ends files cleanly), the
-# plugin taken from $FUNAD_BUILD/gst (default: build/gst beside this folder). With
-# FUNAD_PRINT_PIPELINE=1 it only prints the description (the tests parse it).
+# run_pipeline WORD...: runs gst-launch-1.0 -e WORD... (-e: Ctrl-C ends files cleanly), the
+# plugin taken from $FUNAD_BUILD/gst (default: build/gst beside this folder). Each argument is
+# one gst-launch word, passed as it is: a property value with spaces or shell characters in it
+# goes as one word (location=$file), and the shell never re-reads it. With
+# FUNAD_PRINT_PIPELINE=1 it only prints the description, each word quoted for the shell where
+# needed (printf %q), so that it can be pasted after gst-launch-1.0 (the tests parse it).
+# check_model MODEL and check_output NAME OUTPUT [INPUT_NAME INPUT]...: what the scripts check
+# before they delete or open an output (a one-line error and exit 2 when a check fails).
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FUNAD_BUILD:-$root/build}
 export GST_PLUGIN_PATH="$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
-run_pipeline() {
-  if [ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ]; then
-    printf '%s\n' "$1"
-    return 0
-  fi
-  # word splitting of the description is wanted: gst-launch takes it as arguments
-  # shellcheck disable=SC2086
-  eval "gst-launch-1.0 -e $1"
+die() {
+  printf '%s: %s\n' "${0##*/}" "$*" >&2
+  exit 2
 }
 
-# quote a value for a gst-launch description (paths with spaces)
-q() { printf '"%s"' "$1"; }
+run_pipeline() {
+  if [ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ]; then
+    local word sep=
+    for word in "$@"; do
+      # words safe for both the shell and gst-launch's parser stay as they are (a bare "!",
+      # caps with commas); the rest are quoted, which gst-launch's parser reads back as well
+      if [ "$word" = '!' ] || [[ $word =~ ^[[:alnum:]_./:=,+@%-]+$ ]]; then
+        printf '%s%s' "$sep" "$word"
+      else
+        printf '%s%q' "$sep" "$word"
+      fi
+      sep=' '
+    done
+    printf '\n'
+    return 0
+  fi
+  gst-launch-1.0 -e "$@"
+}
+
+# check_model MODEL: refuses (exit 2) unless funad-inspect loads MODEL. funad-inspect is
+# $FUNAD_INSPECT, else $build/tools/funad-inspect, else the one on PATH.
+check_model() {
+  local tool=${FUNAD_INSPECT:-$build/tools/funad-inspect} err
+  if [ ! -x "$tool" ]; then
+    tool=$(command -v funad-inspect) ||
+      die "cannot check MODEL '$1': funad-inspect not found (build the tools, or set FUNAD_BUILD or FUNAD_INSPECT)"
+  fi
+  if ! err=$("$tool" "$1" 2>&1 >/dev/null); then
+    err=${err%%$'\n'*}
+    die "MODEL '$1' is not a loadable funad model (${err#*error: }); check the order of the arguments"
+  fi
+}
+
+# check_output NAME OUTPUT [INPUT_NAME INPUT]...: refuses (exit 2) when OUTPUT is the same
+# file as one of the INPUTs (-ef: links and other spellings of a path count).
+check_output() {
+  local name=$1 out=$2
+  shift 2
+  while [ $# -ge 2 ]; do
+    if [ "$out" -ef "$2" ]; then
+      die "$name '$out' is the same file as $1 '$2'; refusing to overwrite it (check the order of the arguments)"
+    fi
+    shift 2
+  done
+}

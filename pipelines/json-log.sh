@@ -14,8 +14,10 @@ set -eu
 input=$1
 model=$2
 log=$3
+check_model "$model"
+check_output LOG "$log" INPUT "$input" MODEL "$model"
 [ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ] || rm -f "$log"
 
-run_pipeline "filesrc location=$(q "$input") ! decodebin ! videoconvert ! \
-funaddetect model=$(q "$model") overlay=none inference-interval=${INTERVAL:-1} \
-post-messages=false results-location=$(q "$log") ! fakesink"
+run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
+  funaddetect model="$model" overlay=none inference-interval="${INTERVAL:-1}" \
+  post-messages=false results-location="$log" ! fakesink

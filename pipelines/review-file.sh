@@ -17,22 +17,25 @@ input=$1
 model=$2
 output=$3
 results=${4:-${output%.*}.jsonl}
+check_model "$model"
 
 case "$output" in
   *.mp4)
     if gst-inspect-1.0 x264enc >/dev/null 2>&1; then
-      encode="x264enc ! h264parse ! mp4mux"
+      encode=(x264enc ! h264parse ! mp4mux)
     else
       echo "x264enc is not installed: writing Motion JPEG into ${output%.*}.mkv instead" >&2
       output=${output%.*}.mkv
-      encode="jpegenc ! matroskamux"
+      encode=(jpegenc ! matroskamux)
     fi ;;
-  *.avi) encode="jpegenc ! avimux" ;;
-  *) encode="jpegenc ! matroskamux" ;;
+  *.avi) encode=(jpegenc ! avimux) ;;
+  *) encode=(jpegenc ! matroskamux) ;;
 esac
+check_output OUTPUT "$output" INPUT "$input" MODEL "$model"
+check_output RESULTS "$results" INPUT "$input" MODEL "$model" OUTPUT "$output"
 # the element appends: start from an empty results file
 [ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ] || rm -f "$results"
 
-run_pipeline "filesrc location=$(q "$input") ! decodebin ! videoconvert ! \
-funaddetect model=$(q "$model") overlay=${OVERLAY:-both} colormap=${COLORMAP:-inferno} \
-results-location=$(q "$results") ! videoconvert ! $encode ! filesink location=$(q "$output")"
+run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
+  funaddetect model="$model" overlay="${OVERLAY:-both}" colormap="${COLORMAP:-inferno}" \
+  results-location="$results" ! videoconvert ! "${encode[@]}" ! filesink location="$output"

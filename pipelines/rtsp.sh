@@ -15,8 +15,10 @@ set -eu
 url=$1
 model=$2
 results=${3:-rtsp-scores.jsonl}
+check_model "$model"
+check_output RESULTS "$results" MODEL "$model"
 
-run_pipeline "rtspsrc location=$(q "$url") latency=${LATENCY:-200} ! decodebin ! \
-videoconvert ! queue leaky=downstream max-size-buffers=2 ! \
-funaddetect model=$(q "$model") inference-interval=${INTERVAL:-1} \
-results-location=$(q "$results") ! videoconvert ! autovideosink sync=false"
+run_pipeline rtspsrc location="$url" latency="${LATENCY:-200}" ! decodebin ! \
+  videoconvert ! queue leaky=downstream max-size-buffers=2 ! \
+  funaddetect model="$model" inference-interval="${INTERVAL:-1}" \
+  results-location="$results" ! videoconvert ! autovideosink sync=false
