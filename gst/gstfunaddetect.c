@@ -255,8 +255,8 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "Model file written by funad-train (required; read when the element "
           "goes from READY to PAUSED). Set while PAUSED or PLAYING, the new "
           "file is loaded at once and replaces the model between two frames; "
-          "if it cannot be loaded the current model stays and a warning is "
-          "posted. Default: NULL",
+          "if it cannot be loaded the current model stays, the property "
+          "reads back its path again and a warning is posted. Default: NULL",
           DEFAULT_MODEL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -300,7 +300,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
       g_param_spec_string ("results-location", "Results location",
           "File to append one JSON line per scored frame to "
           "({\"frame\",\"pts\",\"running_time\",\"score\",\"threshold\","
-          "\"anomaly\"}); NULL writes no file. Default: NULL",
+          "\"anomaly\"}); NULL writes no file. Opened at the start: set while "
+          "PAUSED or PLAYING it takes effect at the next start (a warning "
+          "says so). Default: NULL",
           DEFAULT_RESULTS_LOCATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -323,8 +325,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "single-threaded for the whole process; in a process running several "
           "funaddetect elements give each one its share of the cores. "
           "A pretrained backbone shares each of its layers among the same "
-          "threads. Takes effect when a model is loaded. Range: 0 to 64, "
-          "default: 0",
+          "threads. Takes effect when a model is loaded: set while PAUSED or "
+          "PLAYING, at the next start or model change (a warning says so). "
+          "Range: 0 to 64, default: 0",
           0, 64, DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -377,7 +380,8 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "Inspect only this rectangle of the frame, \"x,y,width,height\" in "
           "pixels (clipped to the frame); the score, map, overlay and boxes "
           "cover it alone. NULL or \"\" (or a rectangle outside the frame): "
-          "the whole frame. Default: NULL",
+          "the whole frame. An invalid value scores the whole frame and posts "
+          "a warning (at once if started, else at the start). Default: NULL",
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -436,6 +440,7 @@ gst_funad_detect_finalize (GObject * object)
   g_free (self->model_location);
   g_free (self->results_location);
   g_free (self->results_path);
+  g_free (self->bad_region);
   g_free (self->luma_copy);
   g_free (self->last_map);
   /* stop() normally released these; be safe if it never ran */
@@ -465,8 +470,8 @@ update_passthrough (GstFunadDetect * self)
 
 /* Loads @location while streaming: in the calling thread, with no lock held
  * (loading takes a while), then hands the scorer to the streaming thread. A
- * file that does not load leaves the current model in place. */
-static void
+ * file that does not load leaves the current model in place: returns FALSE. */
+static gboolean
 reload_model (GstFunadDetect * self, const gchar * location)
 {
   FunadModel *model;
@@ -477,7 +482,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
   if (location == NULL || location[0] == '\0') {
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
         ("No model file given; keeping the current model."), (NULL));
-    return;
+    return FALSE;
   }
   model = funad_model_load (location, &err);
   if (model == NULL) {
@@ -485,7 +490,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
         ("Could not load model file \"%s\", keeping the current model: %s",
             location, err->message), (NULL));
     g_clear_error (&err);
-    return;
+    return FALSE;
   }
   scorer = funad_scorer_new (model);
   funad_model_unref (model);
@@ -507,6 +512,28 @@ reload_model (GstFunadDetect * self, const gchar * location)
     funad_scorer_free (old);
   GST_INFO_OBJECT (self, "loaded model %s, to be used from the next frame",
       location);
+  return TRUE;
+}
+
+/* An invalid region scores the whole frame; say so on the bus, where an
+ * application sees it (a g_warning only reaches stderr). */
+static void
+post_bad_region (GstFunadDetect * self, const gchar * region)
+{
+  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      ("Invalid region \"%s\" (expected \"x,y,width,height\" with x, y >= 0 "
+          "and width, height > 0); scoring the whole frame.", region), (NULL));
+}
+
+/* Properties read only at the start: changed while started, they would
+ * read back a value not in use, so warn that it waits for the next start. */
+static void
+post_applies_at_start (GstFunadDetect * self, const gchar * property,
+    const gchar * when)
+{
+  GST_ELEMENT_WARNING (self, CORE, STATE_CHANGE,
+      ("\"%s\" was changed while running; it takes effect %s.", property,
+          when), (NULL));
 }
 
 static void
@@ -517,15 +544,26 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
 
   switch (prop_id) {
     case PROP_MODEL:{
+      const gchar *location = g_value_get_string (value);
+      gchar *old;
       gboolean started;
 
       GST_OBJECT_LOCK (self);
-      g_free (self->model_location);
-      self->model_location = g_value_dup_string (value);
+      old = self->model_location;
+      self->model_location = g_strdup (location);
       started = self->started;
       GST_OBJECT_UNLOCK (self);
-      if (started)
-        reload_model (self, g_value_get_string (value));
+      if (started && !reload_model (self, location)) {
+        /* the property names the model in use, so that a restart reloads
+         * it rather than failing on the bad file (unless set again since) */
+        GST_OBJECT_LOCK (self);
+        if (g_strcmp0 (self->model_location, location) == 0) {
+          g_free (self->model_location);
+          self->model_location = g_steal_pointer (&old);
+        }
+        GST_OBJECT_UNLOCK (self);
+      }
+      g_free (old);
       break;
     }
     case PROP_THRESHOLD:
@@ -549,17 +587,25 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
     case PROP_REGION:{
       const gchar *str = g_value_get_string (value);
       gint r[4] = { 0, 0, 0, 0 };
+      gboolean bad, started;
 
-      if (str != NULL && str[0] != '\0' && (sscanf (str, "%d,%d,%d,%d",
-                  &r[0], &r[1], &r[2], &r[3]) != 4 || r[0] < 0 || r[1] < 0
-              || r[2] <= 0 || r[3] <= 0)) {
-        g_warning ("funaddetect: region \"%s\" is not \"x,y,width,height\" "
-            "with x, y >= 0 and width, height > 0; ignored", str);
-        break;
+      bad = str != NULL && str[0] != '\0' && (sscanf (str, "%d,%d,%d,%d",
+              &r[0], &r[1], &r[2], &r[3]) != 4 || r[0] < 0 || r[1] < 0
+          || r[2] <= 0 || r[3] <= 0);
+      if (bad) {
+        /* the whole frame, as the warning says */
+        memset (r, 0, sizeof (r));
+        GST_WARNING_OBJECT (self, "invalid region \"%s\"", str);
       }
       GST_OBJECT_LOCK (self);
       memcpy (self->region, r, sizeof (r));
+      /* kept for start(): in NULL there may be no bus to post on yet */
+      g_free (self->bad_region);
+      self->bad_region = bad ? g_strdup (str) : NULL;
+      started = self->started;
       GST_OBJECT_UNLOCK (self);
+      if (bad && started)
+        post_bad_region (self, str);
       break;
     }
     case PROP_ROI_META:
@@ -578,22 +624,38 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       self->alpha = g_value_get_double (value);
       GST_OBJECT_UNLOCK (self);
       break;
-    case PROP_RESULTS_LOCATION:
+    case PROP_RESULTS_LOCATION:{
+      gboolean warn;
+
       GST_OBJECT_LOCK (self);
+      warn = self->started && g_strcmp0 (self->results_location,
+          g_value_get_string (value)) != 0;
       g_free (self->results_location);
       self->results_location = g_value_dup_string (value);
       GST_OBJECT_UNLOCK (self);
+      /* the file is opened in start() */
+      if (warn)
+        post_applies_at_start (self, "results-location", "at the next start");
       break;
+    }
     case PROP_INFERENCE_INTERVAL:
       GST_OBJECT_LOCK (self);
       self->inference_interval = g_value_get_uint (value);
       GST_OBJECT_UNLOCK (self);
       break;
-    case PROP_N_THREADS:
+    case PROP_N_THREADS:{
+      gboolean warn;
+
       GST_OBJECT_LOCK (self);
+      warn = self->started && self->n_threads != g_value_get_uint (value);
       self->n_threads = g_value_get_uint (value);
       GST_OBJECT_UNLOCK (self);
+      /* the scorer's threads are set when a model is loaded */
+      if (warn)
+        post_applies_at_start (self, "n-threads",
+            "when a model is next loaded (the next start or model change)");
       break;
+    }
     case PROP_POST_MESSAGES:
       GST_OBJECT_LOCK (self);
       self->post_messages = g_value_get_boolean (value);
@@ -692,7 +754,7 @@ static gboolean
 gst_funad_detect_start (GstBaseTransform * trans)
 {
   GstFunadDetect *self = GST_FUNAD_DETECT (trans);
-  gchar *model_location, *results_location;
+  gchar *model_location, *results_location, *bad_region;
   FunadModel *model;
   FunadScorer *scorer;
   FILE *results = NULL;
@@ -754,9 +816,14 @@ gst_funad_detect_start (GstBaseTransform * trans)
   self->results_path = g_steal_pointer (&results_location);
   self->frame_count = 0;
   self->started = TRUE;
+  bad_region = g_strdup (self->bad_region);
   GST_OBJECT_UNLOCK (self);
   reset_stream_state (self);
 
+  /* once per start, not per frame */
+  if (bad_region)
+    post_bad_region (self, bad_region);
+  g_free (bad_region);
   g_free (model_location);
   return TRUE;
 

@@ -75,6 +75,8 @@ struct _GstFunadDetect
   gboolean attach_meta;
   gboolean roi_meta;
   gint region[4];               /* x, y, width, height; width 0: whole frame */
+  gchar *bad_region;            /* the last invalid region set, warned about
+                                 * on the bus at each start; NULL if none */
 
   /* Loaded in start(), released in stop(). The scorer is only used by the
    * streaming thread; the pointers change under the object lock so a later

@@ -1412,6 +1412,169 @@ GST_START_TEST (test_model_reload)
 
 GST_END_TEST;
 
+/* Pops the next WARNING from @bus, checks that its text contains @a and @b
+ * (either may be NULL) and returns the text. */
+static gchar *
+pop_warning (GstBus * bus, const gchar * a, const gchar * b)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  GError *err = NULL;
+  gchar *text;
+
+  fail_unless (msg != NULL, "no warning (expected one naming %s)",
+      GST_STR_NULL (a));
+  gst_message_parse_warning (msg, &err, NULL);
+  text = g_strdup (err->message);
+  GST_INFO ("warning: %s", text);
+  fail_unless (a == NULL || strstr (text, a) != NULL, "warning \"%s\" lacks "
+      "\"%s\"", text, a);
+  fail_unless (b == NULL || strstr (text, b) != NULL, "warning \"%s\" lacks "
+      "\"%s\"", text, b);
+  g_error_free (err);
+  gst_message_unref (msg);
+  return text;
+}
+
+/* A live swap that fails leaves the model property at the model in use, so
+ * the next start reloads that one instead of failing on the bad file. */
+GST_START_TEST (test_model_reload_failure_keeps_property)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  gchar *missing = g_build_filename (tmp_dir, "nonexist.st", NULL);
+  const gchar *bad[] = { missing, garbage_path, "" };
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstMessage *msg;
+  gchar *str;
+  guint b;
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  /* a swap that works, then ones that do not */
+  g_object_set (detect, "model", model2_path, NULL);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+  for (b = 0; b < G_N_ELEMENTS (bad); b++) {
+    g_object_set (detect, "model", bad[b], NULL);
+    g_free (pop_warning (bus, "keeping the current model", NULL));
+    g_object_get (detect, "model", &str, NULL);
+    fail_unless_equals_string (str, model2_path);
+    g_free (str);
+  }
+
+  /* a restart loads the working model */
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 90, NULL,
+              0)), GST_FLOW_OK);
+  msg = pop_funad (bus);
+  fail_unless (msg != NULL);
+  fail_unless_equals_float (get_double (gst_message_get_structure (msg),
+          "threshold"), model2_threshold);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_free (missing);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
+/* An invalid region is reported on the bus once (at the start when set
+ * before it, at once when set while running), not per frame, and the whole
+ * frame is scored. */
+GST_START_TEST (test_region_invalid_warns)
+{
+  const gchar *bad[] = { "foo", "1,2,3", "10,10,0,0" };
+  GstBus *bus;
+  GstElement *detect;
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstMessage *msg;
+  gchar *str;
+  guint b, i, n_funad = 0;
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  for (b = 0; b < G_N_ELEMENTS (bad); b++) {
+    detect = setup_detect (&bus);
+    /* a valid region first: the bad one replaces it with the whole frame */
+    g_object_set (detect, "region", "0,0,8,8", NULL);
+    g_object_set (detect, "region", bad[b], NULL);
+    g_object_get (detect, "region", &str, NULL);
+    fail_unless (str == NULL, "region reads \"%s\"", str);
+    fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_SUCCESS);
+    gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+    for (i = 0; i < 3; i++)
+      fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info, 70,
+                  NULL, i)), GST_FLOW_OK);
+    g_free (pop_warning (bus, bad[b], "whole frame"));
+    /* the frames are scored, with no more warnings */
+    while ((msg = gst_bus_pop (bus))) {
+      fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING,
+          "more than one warning for \"%s\"", bad[b]);
+      n_funad += gst_message_has_name (msg, "funad");
+      gst_message_unref (msg);
+    }
+    fail_unless_equals_int (n_funad, 3);
+    n_funad = 0;
+
+    /* set while playing: warned at once, a valid one is not */
+    g_object_set (detect, "region", bad[(b + 1) % G_N_ELEMENTS (bad)], NULL);
+    g_free (pop_warning (bus, bad[(b + 1) % G_N_ELEMENTS (bad)],
+            "whole frame"));
+    g_object_set (detect, "region", "1,2,3,4", NULL);
+    fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+
+    fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    gst_check_drop_buffers ();
+    cleanup_detect (detect, bus);
+  }
+  gst_caps_unref (caps);
+}
+
+GST_END_TEST;
+
+/* results-location and n-threads are read at the start: changed while
+ * running they warn that they wait for it. */
+GST_START_TEST (test_start_only_properties_warn)
+{
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  guint n_threads;
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_set (detect, "results-location", "/dev/null", NULL);
+  g_free (pop_warning (bus, "results-location", "next start"));
+  g_object_set (detect, "n-threads", 2, NULL);
+  g_free (pop_warning (bus, "n-threads", "next start"));
+  g_object_get (detect, "n-threads", &n_threads, NULL);
+  fail_unless_equals_int (n_threads, 2);
+  /* the same values again: nothing to say */
+  g_object_set (detect, "results-location", "/dev/null", "n-threads", 2, NULL);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  /* stopped: no warning */
+  g_object_set (detect, "results-location", NULL, "n-threads", 0, NULL);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
 /* Pushes one noise frame of @format (w x h) through an element set up by
  * the NULL-terminated property list; returns input and output bytes. */
 static void
@@ -2416,6 +2579,9 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_n_threads);
   tcase_add_test (tc, test_model_reload);
   tcase_add_test (tc, test_model_reload_while_streaming);
+  tcase_add_test (tc, test_model_reload_failure_keeps_property);
+  tcase_add_test (tc, test_region_invalid_warns);
+  tcase_add_test (tc, test_start_only_properties_warn);
   tcase_add_test (tc, test_overlay_contour);
   tcase_add_test (tc, test_overlay_both_and_colormap);
   tcase_add_test (tc, test_overlay_nicks);
