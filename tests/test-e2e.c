@@ -1016,6 +1016,36 @@ test_train_rejects_fifo_input (void)
   g_free (fifo);
 }
 
+/* A file with sound but no picture is named as such, not as GStreamer's "Internal data
+ * stream error". */
+static void
+test_train_names_audio_only_file (void)
+{
+  ensure_demo_and_model ();
+  char *wav = g_build_filename (work_dir, "sound.wav", NULL);
+  char *model = g_build_filename (work_dir, "sound.model", NULL);
+  char *description = g_strdup_printf ("audiotestsrc num-buffers=20 ! audioconvert ! wavenc ! "
+                                       "filesink location=\"%s\"", wav);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+  g_assert_no_error (error);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+                                                GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, wav, NULL };
+  assert_fails_cleanly (argv, "funad-train", "no video stream", model);
+  g_free (description);
+  g_free (model);
+  g_free (wav);
+}
+
 /* Appends a PNG chunk (length, type, data, CRC-32 of type and data). */
 static void
 png_chunk (GByteArray *png, const char *type, const guint8 *data, guint32 len)
@@ -1386,6 +1416,7 @@ main (int argc, char **argv)
                    test_train_refuses_to_overwrite_an_input);
   g_test_add_func ("/e2e/train/rejects-fifo-input", test_train_rejects_fifo_input);
   g_test_add_func ("/e2e/train/rejects-giant-frame", test_train_rejects_giant_frame);
+  g_test_add_func ("/e2e/train/names-audio-only-file", test_train_names_audio_only_file);
   g_test_add_func ("/e2e/eval/refuses-outputs-over-inputs", test_eval_refuses_outputs_over_inputs);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);

@@ -151,6 +151,8 @@ frame_source_list_media (const char *dir, GError **error)
   return list_files (dir, TRUE, error);
 }
 
+#define OTHER_STREAM_KEY "funad-other-stream"
+
 /* Links the first raw video pad decodebin exposes to videoconvert; other streams (audio,
  * a second video track) stay unlinked and are ignored. Runs in a streaming thread. */
 static void
@@ -170,6 +172,10 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
       gst_pad_link (pad, sink);
     gst_object_unref (sink);
   }
+  else
+    /* remembered for the message when no video stream comes: "Internal data stream error"
+     * says nothing to a user who gave an audio file */
+    g_object_set_data (G_OBJECT (convert), OTHER_STREAM_KEY, GINT_TO_POINTER (1));
   gst_caps_unref (caps);
 }
 
@@ -372,7 +378,11 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
         gst_object_unref (convert_sink);
       }
       gst_message_parse_error (msg, &gst_error, NULL);
-      if (!has_video && count == 0)
+      if (!has_video && count == 0 && convert
+          && g_object_get_data (G_OBJECT (convert), OTHER_STREAM_KEY))
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video stream (only audio "
+                     "or other streams)", label);
+      else if (!has_video && count == 0)
         g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: cannot decode as image or "
                      "video: %s", label, gst_error->message);
       else

@@ -8,6 +8,7 @@
  * (tools/bench.sh does) so that the peak RSS printed is that configuration's own. */
 #include <gst/gst.h>
 #include <cblas.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,7 @@ main (int argc, char **argv)
       NULL },
     { NULL }
   };
+  setlocale (LC_ALL, "");
   g_set_prgname ("funad-bench");
   GOptionContext *context = g_option_context_new ("peak | core MODEL | element MODEL");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -234,6 +236,8 @@ main (int argc, char **argv)
   g_option_context_free (context);
   if (opt_frames < 1 || opt_width < 1 || opt_height < 1)
     return cli_fail ("--frames, --width and --height must be positive");
+  if (opt_threads > 64)
+    return cli_fail ("--threads must be at most 64 (the element's n-threads range)");
   if (argc == 2 && strcmp (argv[1], "peak") == 0) {
     printf ("sgemm peak %.1f GFLOP/s\n", sgemm_peak_gflops ());
     return 0;

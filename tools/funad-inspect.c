@@ -51,8 +51,7 @@ main (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "MODEL" },
     { NULL }
   };
-  GOptionContext *context = g_option_context_new ("MODEL - print what a funad model file "
-                                                  "holds");
+  GOptionContext *context = g_option_context_new ("- print what a funad model file holds");
 
   setlocale (LC_ALL, "");
   g_set_prgname ("funad-inspect");
