@@ -234,6 +234,28 @@ is_model_file (const char *path)
   return model;
 }
 
+/* Whether a file can really be created in dir (access() passes on read-only mounts and in
+ * /proc): tried with a temporary file, removed at once, so a run of hours cannot end in a
+ * model that cannot be written. */
+static gboolean
+can_create_in (const char *dir, GError **error)
+{
+  char *probe = g_build_filename (dir, ".funad-train-probe-XXXXXX", NULL);
+  int fd = g_mkstemp (probe);
+  gboolean ok = fd >= 0;
+
+  if (ok) {
+    close (fd);
+    g_unlink (probe);
+  } else {
+    int saved = errno;
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write into %s: %s", dir,
+                 g_strerror (saved));
+  }
+  g_free (probe);
+  return ok;
+}
+
 static gboolean
 check_output_writable (const char *path, GError **error)
 {
@@ -250,6 +272,8 @@ check_output_writable (const char *path, GError **error)
   else if (g_file_test (path, G_FILE_TEST_EXISTS) && access (path, W_OK) != 0)
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot overwrite: %s", path,
                  g_strerror (errno));
+  else if (!can_create_in (dir, error))
+    g_prefix_error (error, "%s: ", path);
   else if (g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': not a "
                  "regular file", path);
