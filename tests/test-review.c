@@ -799,6 +799,11 @@ test_rejects_bad_model_and_output (void)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));  /* checked before writing anything */
   assert_fails_cleanly (file_as_dir, a_file);
   assert_fails_cleanly (unwritable, under_file);
+  /* NaN must not pass for "no threshold given" (the model's) */
+  const char *nan_threshold[] = { review, "--model", model_path, "--threshold", "nan", "-o", out,
+                                  test_avi, NULL };
+  assert_fails_cleanly (nan_threshold, "--threshold must be a finite number");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 
   g_free (missing_model);
   g_free (corrupt_model);

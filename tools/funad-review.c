@@ -717,6 +717,24 @@ quoted_command_line (int argc, char **argv)
   return g_string_free (line, FALSE);
 }
 
+/* --threshold, parsed here so that "nan" is refused rather than taken for "not given" (NaN
+ * is how the model's own threshold is asked for). */
+static double threshold_option = NAN;
+
+static gboolean
+parse_threshold (const char *name, const char *value, gpointer data, GError **error)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (value, &end);
+  if (end == value || *end || !isfinite (v)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--threshold must be a finite "
+                 "number, not '%s'", value);
+    return FALSE;
+  }
+  threshold_option = v;
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -733,7 +751,7 @@ main (int argc, char **argv)
       "MODEL" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Folder to write the report into "
       "(created if missing)", "DIR" },
-    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Anomaly threshold (default: the "
+    { "threshold", 0, 0, G_OPTION_ARG_CALLBACK, parse_threshold, "Anomaly threshold (default: the "
       "model's own, chosen without labels at training time)", "X" },
     { "every", 0, 0, G_OPTION_ARG_INT, &every, "Score every Nth frame of each video "
       "(default 1: all)", "N" },
@@ -788,8 +806,7 @@ main (int argc, char **argv)
     return cli_fail ("--top and --thumbnails must not be negative");
   if (!(min_gap >= 0) || !(top_spacing >= 0))
     return cli_fail ("--min-gap and --top-spacing must not be negative");
-  if (!isnan (threshold) && !isfinite (threshold))
-    return cli_fail ("--threshold must be a finite number");
+  threshold = threshold_option;
 
   FunadModel *model = funad_model_load (model_path, &error);
   if (!model)
