@@ -49,7 +49,9 @@ check_model() {
     tool=$(command -v funad-inspect) ||
       die "cannot check MODEL '$1': funad-inspect not found (build the tools, or set FUNAD_BUILD or FUNAD_INSPECT)"
   fi
-  if ! err=$("$tool" "$1" 2>&1 >/dev/null); then
+  # LD_PRELOAD is meant for gst-launch-1.0 (a sanitizer runtime under the ASan tests); our own
+  # tool carries its runtime already and refuses a second one
+  if ! err=$(env -u LD_PRELOAD "$tool" "$1" 2>&1 >/dev/null); then
     err=${err%%$'\n'*}
     die "MODEL '$1' is not a loadable funad model (${err#*error: }); check the order of the arguments"
   fi
