@@ -48,10 +48,10 @@
  *
  * ## Messages
  *
- * For every scored frame the element posts an element message named `funad`
- * on the bus. The structure contains:
+ * For every frame (scored or not, see `scored`) the element posts an element
+ * message named `funad` on the bus. The structure contains:
  *
- * * #guint64 `timestamp`: the PTS of the scored buffer, or
+ * * #guint64 `timestamp`: the PTS of the buffer, or
  *   GST_CLOCK_TIME_NONE if it has none.
  * * #guint64 `stream-time`: the stream time of the buffer, from the segment
  *   (GST_CLOCK_TIME_NONE if unknown). Applications use this to seek.
@@ -59,8 +59,8 @@
  *   (GST_CLOCK_TIME_NONE if unknown). Applications use this to synchronise
  *   with the pipeline clock.
  * * #guint64 `duration`: the duration of the buffer, or GST_CLOCK_TIME_NONE.
- * * #guint64 `frame`: the number of the frame among those this element scored
- *   since it last went from READY to PAUSED, counting from 0.
+ * * #guint64 `frame`: the number of the frame among those this element saw
+ *   (scored or not) since it last went from READY to PAUSED, counting from 0.
  * * #gdouble `score`: the frame's anomaly score (maximum of the anomaly map).
  * * #gdouble `threshold`: the threshold in effect: the
  *   #GstFunadDetect:threshold property, or the model's own threshold when the
@@ -80,7 +80,9 @@
  * buffer as #GstVideoRegionOfInterestMeta of type "anomaly", each with a
  * parameter structure `funad` holding the `score`. With
  * #GstFunadDetect:attach-meta on, a GstFunadMeta (gstfunadmeta.h) carries
- * the score, threshold, anomaly flag and a copy of the anomaly map.
+ * the score, threshold, anomaly flag and a copy of the anomaly map (on a
+ * frame #GstFunadDetect:inference-interval skipped: the last scored frame's,
+ * as the `scored` field of the message says).
  *
  * When frames turn anomalous and back the element posts `funad-event`
  * element messages (regardless of #GstFunadDetect:post-messages). An anomaly
@@ -97,7 +99,7 @@
  *
  * When #GstFunadDetect:results-location is set, the same facts are appended
  * to that file, one JSON object per line:
- * `{"frame":N,"pts":ns,"running_time":ns,"score":S,"threshold":T,"anomaly":B}`
+ * `{"frame":N,"pts":ns,"running_time":ns,"score":S,"threshold":T,"anomaly":B,"scored":B}`
  * (unknown times are written as `null`).
  *
  * ## Example launch lines
@@ -298,9 +300,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_RESULTS_LOCATION,
       g_param_spec_string ("results-location", "Results location",
-          "File to append one JSON line per scored frame to "
+          "File to append one JSON line per frame to "
           "({\"frame\",\"pts\",\"running_time\",\"score\",\"threshold\","
-          "\"anomaly\"}); NULL writes no file. Opened at the start: set while "
+          "\"anomaly\",\"scored\"}); NULL writes no file. Opened at the start: set while "
           "PAUSED or PLAYING it takes effect at the next start (a warning "
           "says so). Default: NULL",
           DEFAULT_RESULTS_LOCATION,
@@ -944,7 +946,8 @@ json_double (gchar * buf, gsize len, gdouble v)
 
 static gboolean
 write_result (GstFunadDetect * self, guint64 frame, guint64 pts,
-    guint64 running_time, gdouble score, gdouble threshold, gboolean anomaly)
+    guint64 running_time, gdouble score, gdouble threshold, gboolean anomaly,
+    gboolean scored)
 {
   gchar pts_s[32], rt_s[32], score_s[G_ASCII_DTOSTR_BUF_SIZE],
       thr_s[G_ASCII_DTOSTR_BUF_SIZE];
@@ -952,12 +955,12 @@ write_result (GstFunadDetect * self, guint64 frame, guint64 pts,
 
   n = fprintf (self->results,
       "{\"frame\":%" G_GUINT64_FORMAT ",\"pts\":%s,\"running_time\":%s,"
-      "\"score\":%s,\"threshold\":%s,\"anomaly\":%s}\n", frame,
+      "\"score\":%s,\"threshold\":%s,\"anomaly\":%s,\"scored\":%s}\n", frame,
       json_time (pts_s, sizeof (pts_s), pts),
       json_time (rt_s, sizeof (rt_s), running_time),
       json_double (score_s, sizeof (score_s), score),
       json_double (thr_s, sizeof (thr_s), threshold),
-      anomaly ? "true" : "false");
+      anomaly ? "true" : "false", scored ? "true" : "false");
   /* flushed per line: readers can follow the file, a crash loses nothing */
   return n > 0 && fflush (self->results) == 0;
 }
@@ -1518,7 +1521,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
       min_anomaly_frames);
 
   if (self->results != NULL && !write_result (self, frame_no, pts,
-          running_time, score, threshold, anomaly)) {
+          running_time, score, threshold, anomaly, scored)) {
     int errsv = errno;
 
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,

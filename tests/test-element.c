@@ -2374,7 +2374,9 @@ GST_START_TEST (test_results_location)
           gst_message_get_structure (g_ptr_array_index (msgs, i));
       JsonObject *o = parse_line (parser, lines[5 * (run - 1) + i]);
 
-      fail_unless_equals_int (json_object_get_size (o), 6);
+      fail_unless_equals_int (json_object_get_size (o), 7);
+      fail_unless_equals_int (json_object_get_boolean_member (o, "scored"),
+          get_boolean (s, "scored"));
       fail_unless_equals_int64 (json_object_get_int_member (o, "frame"), i);
       fail_unless_equals_int64 (json_object_get_int_member (o, "pts"),
           i * FRAME_DURATION);
@@ -2391,6 +2393,28 @@ GST_START_TEST (test_results_location)
     g_strfreev (lines);
     g_free (contents);
   }
+
+  /* with inference-interval=2 every other line says it repeats the last
+   * scored frame's score */
+  g_free (desc);
+  desc = g_strdup_printf ("videotestsrc num-buffers=4 pattern=ball ! "
+      "video/x-raw,format=RGBx,width=96,height=72,framerate=25/1 ! "
+      "funaddetect model=\"%s\" inference-interval=2 results-location=\"%s\" "
+      "! fakesink", model_path, results);
+  g_unlink (results);
+  g_ptr_array_set_size (msgs, 0);
+  assert_eos (run_pipeline (desc, msgs));
+  fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 5);
+  for (i = 0; i < 4; i++) {
+    JsonObject *o = parse_line (parser, lines[i]);
+
+    fail_unless_equals_int (json_object_get_boolean_member (o, "scored"),
+        i % 2 == 0);
+  }
+  g_strfreev (lines);
+  g_free (contents);
 
   g_object_unref (parser);
   g_ptr_array_unref (msgs);
