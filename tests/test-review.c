@@ -703,12 +703,20 @@ test_every_threshold_and_three_inputs (void)
   ensure_review ();
 
   char *odd = g_build_filename (work_dir, "odd <b>name & more.avi", NULL);
+  char *other_dir = g_build_filename (work_dir, "other", NULL);
+  char *other = g_build_filename (other_dir, "test.avi", NULL);  /* same name, another file */
   char *out = g_build_filename (work_dir, "review-every", NULL);
   const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--every", "8",
                          "--threshold", "1e9", "--top", "3", "--model", model_path, "-o", out,
-                         test_avi, test_avi, odd, NULL };
+                         test_avi, other, odd, NULL };
+  char *video = NULL;
+  gsize video_len = 0;
 
-  g_assert_cmpint (symlink (test_avi, odd), ==, 0);
+  g_assert_true (g_file_get_contents (test_avi, &video, &video_len, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (other_dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (other, video, video_len, NULL));
+  g_assert_true (g_file_set_contents (odd, video, video_len, NULL));
+  g_free (video);
   run_tool_ok (argv);
 
   GArray *rows = read_scores (out, NULL);
@@ -748,6 +756,8 @@ test_every_threshold_and_three_inputs (void)
   g_object_unref (parser);
   g_array_unref (rows);
   g_free (out);
+  g_free (other);
+  g_free (other_dir);
   g_free (odd);
 }
 
@@ -799,6 +809,9 @@ test_rejects_bad_model_and_output (void)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));  /* checked before writing anything */
   assert_fails_cleanly (file_as_dir, a_file);
   assert_fails_cleanly (unwritable, under_file);
+  const char *twice[] = { review, "--model", model_path, "-o", out, test_avi, test_avi, NULL };
+  assert_fails_cleanly (twice, "given twice");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   /* NaN must not pass for "no threshold given" (the model's) */
   const char *nan_threshold[] = { review, "--model", model_path, "--threshold", "nan", "-o", out,
                                   test_avi, NULL };
@@ -858,9 +871,19 @@ test_interrupt_writes_partial_report (void)
   argv[n++] = model_path;
   argv[n++] = "-o";
   argv[n++] = out;
-  /* the same video several times over, so scoring outlasts the interrupt */
-  while (n < 12)
-    argv[n++] = test_avi;
+  /* copies of the same video (one file named twice is refused), so scoring outlasts the
+   * interrupt */
+  char *video = NULL, *copies[7];
+  gsize video_len = 0;
+  g_assert_true (g_file_get_contents (test_avi, &video, &video_len, NULL));
+  for (int i = 0; i < 7; i++) {
+    char *name = g_strdup_printf ("interrupted-%d.avi", i);
+    copies[i] = g_build_filename (work_dir, name, NULL);
+    g_assert_true (g_file_set_contents (copies[i], video, video_len, NULL));
+    argv[n++] = copies[i];
+    g_free (name);
+  }
+  g_free (video);
   argv[n] = NULL;
 
   GError *error = NULL;
@@ -905,6 +928,8 @@ test_interrupt_writes_partial_report (void)
   close (err_fd);
   g_spawn_close_pid (pid);
   g_string_free (line, TRUE);
+  for (int i = 0; i < 7; i++)
+    g_free (copies[i]);
   g_free (out);
 }
 

@@ -668,6 +668,15 @@ check_inputs (char **inputs, GError **error)
       g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: %s", inputs[i], g_strerror (errno));
       return FALSE;
     }
+    /* One file named twice would be scored twice: every segment and top frame doubled. */
+    GStatBuf a, b;
+    for (int j = 0; j < i; j++)
+      if (g_stat (inputs[i], &a) == 0 && g_stat (inputs[j], &b) == 0 && a.st_dev == b.st_dev
+          && a.st_ino == b.st_ino) {
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: the same file as %s, given "
+                     "twice", inputs[i], inputs[j]);
+        return FALSE;
+      }
   }
   return TRUE;
 }
