@@ -203,7 +203,6 @@ on_interrupt (gpointer user_data)
 
 /* ---- checks before any work --------------------------------------------------------------- */
 
-/* Fails early, before minutes of training, when the model could not be saved. */
 #define MODEL_HEADER_MAX (16 << 20)   /* bytes of safetensors header read, at most */
 
 /* Whether path holds a funad model (a safetensors header with format "funad"). -o replaces
@@ -256,6 +255,7 @@ can_create_in (const char *dir, GError **error)
   return ok;
 }
 
+/* Fails early, before minutes of training, when the model could not be saved. */
 static gboolean
 check_output_writable (const char *path, GError **error)
 {
@@ -272,11 +272,11 @@ check_output_writable (const char *path, GError **error)
   else if (g_file_test (path, G_FILE_TEST_EXISTS) && access (path, W_OK) != 0)
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot overwrite: %s", path,
                  g_strerror (errno));
-  else if (!can_create_in (dir, error))
-    g_prefix_error (error, "%s: ", path);
   else if (g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "cannot write model file '%s': not a "
                  "regular file", path);
+  else if (!can_create_in (dir, error))
+    g_prefix_error (error, "%s: ", path);
   else if (g_file_test (path, G_FILE_TEST_EXISTS) && !is_model_file (path))
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: exists and is not a funad model; not "
                  "overwriting it (remove it or choose another name)", path);
@@ -338,6 +338,7 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
                         ? json_object_get_double_member (summary, "estimated_anomalous_fraction")
                         : NAN;
   int used = funad_trainer_n_frames (job->trainer);
+
   if (as_json) {
     JsonBuilder *b = json_builder_new ();
     JsonGenerator *gen = json_generator_new ();
@@ -560,6 +561,8 @@ main (int argc, char **argv)
     return cli_fail ("--threads must not be negative");
   if (neighbourhood < 0 || neighbourhood > 4)
     return cli_fail ("--neighbourhood must be between 0 and 4");
+  if (backbone && g_str_has_prefix (backbone, "builtin:"))
+    return cli_fail ("--backbone builtin takes no weights file (it is learned from the frames)");
   if (every < 1)
     return cli_fail ("--every must be at least 1");
   if (max_frames < 0)
@@ -627,12 +630,6 @@ main (int argc, char **argv)
   if (backbone) {
     /* NAME:WEIGHTS; the path is made absolute, as the model records it for later runs. */
     char *colon = strchr (backbone, ':');
-    if (colon && g_str_has_prefix (backbone, "builtin:")) {
-      funad_trainer_free (job.trainer);
-      progress_free (job.progress);
-      return cli_fail ("--backbone builtin takes no weights file (it is learned from the "
-                       "frames)");
-    }
     g_autofree char *weights = colon ? g_canonicalize_filename (colon + 1, NULL) : NULL;
     if (colon)
       *colon = '\0';
