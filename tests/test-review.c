@@ -741,6 +741,10 @@ test_every_threshold_and_three_inputs (void)
   g_assert_nonnull (strstr (html, "No frame scored above the threshold."));
   g_assert_nonnull (strstr (html, "odd &lt;b&gt;name &amp; more.avi"));
   g_assert_null (strstr (html, "<b>name"));
+  /* two inputs named test.avi are told apart by their paths */
+  char *label = g_strdup_printf (">%s</span>", other);
+  g_assert_nonnull (strstr (html, label));
+  g_free (label);
 
   char *first = g_build_filename (out, "test-annotated.avi", NULL);
   char *second = g_build_filename (out, "test-2-annotated.avi", NULL);

@@ -109,7 +109,7 @@ append_row (GString *out, const ReviewReport *report, guint index, double y_lo, 
   double row_top = index * ROW_HEIGHT;
   Frame f = { 0.0, MAX (input->duration, 1e-3), y_lo, y_hi, MARGIN_LEFT, row_top + ROW_TITLE,
               PLOT_WIDTH - MARGIN_LEFT - MARGIN_RIGHT, ROW_PLOT };
-  char *base = g_path_get_basename (input->path);
+  char *base = review_input_label (report, input->path);
   char *name = g_markup_escape_text (base, -1);
   char *full = g_markup_escape_text (input->path, -1);
   char *length = review_format_time (input->duration);

@@ -123,18 +123,37 @@ input_name (const ReviewReport *report, guint index)
   return ((ReviewInput *) g_ptr_array_index (report->inputs, index))->path;
 }
 
-/* A file's base name, escaped, with the full path as its tooltip. */
-static void
-append_file (GString *out, const char *path)
+char *
+review_input_label (const ReviewReport *report, const char *path)
 {
   char *base = g_path_get_basename (path);
+
+  for (guint i = 0; i < report->inputs->len; i++) {
+    const char *other = ((ReviewInput *) g_ptr_array_index (report->inputs, i))->path;
+    char *other_base = g_path_get_basename (other);
+    gboolean clash = strcmp (other, path) != 0 && strcmp (other_base, base) == 0;
+
+    g_free (other_base);
+    if (clash) {
+      g_free (base);
+      return g_strdup (path);
+    }
+  }
+  return base;
+}
+
+/* A file's label (review_input_label()), escaped, with the full path as its tooltip. */
+static void
+append_file (GString *out, const ReviewReport *report, const char *path)
+{
+  char *label = review_input_label (report, path);
 
   g_string_append (out, "<span class=\"file\" title=\"");
   append_escaped (out, path);
   g_string_append (out, "\">");
-  append_escaped (out, base);
+  append_escaped (out, label);
   g_string_append (out, "</span>");
-  g_free (base);
+  g_free (label);
 }
 
 /* ---- the page ------------------------------------------------------------------------------- */
@@ -258,7 +277,7 @@ append_summary (GString *out, const ReviewReport *report)
     if (!input->error)
       continue;
     g_string_append (out, "<p class=\"banner\">");
-    append_file (out, input->path);
+    append_file (out, report, input->path);
     g_string_append (out, ": decoding stopped early, the report covers the frames before: ");
     append_escaped (out, input->error);
     g_string_append (out, "</p>\n");
@@ -286,7 +305,7 @@ append_segments (GString *out, const ReviewReport *report)
     const ReviewSegment *s = g_ptr_array_index (report->segments, i);
 
     g_string_append_printf (out, "<tr id=\"seg-%d\"><td class=\"num\">%d</td><td>", s->id, s->id);
-    append_file (out, input_name (report, s->input));
+    append_file (out, report, input_name (report, s->input));
     g_string_append (out, "</td><td class=\"num\">");
     append_time (out, s->start_time);
     g_string_append (out, "</td><td class=\"num\">");
@@ -339,7 +358,7 @@ append_top_frames (GString *out, const ReviewReport *report)
                             "class=\"score\">%.4g</span> <span class=\"ratio\">(%.2f× "
                             "threshold)</span><br>", i + 1, t->score,
                             t->score / report->threshold);
-    append_file (out, input_name (report, t->input));
+    append_file (out, report, input_name (report, t->input));
     g_string_append (out, " at ");
     append_time (out, t->time);
     g_string_append_printf (out, ", frame %" G_GUINT64_FORMAT, t->frame);
@@ -438,7 +457,7 @@ review_report_write_html (const ReviewReport *report, const char *path, GError *
   for (guint i = 0; i < report->inputs->len; i++) {
     if (i > 0)
       g_string_append (out, ", ");
-    append_file (out, input_name (report, i));
+    append_file (out, report, input_name (report, i));
   }
   g_string_append (out, " · model <code>");
   char *model_base = g_path_get_basename (report->model_path);

@@ -93,6 +93,10 @@ gboolean review_report_write_json (const ReviewReport *report, const char *path,
  * a segment's length. */
 double review_input_frame_interval (const ReviewInput *input);
 
+/* How the page names an input: its base name, or the path as given where another input has
+ * the same base name (two cameras' test.avi). Free with g_free. */
+char *review_input_label (const ReviewReport *report, const char *path);
+
 /* "1:02:03.4" or "2:03.40": a time a person reads. */
 char *review_format_time (double seconds);
 
