@@ -765,6 +765,47 @@ test_every_threshold_and_three_inputs (void)
   g_free (odd);
 }
 
+/* A video of one frame covers that frame's own duration (15 fps: 1/15 s), not an assumed
+ * 25 fps. */
+static void
+test_one_frame_video_duration (void)
+{
+  ensure_review ();
+
+  char *video = g_build_filename (work_dir, "one-frame.avi", NULL);
+  char *out = g_build_filename (work_dir, "review-one-frame", NULL);
+  char *description = g_strdup_printf ("videotestsrc num-buffers=1 ! video/x-raw,width=160,"
+                                       "height=120,framerate=15/1 ! videoconvert ! jpegenc ! "
+                                       "avimux ! filesink location=\"%s\"", video);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+  g_assert_no_error (error);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+                                                GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+
+  const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--model", model_path, "-o", out, video,
+                         NULL };
+  run_tool_ok (argv);
+  JsonParser *parser = json_parser_new ();
+  JsonObject *report = load_report (out, parser);
+  JsonObject *input = json_array_get_object_element (
+      json_object_get_array_member (report, "inputs"), 0);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (input, "duration"), 1.0 / 15,
+                                  1e-3);
+  g_object_unref (parser);
+  g_free (description);
+  g_free (out);
+  g_free (video);
+}
+
 /* ---- error paths ---------------------------------------------------------------------------- */
 
 /* Non-zero status, exactly one line "funad-review: error: ..." mentioning `mentions`. */
@@ -957,6 +998,7 @@ main (int argc, char **argv)
   g_test_add_func ("/review/plot-of-an-hour-keeps-peaks", test_plot_of_an_hour_keeps_peaks);
   g_test_add_func ("/review/every-threshold-and-three-inputs",
                    test_every_threshold_and_three_inputs);
+  g_test_add_func ("/review/one-frame-video-duration", test_one_frame_video_duration);
   g_test_add_func ("/review/rejects-bad-model-and-output", test_rejects_bad_model_and_output);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
   g_test_add_func ("/review/interrupt-writes-partial-report",

@@ -265,7 +265,7 @@ deliver_sample (GstSample *sample, FrameFormat format, const char *path, guint64
     .g_offset = format == FRAME_FORMAT_RGB ? 1 : 0,
     .b_offset = format == FRAME_FORMAT_RGB ? 2 : 0,
   };
-  FrameInfo frame_info = { path, index, GST_BUFFER_PTS (buffer) };
+  FrameInfo frame_info = { path, index, GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer) };
   gboolean keep_going = func (&image, &frame_info, user_data, error);
 
   gst_video_frame_unmap (&frame);

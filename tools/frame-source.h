@@ -27,6 +27,7 @@ typedef struct {
   const char *path;     /* the decoded file */
   guint64 index;        /* 0-based frame number inside that file */
   guint64 pts;          /* presentation timestamp in ns, or G_MAXUINT64 when unknown */
+  guint64 duration;     /* how long the frame lasts in ns, or G_MAXUINT64 when unknown */
 } FrameInfo;
 
 /* Receives one frame; image and info are only valid during the call. Return FALSE to stop

@@ -100,6 +100,7 @@ typedef struct {
   double normal_since;       /* first normal frame after open's last anomalous one, or NAN */
   gboolean warned_no_pts;
   double last_time;
+  double last_duration;      /* the last frame's own duration in s, NaN when unknown */
 
   GPtrArray *top_candidates; /* TopCandidate *, unordered */
   GPtrArray *thumbnailed;    /* ReviewSegment * holding a picture, at most max_thumbnails */
@@ -578,6 +579,7 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
     time = info->index / ASSUMED_FPS;
   }
   review->last_time = time;
+  review->last_duration = info->duration != G_MAXUINT64 ? info->duration / 1e9 : NAN;
 
   ReviewFrame row = { (guint32) info->index, (float) time, score };
   g_array_append_val (input->frames, row);
@@ -612,6 +614,7 @@ review_input (Review *review, const char *path)
   review->open = NULL;
   review->normal_since = NAN;
   review->last_time = 0;
+  review->last_duration = NAN;
   review->input_start = g_get_monotonic_time ();
   review->last_progress = 0;
   if (review->annotated)
@@ -638,8 +641,10 @@ review_input (Review *review, const char *path)
   GArray *frames = input->frames;
   if (frames->len > 0) {
     double last = g_array_index (frames, ReviewFrame, frames->len - 1).time;
+    /* one frame: its own duration where the stream gives one */
     double step = frames->len > 1 ? (last - g_array_index (frames, ReviewFrame, 0).time) /
-                                    (frames->len - 1) : 1.0 / ASSUMED_FPS;
+                                    (frames->len - 1)
+                  : isfinite (review->last_duration) ? review->last_duration : 1.0 / ASSUMED_FPS;
     input->duration = last + MAX (step, 0.0);
   }
 
