@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 
 #include "funad.h"
+#include "run-pipeline.h"
 
 /* Small, fast training settings: the whole suite should run in about a minute on 2 cores. */
 #define TRAIN_SIZE "128"
@@ -1026,19 +1027,7 @@ test_train_names_audio_only_file (void)
   char *model = g_build_filename (work_dir, "sound.model", NULL);
   char *description = g_strdup_printf ("audiotestsrc num-buffers=20 ! audioconvert ! wavenc ! "
                                        "filesink location=\"%s\"", wav);
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &error);
-  g_assert_no_error (error);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-                                                GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  g_assert_nonnull (msg);
-  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
+  run_pipeline_to_eos (description);
   const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, wav, NULL };
   assert_fails_cleanly (argv, "funad-train", "no video stream", model);
   g_free (description);

@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 
 #include "funad.h"
+#include "run-pipeline.h"
 #include "review-plot.h"
 #include "review-report.h"
 
@@ -576,17 +577,7 @@ test_html_renders_in_chromium (void)
   char *description = g_strdup_printf ("filesrc location=\"%s\" ! pngdec ! videoconvert ! "
                                        "video/x-raw,format=RGB ! fakesink name=sink "
                                        "enable-last-sample=true", shot);
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &error);
-  g_assert_no_error (error);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-                                                GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  g_assert_nonnull (msg);
-  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-
+  GstElement *pipeline = play_until_eos (description);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   GstSample *sample = NULL;
   g_object_get (sink, "last-sample", &sample, NULL);
@@ -619,7 +610,6 @@ test_html_renders_in_chromium (void)
   gst_sample_unref (sample);
   gst_object_unref (sink);
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (bus);
   gst_object_unref (pipeline);
   g_free (description);
   g_free (shot);
@@ -777,19 +767,7 @@ test_one_frame_video_duration (void)
   char *description = g_strdup_printf ("videotestsrc num-buffers=1 ! video/x-raw,width=160,"
                                        "height=120,framerate=15/1 ! videoconvert ! jpegenc ! "
                                        "avimux ! filesink location=\"%s\"", video);
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &error);
-  g_assert_no_error (error);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-                                                GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  g_assert_nonnull (msg);
-  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
+  run_pipeline_to_eos (description);
 
   const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--model", model_path, "-o", out, video,
                          NULL };

@@ -764,6 +764,8 @@ main (int argc, char **argv)
     progress_update (progress, "scoring", i + 1, images->len, "images");
   }
   progress_free (progress);
+  int rc = EXIT_SUCCESS;
+  Metrics *per_class = NULL;
   /* AUROC, F1 and the rest compare normal with defective images: without both, every figure
    * would be meaningless. */
   if (!run.heatmap_error && (n_normal == 0 || n_anomalous == 0)) {
@@ -771,17 +773,11 @@ main (int argc, char **argv)
                                      "defective): the metrics need both",
                                      n_normal == 0 ? "normal" : "defective", n_normal,
                                      n_anomalous);
-    int rc = cli_fail (message);
+    rc = cli_fail (message);
     g_free (message);
     if (scores_file)
       fclose (scores_file);
-    g_array_unref (run.pixel_scores);
-    g_array_unref (run.pixel_regions);
-    funad_scorer_free (run.scorer);
-    funad_model_unref (model);
-    g_ptr_array_unref (images);
-    g_ptr_array_unref (classes);
-    return rc;
+    goto out;
   }
 
   gboolean write_failed = scores_file && fclose (scores_file) != 0;
@@ -793,7 +789,7 @@ main (int argc, char **argv)
                          n_with_mask > 0);
 
   /* Per defect type: that type against all normal images. */
-  Metrics *per_class = g_new0 (Metrics, classes->len);
+  per_class = g_new0 (Metrics, classes->len);
   gboolean *keep = g_new0 (gboolean, classes->len);
   for (guint c = 0; c < classes->len; c++) {
     for (guint k = 0; k < classes->len; k++)
@@ -888,7 +884,6 @@ main (int argc, char **argv)
     }
   }
 
-  int rc = EXIT_SUCCESS;
   if (run.heatmap_error) {
     rc = cli_fail (run.heatmap_error->message);
     g_clear_error (&run.heatmap_error);
@@ -896,10 +891,9 @@ main (int argc, char **argv)
     char *message = g_strdup_printf ("%s: write failed", scores_path);
     rc = cli_fail (message);
     g_free (message);
-  } else if (n_normal + n_anomalous == 0) {
-    rc = cli_fail ("no test image could be decoded and scored");
   }
 
+out:
   g_free (per_class);
   g_array_unref (run.pixel_scores);
   g_array_unref (run.pixel_regions);
