@@ -152,6 +152,7 @@ frame_source_list_media (const char *dir, GError **error)
 }
 
 #define OTHER_STREAM_KEY "funad-other-stream"
+#define NO_VIDEO_KEY "funad-no-video"
 
 /* Links the first raw video pad decodebin exposes to videoconvert; other streams (audio,
  * a second video track) stay unlinked and are ignored. Runs in a streaming thread. */
@@ -177,6 +178,20 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
      * says nothing to a user who gave an audio file */
     g_object_set_data (G_OBJECT (convert), OTHER_STREAM_KEY, GINT_TO_POINTER (1));
   gst_caps_unref (caps);
+}
+
+/* decodebin has exposed every stream: with none of them video, the file has no picture. The
+ * pump says so at once, whatever the streaming thread then does with its unlinked pads (it
+ * posts "Internal data stream error" in most runs; once, loaded, it stalled instead). */
+static void
+on_no_more_pads (GstElement *decodebin, gpointer user_data)
+{
+  GstElement *convert = user_data;
+  GstPad *sink = gst_element_get_static_pad (convert, "sink");
+
+  if (!gst_pad_is_linked (sink))
+    g_object_set_data (G_OBJECT (convert), NO_VIDEO_KEY, GINT_TO_POINTER (1));
+  gst_object_unref (sink);
 }
 
 /* Refuses, with an error on the bus, a stream whose frames are too large to convert. */
@@ -367,6 +382,12 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
       last_progress = g_get_monotonic_time ();
     }
 
+    if (!sample && count == 0 && convert
+        && g_object_get_data (G_OBJECT (convert), NO_VIDEO_KEY)) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video stream (only audio "
+                   "or other streams)", label);
+      break;
+    }
     GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
     if (msg) {
       GError *gst_error = NULL;
@@ -453,6 +474,7 @@ decode_file (const char *path, FrameFormat format, FrameFunc func, gpointer user
   gst_element_link (src, decode);
   gst_element_link (convert, sink);
   g_signal_connect (decode, "pad-added", G_CALLBACK (on_pad_added), convert);
+  g_signal_connect (decode, "no-more-pads", G_CALLBACK (on_no_more_pads), convert);
   GstPad *convert_sink = gst_element_get_static_pad (convert, "sink");
   gst_pad_add_probe (convert_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, check_frame_size,
                      convert, NULL);
