@@ -784,6 +784,42 @@ test_one_frame_video_duration (void)
   g_free (video);
 }
 
+/* Frames too small for the annotated video (8 x 8): that input's error, named, and the report
+ * of the run still written. */
+static void
+test_annotated_too_small_keeps_report (void)
+{
+  ensure_review ();
+
+  char *image = g_build_filename (work_dir, "tiny.png", NULL);
+  char *out = g_build_filename (work_dir, "review-tiny", NULL);
+  char *description = g_strdup_printf ("videotestsrc num-buffers=1 ! video/x-raw,width=8,"
+                                       "height=8 ! videoconvert ! pngenc ! filesink "
+                                       "location=\"%s\"", image);
+  run_pipeline_to_eos (description);
+
+  const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--model", model_path,
+                         "-o", out, image, NULL };
+  char *stdout_text = NULL, *stderr_text = NULL;
+  int status = run_tool (argv, &stdout_text, &stderr_text);
+  g_test_message ("status %d, stderr: %s", status, stderr_text);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (stderr_text, "too small for the video"));
+  g_assert_null (strstr (stderr_text, "(null)"));
+  char *html = g_build_filename (out, "index.html", NULL);
+  char *json = g_build_filename (out, "report.json", NULL);
+  g_assert_true (g_file_test (html, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (json, G_FILE_TEST_IS_REGULAR));
+
+  g_free (json);
+  g_free (html);
+  g_free (stdout_text);
+  g_free (stderr_text);
+  g_free (description);
+  g_free (out);
+  g_free (image);
+}
+
 /* ---- error paths ---------------------------------------------------------------------------- */
 
 /* Non-zero status, exactly one line "funad-review: error: ..." mentioning `mentions`. */
@@ -977,6 +1013,8 @@ main (int argc, char **argv)
   g_test_add_func ("/review/every-threshold-and-three-inputs",
                    test_every_threshold_and_three_inputs);
   g_test_add_func ("/review/one-frame-video-duration", test_one_frame_video_duration);
+  g_test_add_func ("/review/annotated-too-small-keeps-report",
+                   test_annotated_too_small_keeps_report);
   g_test_add_func ("/review/rejects-bad-model-and-output", test_rejects_bad_model_and_output);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
   g_test_add_func ("/review/interrupt-writes-partial-report",

@@ -369,8 +369,6 @@ finish_top (Review *review, GError **error)
 
 /* ---- annotated video ------------------------------------------------------------------------ */
 
-#define MIN_ANNOTATED_SIDE 16   /* jpegenc refuses smaller frames */
-
 /* DIR/NAME-annotated.avi, NAME unique among this run's inputs. */
 static char *
 annotated_path (Review *review, const char *input)
@@ -403,13 +401,6 @@ writer_start (Review *review, guint64 next_pts, GError **error)
       next_pts > review->writer_first_pts)
     gst_util_double_to_fraction (1e9 / (double) (next_pts - review->writer_first_pts), &fps_n,
                                  &fps_d);
-  if (first->width < MIN_ANNOTATED_SIDE || first->height < MIN_ANNOTATED_SIDE) {
-    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: frames of %d x %d pixels are too "
-                 "small for the annotated video (%d x %d at least); not written",
-                 review->writer_path, first->width, first->height, MIN_ANNOTATED_SIDE,
-                 MIN_ANNOTATED_SIDE);
-    return FALSE;
-  }
   review->writer = video_writer_open (review->writer_path, first->width, first->height, fps_n,
                                       fps_d, error);
   if (!review->writer)

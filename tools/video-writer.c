@@ -53,10 +53,19 @@ writer_free (VideoWriter *writer)
   g_free (writer);
 }
 
+#define MIN_SIDE 16   /* jpegenc refuses smaller frames */
+
 VideoWriter *
 video_writer_open (const char *path, int width, int height, int fps_n, int fps_d,
                    GError **error)
 {
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: frames of %d x %d pixels are too "
+                 "small for the video (%d x %d at least); not written", path, width, height,
+                 MIN_SIDE, MIN_SIDE);
+    return NULL;
+  }
+
   GstElement *pipeline = gst_pipeline_new ("video-writer");
   GstElement *src = gst_element_factory_make ("appsrc", NULL);
   GstElement *convert = gst_element_factory_make ("videoconvert", NULL);
