@@ -73,8 +73,9 @@ FunadModel *funad_scorer_get_model (FunadScorer *scorer);
 /* Threads that score each frame. 0 (the default): the calling thread, with OpenBLAS's own
  * threads inside the matrix products. n >= 1: the frame is cut into n bands scored at once by
  * the scorer's own threads, and OpenBLAS is made single-threaded for the whole process (so
- * that several scorers, one per stream, never queue for its pool). Pretrained backbones are
- * not banded: their features run in one thread. Call before scoring, not during. */
+ * that several scorers, one per stream, never queue for its pool). A pretrained backbone is
+ * not cut into bands: each of its layers is shared among the same threads instead. Call
+ * before scoring, not during. */
 void funad_scorer_set_threads (FunadScorer *scorer, int n_threads);
 
 /* Scores one frame of any size. *score receives the frame score (maximum of the map); if map

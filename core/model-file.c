@@ -114,6 +114,7 @@ write_all (int fd, const void *data, gsize len)
 gboolean
 funad_model_save (const FunadModel *model, const char *path, GError **error)
 {
+  g_return_val_if_fail (model != NULL && path != NULL, FALSE);
   /* The model is shared read-only: the file's metadata is the model's plus what the
    * structure itself says, gathered in a table of our own. */
   FunadModel *m = (FunadModel *) model;
@@ -322,6 +323,7 @@ parse_floats3 (const char *s, float *out)
 FunadModel *
 funad_model_load (const char *path, GError **error)
 {
+  g_return_val_if_fail (path != NULL, NULL);
   FunadModel *m = NULL;
   GArray *specs = NULL;
   GHashTable *file_meta = NULL;

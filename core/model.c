@@ -60,24 +60,28 @@ funad_model_reset_bank_index (FunadModel *model)
 int
 funad_model_input_size (const FunadModel *model)
 {
+  g_return_val_if_fail (model != NULL, 0);
   return model->input_size;
 }
 
 int
 funad_model_grid_size (const FunadModel *model)
 {
+  g_return_val_if_fail (model != NULL, 0);
   return model->grid;
 }
 
 double
 funad_model_threshold (const FunadModel *model)
 {
+  g_return_val_if_fail (model != NULL, NAN);
   return model->threshold;
 }
 
 const char *
 funad_model_get_metadata (const FunadModel *model, const char *key)
 {
+  g_return_val_if_fail (model != NULL && key != NULL, NULL);
   return g_hash_table_lookup (model->metadata, key);
 }
 

@@ -78,12 +78,14 @@ funad_scorer_free (FunadScorer *s)
 FunadModel *
 funad_scorer_get_model (FunadScorer *s)
 {
+  g_return_val_if_fail (s != NULL, NULL);
   return s->model;
 }
 
 void
 funad_scorer_set_threads (FunadScorer *s, int n_threads)
 {
+  g_return_if_fail (s != NULL);
   funad_workers_free (s->workers);
   s->workers = NULL;
   if (n_threads < 1)
@@ -119,6 +121,7 @@ gboolean
 funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const float **map,
                     GError **error)
 {
+  g_return_val_if_fail (s != NULL && image != NULL, FALSE);
   const FunadModel *m = s->model;
   gint64 t0 = g_get_monotonic_time ();
   if (!funad_backbone_preprocess (&m->backbone, image, s->image, error))

@@ -142,6 +142,7 @@ gboolean
 funad_trainer_set_backbone (FunadTrainer *t, const char *name, const char *weights,
                             GError **error)
 {
+  g_return_val_if_fail (t != NULL, FALSE);
   if (t->n_images > 0) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "the backbone must be set before frames "
                  "are added");
@@ -169,6 +170,7 @@ funad_trainer_set_backbone (FunadTrainer *t, const char *name, const char *weigh
 gboolean
 funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **error)
 {
+  g_return_val_if_fail (t != NULL && image != NULL, FALSE);
   if (!check_params (&t->params, error))
     return FALSE;
   int channels = t->pretrained.name ? 3 : 1;
@@ -195,12 +197,14 @@ funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **erro
 int
 funad_trainer_n_frames (const FunadTrainer *t)
 {
+  g_return_val_if_fail (t != NULL, 0);
   return t->n_images;
 }
 
 void
 funad_trainer_cancel (FunadTrainer *t)
 {
+  g_return_if_fail (t != NULL);
   g_atomic_int_set (&t->cancelled, 1);
 }
 
@@ -888,6 +892,7 @@ FunadModel *
 funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_data,
                    GError **error)
 {
+  g_return_val_if_fail (t != NULL, NULL);
   const FunadTrainParams *p = &t->params;
   if (!check_params (p, error))
     return NULL;

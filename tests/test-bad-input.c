@@ -299,6 +299,53 @@ test_model_not_a_file (void)
   g_test_trap_assert_passed ();
 }
 
+/* A programming error (a NULL model, scorer, trainer or path) is a GLib critical and a
+ * failed call, as GLib's own API does it, never a crash (funad_model_load (NULL) read a NULL
+ * GError's message). */
+static void
+test_null_arguments (void)
+{
+  FunadModel *m = synthetic_tiny_model (FUNAD_SCORER_MEMORY_BANK);
+  FunadScorer *s = funad_scorer_new (m);
+  guint8 px[64 * 64] = { 0 };
+  FunadImage im = { px, 64, 64, 64, 1, 0, 0, 0 };
+  float score = NAN;
+  GError *error = NULL;
+#define EXPECT_CRITICAL(call)                                                                  \
+  do {                                                                                         \
+    g_test_expect_message ("funad", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");             \
+    call;                                                                                      \
+    g_test_assert_expected_messages ();                                                        \
+  } while (0)
+  EXPECT_CRITICAL (g_assert_null (funad_model_load (NULL, &error)));
+  EXPECT_CRITICAL (g_assert_false (funad_model_save (NULL, "x.safetensors", &error)));
+  EXPECT_CRITICAL (g_assert_false (funad_model_save (m, NULL, &error)));
+  EXPECT_CRITICAL (g_assert_cmpint (funad_model_input_size (NULL), ==, 0));
+  EXPECT_CRITICAL (g_assert_cmpint (funad_model_grid_size (NULL), ==, 0));
+  EXPECT_CRITICAL (g_assert_true (isnan (funad_model_threshold (NULL))));
+  EXPECT_CRITICAL (g_assert_null (funad_model_get_metadata (NULL, "backbone")));
+  EXPECT_CRITICAL (g_assert_null (funad_model_get_metadata (m, NULL)));
+  EXPECT_CRITICAL (g_assert_false (funad_scorer_score (NULL, &im, &score, NULL, &error)));
+  EXPECT_CRITICAL (g_assert_false (funad_scorer_score (s, NULL, &score, NULL, &error)));
+  EXPECT_CRITICAL (g_assert_null (funad_scorer_get_model (NULL)));
+  EXPECT_CRITICAL (funad_scorer_set_threads (NULL, 2));
+  EXPECT_CRITICAL (g_assert_cmpint (funad_trainer_n_frames (NULL), ==, 0));
+  EXPECT_CRITICAL (g_assert_false (funad_trainer_add_frame (NULL, &im, &error)));
+  EXPECT_CRITICAL (g_assert_false (funad_trainer_set_backbone (NULL, "builtin", NULL, &error)));
+  EXPECT_CRITICAL (g_assert_null (funad_trainer_run (NULL, NULL, NULL, &error)));
+  EXPECT_CRITICAL (funad_trainer_cancel (NULL));
+  FunadTrainer *t = funad_trainer_new (NULL);
+  EXPECT_CRITICAL (g_assert_false (funad_trainer_add_frame (t, NULL, &error)));
+#undef EXPECT_CRITICAL
+  g_assert_no_error (error);
+  /* The calls above changed nothing: the scorer still scores. */
+  g_assert_true (funad_scorer_score (s, &im, &score, NULL, &error));
+  g_assert_no_error (error);
+  funad_trainer_free (t);
+  funad_scorer_free (s);
+  funad_model_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -313,6 +360,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bad-input/model/not-a-file", test_model_not_a_file);
   g_test_add_func ("/bad-input/save/onto-device", test_save_onto_device);
   g_test_add_func ("/bad-input/save/full-disk-keeps-old-model", test_full_disk_keeps_old_model);
+  g_test_add_func ("/bad-input/api/null-arguments", test_null_arguments);
   int rc = g_test_run ();
   GDir *dir = g_dir_open (tmpdir, 0, NULL);
   const char *name;
