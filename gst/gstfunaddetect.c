@@ -1463,9 +1463,13 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
    * with this frame) there is none */
   if (!gst_buffer_is_writable (buf))
     attach_meta = roi_meta = FALSE;
-  if (attach_meta)
+  if (attach_meta) {
+    guint covered[4] = { rect.x, rect.y, rect.w, rect.h };
+
     gst_buffer_add_funad_meta (buf, score, threshold, anomaly, map,
-        input_size, input_size);
+        input_size, input_size, GST_VIDEO_FRAME_WIDTH (frame),
+        GST_VIDEO_FRAME_HEIGHT (frame), covered, scored);
+  }
   if (post || roi_meta)
     boxes = find_boxes (map, input_size, threshold, &rect);
   if (roi_meta) {

@@ -26,10 +26,11 @@ G_BEGIN_DECLS
 
 const GstMetaInfo *gst_funad_meta_get_info (void);
 
-/* copies map */
+/* copies map; @region is x, y, width, height in the frame's pixels */
 GstFunadMeta *gst_buffer_add_funad_meta (GstBuffer * buffer, gdouble score,
     gdouble threshold, gboolean anomaly, const gfloat * map, guint map_width,
-    guint map_height);
+    guint map_height, guint frame_width, guint frame_height,
+    const guint region[4], gboolean scored);
 
 G_END_DECLS
 

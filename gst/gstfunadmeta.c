@@ -30,6 +30,9 @@ gst_funad_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
   m->anomaly = FALSE;
   m->map_width = m->map_height = 0;
   m->map = NULL;
+  m->frame_width = m->frame_height = 0;
+  m->region_x = m->region_y = m->region_width = m->region_height = 0;
+  m->scored = FALSE;
   return TRUE;
 }
 
@@ -53,8 +56,15 @@ gst_funad_meta_transform (GstBuffer * dest, GstMeta * meta,
     if (copy->region)
       return FALSE;
   }
-  return gst_buffer_add_funad_meta (dest, m->score, m->threshold, m->anomaly,
-      m->map, m->map_width, m->map_height) != NULL;
+  {
+    guint region[4] = { m->region_x, m->region_y, m->region_width,
+      m->region_height
+    };
+
+    return gst_buffer_add_funad_meta (dest, m->score, m->threshold,
+        m->anomaly, m->map, m->map_width, m->map_height, m->frame_width,
+        m->frame_height, region, m->scored) != NULL;
+  }
 }
 
 const GstMetaInfo *
@@ -75,7 +85,8 @@ gst_funad_meta_get_info (void)
 GstFunadMeta *
 gst_buffer_add_funad_meta (GstBuffer * buffer, gdouble score,
     gdouble threshold, gboolean anomaly, const gfloat * map, guint map_width,
-    guint map_height)
+    guint map_height, guint frame_width, guint frame_height,
+    const guint region[4], gboolean scored)
 {
   GstFunadMeta *m;
 
@@ -85,6 +96,13 @@ gst_buffer_add_funad_meta (GstBuffer * buffer, gdouble score,
   m->score = score;
   m->threshold = threshold;
   m->anomaly = anomaly;
+  m->frame_width = frame_width;
+  m->frame_height = frame_height;
+  m->region_x = region[0];
+  m->region_y = region[1];
+  m->region_width = region[2];
+  m->region_height = region[3];
+  m->scored = scored;
   if (map != NULL && map_width > 0 && map_height > 0) {
     m->map_width = map_width;
     m->map_height = map_height;

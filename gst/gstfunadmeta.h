@@ -21,7 +21,7 @@
  * funaddetect attaches with attach-meta=true: it does not link against the
  * plugin. Include it, let the plugin load (make the pipeline), and call
  * gst_buffer_get_funad_meta() on a buffer downstream of funaddetect, e.g.
- * in a pad probe or an appsink. See pipelines/read-meta.c. */
+ * in a pad probe or an appsink. See pipelines/funad-read-meta.c. */
 
 #ifndef __GST_FUNAD_META_H__
 #define __GST_FUNAD_META_H__
@@ -41,7 +41,21 @@ G_BEGIN_DECLS
  * @map_width: width of @map
  * @map_height: height of @map
  * @map: the anomaly map, @map_width x @map_height floats row by row,
- *   covering the whole frame (or the inspected region); owned by the meta
+ *   covering the inspected region of the frame; owned by the meta
+ * @frame_width: width of the frame funaddetect scored, in pixels
+ * @frame_height: height of that frame
+ * @region_x: left edge of the region @map covers, in that frame's pixels
+ * @region_y: top edge of that region
+ * @region_width: width of that region (the whole frame unless the
+ *   element's region property says otherwise)
+ * @region_height: height of that region
+ * @scored: TRUE when this frame was scored; FALSE when inference-interval
+ *   skipped it and the values are those of the last scored frame
+ *
+ * The meta is copied as it is by elements downstream: a buffer that is no
+ * longer @frame_width x @frame_height (a crop, say) still carries the
+ * geometry it was scored at, so compare before you draw the map on it; a
+ * plain rescale keeps the map's proportions.
  */
 typedef struct
 {
@@ -53,6 +67,14 @@ typedef struct
   guint map_width;
   guint map_height;
   gfloat *map;
+  /* added after the fields above, which keep their offsets */
+  guint frame_width;
+  guint frame_height;
+  guint region_x;
+  guint region_y;
+  guint region_width;
+  guint region_height;
+  gboolean scored;
 } GstFunadMeta;
 
 /* The API type, registered by whichever of plugin and application asks

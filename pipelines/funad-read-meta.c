@@ -47,10 +47,16 @@ on_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     missing_meta = TRUE;
     return GST_PAD_PROBE_OK;
   }
-  /* meta->map holds map_width x map_height floats covering the frame */
+  /* meta->map holds map_width x map_height floats covering the region
+   * (region_x, region_y, region_width x region_height) of a frame of
+   * frame_width x frame_height pixels: the whole frame unless the element's
+   * region property is set */
   g_print ("frame %" G_GUINT64_FORMAT " score %g threshold %g anomaly %d "
-      "map %ux%u boxes", n_frames++, meta->score, meta->threshold,
-      meta->anomaly, meta->map_width, meta->map_height);
+      "scored %d map %ux%u over %u,%u %ux%u of %ux%u boxes", n_frames++,
+      meta->score, meta->threshold, meta->anomaly, meta->scored,
+      meta->map_width, meta->map_height, meta->region_x, meta->region_y,
+      meta->region_width, meta->region_height, meta->frame_width,
+      meta->frame_height);
 
   while ((m = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
@@ -90,8 +96,13 @@ main (int argc, char **argv)
       "fakesink name=sink", argc > 2 ? argv[2] : "10", argv[1]);
   pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
-  if (pipeline == NULL) {
+  /* A missing element (the plugin not found) comes back as a pipeline *and* an error:
+   * without this check it would surface later as "Internal data stream error". */
+  if (err != NULL) {
     g_printerr ("%s\n", err->message);
+    g_clear_error (&err);
+    if (pipeline)
+      gst_object_unref (pipeline);
     return 1;
   }
 

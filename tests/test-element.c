@@ -1819,6 +1819,15 @@ GST_START_TEST (test_funad_meta)
   fail_unless_equals_int (meta->anomaly, meta->score > meta->threshold);
   fail_unless_equals_int (meta->map_width, 64);
   fail_unless_equals_int (meta->map_height, 64);
+  /* the geometry it was scored at, so that an application can tell a
+   * buffer cropped downstream from the frame the map covers */
+  fail_unless_equals_int (meta->frame_width, 64);
+  fail_unless_equals_int (meta->frame_height, 64);
+  fail_unless_equals_int (meta->region_x, 0);
+  fail_unless_equals_int (meta->region_y, 0);
+  fail_unless_equals_int (meta->region_width, 64);
+  fail_unless_equals_int (meta->region_height, 64);
+  fail_unless (meta->scored);
   for (i = 0; i < meta->map_width * meta->map_height; i++)
     max = MAX (max, meta->map[i]);
   /* the frame score is the map's maximum */
@@ -1831,8 +1840,24 @@ GST_START_TEST (test_funad_meta)
 
     fail_unless (m2 != NULL && m2->map != meta->map);
     fail_unless (memcmp (m2->map, meta->map, 64 * 64 * sizeof (gfloat)) == 0);
+    fail_unless (m2->frame_width == 64 && m2->region_width == 64
+        && m2->scored);
     gst_buffer_unref (copy);
   }
+  gst_buffer_unref (out);
+  gst_message_unref (msg);
+
+  /* with a region, the meta says which part of the frame the map covers
+   * (the part inside the frame) */
+  out = push_texture_frame (TRUE, &msg, &passthrough, "attach-meta", TRUE,
+      "overlay", 0, "region", "8,16,32,100", NULL);
+  meta = gst_buffer_get_funad_meta (out);
+  fail_unless (meta != NULL);
+  fail_unless_equals_int (meta->frame_width, 64);
+  fail_unless_equals_int (meta->region_x, 8);
+  fail_unless_equals_int (meta->region_y, 16);
+  fail_unless_equals_int (meta->region_width, 32);
+  fail_unless_equals_int (meta->region_height, 48);
   gst_buffer_unref (out);
   gst_message_unref (msg);
 
@@ -1950,8 +1975,8 @@ GST_START_TEST (test_read_meta_example)
     gchar *prefix = g_strdup_printf ("frame %u score ", i);
 
     fail_unless (g_str_has_prefix (lines[i], prefix), "line %s", lines[i]);
-    fail_unless (strstr (lines[i], " map 64x64 boxes") != NULL, "line %s",
-        lines[i]);
+    fail_unless (strstr (lines[i], " scored 1 map 64x64 over 0,0 160x120 of "
+            "160x120 boxes") != NULL, "line %s", lines[i]);
     g_free (prefix);
   }
   g_strfreev (lines);
