@@ -1102,6 +1102,20 @@ test_eval_refuses_outputs_over_inputs (void)
   g_free (after);
   g_free (before);
 
+  /* the training images share the test images' names; the dataset's own folder would get
+   * the overlays' type folders beside test/ */
+  char *train_dir = g_build_filename (layout_dir, "train", NULL);
+  const char *train_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--dataset",
+                               layout_dir, "--heatmaps", train_dir, NULL };
+  assert_fails_cleanly (train_argv, "funad-eval", "written over or inside the input", NULL);
+  const char *root_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--dataset",
+                              layout_dir, "--heatmaps", layout_dir, NULL };
+  assert_fails_cleanly (root_argv, "funad-eval", "is the dataset's own folder", NULL);
+  char *strays = g_build_filename (layout_dir, "good", NULL);
+  g_assert_false (g_file_test (strays, G_FILE_TEST_EXISTS));
+  g_free (strays);
+  g_free (train_dir);
+
   g_assert_true (g_file_get_contents (model_path, &before, &before_len, NULL));
   const char *scores_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--dataset",
                                 layout_dir, "--scores", model_path, NULL };
@@ -1118,6 +1132,43 @@ test_eval_refuses_outputs_over_inputs (void)
   assert_fails_cleanly (one_side_argv, "funad-eval", "the metrics need both", NULL);
   g_free (empty);
   g_free (image);
+  g_free (good);
+  g_free (test_dir);
+}
+
+/* --anomalous pointed at a test/ folder that holds good/ as well as --normal: each normal
+ * image counts once, as normal, and the metrics are those of the MVTec layout. */
+static void
+test_eval_normal_inside_anomalous (void)
+{
+  ensure_demo_and_model ();
+  char *test_dir = g_build_filename (layout_dir, "test", NULL);
+  char *good = g_build_filename (test_dir, "good", NULL);
+  const char *mvtec_argv[] = { tool ("FUNAD_EVAL"), "-q", "--json", "--model", model_path,
+                               "--dataset", layout_dir, NULL };
+  const char *plain_argv[] = { tool ("FUNAD_EVAL"), "-q", "--json", "--model", model_path,
+                               "--normal", good, "--anomalous", test_dir, NULL };
+  char *out_a = NULL, *out_b = NULL, *err = NULL;
+  JsonParser *pa = json_parser_new (), *pb = json_parser_new ();
+  g_assert_cmpint (run_tool (mvtec_argv, &out_a, &err), ==, 0);
+  g_free (err);
+  g_assert_cmpint (run_tool (plain_argv, &out_b, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "counted as normal only"));
+  g_free (err);
+  JsonObject *a = parse_object (pa, out_a), *b = parse_object (pb, out_b);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (a, "image_auroc"),
+                                  json_object_get_double_member (b, "image_auroc"), 1e-12);
+  JsonObject *ga = json_object_get_object_member (json_object_get_object_member (a, "classes"),
+                                                  "good");
+  JsonObject *gb = json_object_get_object_member (json_object_get_object_member (b, "classes"),
+                                                  "good");
+  g_assert_cmpint (json_object_get_int_member (gb, "n"), ==, count_test_images (FALSE));
+  g_assert_cmpint (json_object_get_int_member (gb, "n"), ==,
+                   json_object_get_int_member (ga, "n"));
+  g_object_unref (pa);
+  g_object_unref (pb);
+  g_free (out_a);
+  g_free (out_b);
   g_free (good);
   g_free (test_dir);
 }
@@ -1407,6 +1458,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/rejects-giant-frame", test_train_rejects_giant_frame);
   g_test_add_func ("/e2e/train/names-audio-only-file", test_train_names_audio_only_file);
   g_test_add_func ("/e2e/eval/refuses-outputs-over-inputs", test_eval_refuses_outputs_over_inputs);
+  g_test_add_func ("/e2e/eval/normal-inside-anomalous", test_eval_normal_inside_anomalous);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);

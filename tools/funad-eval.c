@@ -322,7 +322,11 @@ plain_mask_path (const char *masks, const char *relative_dir, const char *path)
   return found;
 }
 
-/* --normal DIR --anomalous DIR [--masks DIR]: a sub-folder of DIR names the defect type. */
+static char *resolved_path (const char *path);
+
+/* --normal DIR --anomalous DIR [--masks DIR]: a sub-folder of DIR names the defect type. An
+ * image of --anomalous that is also one of --normal (--anomalous pointed at a test/ folder
+ * holding good/) is left out of the defective ones: it is counted once, as normal. */
 static gboolean
 list_plain (const char *normal, const char *anomalous, const char *masks, GPtrArray *classes,
             GPtrArray *images, GError **error)
@@ -332,17 +336,31 @@ list_plain (const char *normal, const char *anomalous, const char *masks, GPtrAr
   if (!paths)
     return FALSE;
   guint good = class_index (classes, "good", FALSE);
-  for (guint k = 0; k < paths->len; k++)
+  GHashTable *normal_images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint k = 0; k < paths->len; k++) {
     add_image (images, good, "good", g_ptr_array_index (paths, k), NULL);
+    g_hash_table_add (normal_images, resolved_path (g_ptr_array_index (paths, k)));
+  }
   g_ptr_array_unref (paths);
 
   paths = frame_source_list_images (anomalous, error);
-  if (!paths)
+  if (!paths) {
+    g_hash_table_unref (normal_images);
     return FALSE;
+  }
   gsize prefix = strlen (anomalous);
+  guint n_normal_again = 0;
   for (guint k = 0; k < paths->len; k++) {
     const char *path = g_ptr_array_index (paths, k);
     const char *relative = path + prefix;
+    char *resolved = resolved_path (path);
+    gboolean again = g_hash_table_contains (normal_images, resolved);
+
+    g_free (resolved);
+    if (again) {
+      n_normal_again++;
+      continue;
+    }
 
     while (*relative == G_DIR_SEPARATOR)
       relative++;
@@ -360,6 +378,10 @@ list_plain (const char *normal, const char *anomalous, const char *masks, GPtrAr
     g_free (first);
     g_free (relative_dir);
   }
+  if (n_normal_again > 0)
+    g_printerr ("funad-eval: warning: %u images under %s are also under %s: counted as normal "
+                "only\n", n_normal_again, anomalous, normal);
+  g_hash_table_unref (normal_images);
   g_ptr_array_unref (paths);
   return TRUE;
 }
@@ -659,15 +681,29 @@ main (int argc, char **argv)
    * hold the outputs). */
   char *test_dir = dataset ? g_build_filename (dataset, "test", NULL) : NULL;
   char *truth_dir = dataset ? g_build_filename (dataset, "ground_truth", NULL) : NULL;
-  const char *inputs[6] = { model_path };
+  /* not read, but its images share the test images' names */
+  char *train_dir = dataset ? g_build_filename (dataset, "train", NULL) : NULL;
+  const char *inputs[8] = { model_path };
   int n_inputs = 1;
-  const char *read[] = { test_dir, truth_dir, normal, anomalous, masks };
-  for (int i = 0; i < 5; i++)
+  const char *read[] = { test_dir, truth_dir, train_dir, normal, anomalous, masks };
+  for (int i = 0; i < 6; i++)
     if (read[i])
       inputs[n_inputs++] = read[i];
   gboolean outputs_ok = check_outputs (scores_path, heatmaps, inputs, &error);
   g_free (test_dir);
   g_free (truth_dir);
+  g_free (train_dir);
+  if (outputs_ok && dataset && heatmaps) {
+    char *a = resolved_path (dataset), *b = resolved_path (heatmaps);
+    if (strcmp (a, b) == 0) {
+      g_set_error (&error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: is the dataset's own folder "
+                   "(the heat maps' type folders would sit beside test/); write them elsewhere",
+                   heatmaps);
+      outputs_ok = FALSE;
+    }
+    g_free (a);
+    g_free (b);
+  }
   if (!outputs_ok)
     return cli_fail_error (error);
 
@@ -787,6 +823,16 @@ main (int argc, char **argv)
   const guint32 *pixel_regions = (const guint32 *) run.pixel_regions->data;
   Metrics all = measure (images, NULL, pixel_scores, pixel_regions, classes, threshold,
                          n_with_mask > 0);
+  /* the normal images flagged: the false positive rate at the threshold */
+  guint n_normal_scored = 0, n_normal_flagged = 0;
+  for (guint i = 0; i < images->len; i++) {
+    TestImage *t = g_ptr_array_index (images, i);
+    if (t->scored && !((TestClass *) g_ptr_array_index (classes, t->class_index))->defective) {
+      n_normal_scored++;
+      n_normal_flagged += t->score > threshold;
+    }
+  }
+  double normal_flagged = n_normal_scored ? (double) n_normal_flagged / n_normal_scored : NAN;
 
   /* Per defect type: that type against all normal images. */
   per_class = g_new0 (Metrics, classes->len);
@@ -842,13 +888,7 @@ main (int argc, char **argv)
         json_metrics (b, &per_class[c], TRUE);
         add_number_or_null (b, "recall_at_threshold", per_class[c].recall);
       } else {
-        /* the normal images flagged: the false positive rate at the threshold */
-        double flagged = 0;
-        for (guint i = 0; i < images->len; i++) {
-          TestImage *t = g_ptr_array_index (images, i);
-          flagged += t->scored && t->class_index == c && t->score > threshold;
-        }
-        add_number_or_null (b, "flagged_at_threshold", count ? flagged / count : NAN);
+        add_number_or_null (b, "flagged_at_threshold", normal_flagged);
       }
       json_builder_end_object (b);
     }
@@ -870,8 +910,9 @@ main (int argc, char **argv)
     g_print ("pixel AUROC:  %s   AUPRO (FPR <= %.1f) %s   (%u pixels)\n",
              fmt (all.pixel_auroc, x, 32), AUPRO_MAX_FPR, fmt (all.aupro, y, 32),
              run.pixel_scores->len);
-    g_print ("at the model's threshold %g: precision %s, recall %s, F1 %s\n", threshold,
-             fmt (all.precision, x, 32), fmt (all.recall, y, 32), fmt (all.f1, z, 32));
+    g_print ("at the model's threshold %g: precision %s, recall %s, F1 %s, normal images "
+             "flagged %s\n", threshold, fmt (all.precision, x, 32), fmt (all.recall, y, 32),
+             fmt (all.f1, z, 32), fmt (normal_flagged, (char[32]) { 0 }, 32));
     for (guint c = 0; c < classes->len; c++) {
       TestClass *test_class = g_ptr_array_index (classes, c);
       Metrics *m = &per_class[c];
