@@ -118,7 +118,7 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
   if (!bb->net)
     goto out;
   bb->name = g_strdup (name);
-  bb->weights_path = g_strdup (weights);
+  bb->weights_path = g_strdup (path);  /* where it was found: $FUNAD_WEIGHTS_DIR's, if moved */
   bb->weights_size = (gint64) funad_safetensors_size (st);
   bb->input_size = input_size;
   bb->grid = input_size / 8;

@@ -425,6 +425,9 @@ funad_model_load (const char *path, GError **error)
       g_error_free (why);
       goto fail;
     }
+    /* The weights file the model now runs on (moved: the one found in $FUNAD_WEIGHTS_DIR),
+     * so that what a program reads and a model saved again name that file. */
+    funad_model_set_metadata (m, "backbone_weights", m->backbone.weights_path);
     funad_backbone_set_max_dim (&m->backbone, dim);
     if (m->backbone.dim != dim)
       FAIL (FUNAD_ERROR_CORRUPT, "backbone %s gives %d features per patch, the model says %d",

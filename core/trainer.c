@@ -661,6 +661,7 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_INT ("candidate_normals", n_candidates);
   if (left_out) {
     /* Which training frames the bank left out as atypical (0-based, in input order). */
+    ADD_INT ("left_out_count", n_left_out);
     json_builder_set_member_name (b, "left_out_frames");
     json_builder_begin_array (b);
     for (int i = 0; i < MIN (n_left_out, MAX_LISTED); i++)
@@ -952,6 +953,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     } else {
       bank_group = funad_memory_bank_build (m, r.features, NULL, r.n, r.P, p->bank_size,
                                             p->outlier_z, r.rng);
+      left_out = g_new (int, 1);  /* none: listed as such */
     }
     bank_rows = m->bank_rows;
     report (&r, "bank", 1, 1, NULL);

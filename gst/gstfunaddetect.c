@@ -24,9 +24,10 @@
  * Scores every frame of raw video against a model of what "normal" looks
  * like, learned without labels by `funad-train` (the FUN-AD method). Each
  * frame gets a score (the maximum of an anomaly map over the frame); frames
- * scoring above the threshold are anomalous. The element works in place: with
- * #GstFunadDetect:overlay on it blends a coloured heat map of the anomaly map
- * over the frame, with it off the pixels pass through untouched.
+ * scoring above the threshold are anomalous. The element works in place:
+ * #GstFunadDetect:overlay draws a coloured heat map of the anomaly map over
+ * the frame (heatmap), the outlines of the regions above the threshold
+ * (contour) or both; with none the pixels pass through untouched.
  *
  * Packed RGB formats and GRAY8 are scored from their colour (as luma); the
  * Y'CbCr formats I420, NV12 and YUY2 from their luma plane. On Y'CbCr the
@@ -105,12 +106,12 @@
  * ## Example launch lines
  * |[
  * gst-launch-1.0 -m filesrc location=line.mp4 ! decodebin ! videoconvert ! \
- *     funaddetect model=line.funad ! videoconvert ! autovideosink
+ *     funaddetect model=line.safetensors ! videoconvert ! autovideosink
  * ]| Shows the video with the heat map drawn over it and prints the `funad`
  * messages.
  * |[
  * gst-launch-1.0 filesrc location=line.mp4 ! decodebin ! videoconvert ! \
- *     funaddetect model=line.funad overlay=none results-location=scores.jsonl ! \
+ *     funaddetect model=line.safetensors overlay=none results-location=scores.jsonl ! \
  *     fakesink
  * ]| Scores a recording as fast as possible and writes one JSON line per frame.
  */
@@ -361,8 +362,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_ATTACH_META,
       g_param_spec_boolean ("attach-meta", "Attach meta",
-          "Attach a GstFunadMeta (score, threshold, anomaly flag and a copy of "
-          "the anomaly map; see gstfunadmeta.h) to every frame. Default: false",
+          "Attach a GstFunadMeta (score, threshold, anomaly flag, a copy of the "
+          "anomaly map, the frame size and region it covers, and whether the "
+          "frame was scored; see gstfunadmeta.h) to every frame. Default: false",
           DEFAULT_ATTACH_META,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

@@ -8,8 +8,8 @@
 #
 # usage: pipelines/demo.sh [WORKDIR]        (default WORKDIR: demo-out)
 # settings from the environment: FUNAD_BUILD (build folder, default build), SEED (1),
-# SIZE (model input size, 224), EPOCHS (training epoch limit, 8), FRAMES (160),
-# TEST_FRAMES (80), CONTAMINATION (0.05)
+# SIZE (model input size, 224), SCORER (memory-bank or funad, memory-bank), EPOCHS (FUN-AD's
+# training epoch limit, 8), FRAMES (160), TEST_FRAMES (80), CONTAMINATION (0.05)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +17,7 @@ build=${FUNAD_BUILD:-$root/build}
 work=${1:-demo-out}
 seed=${SEED:-1}
 size=${SIZE:-224}
+scorer=${SCORER:-memory-bank}
 epochs=${EPOCHS:-8}
 frames=${FRAMES:-160}
 test_frames=${TEST_FRAMES:-80}
@@ -42,7 +43,7 @@ step "making footage in $work"
 # 3. Train on train.avi only; no labels are used.
 step "training $work/model.safetensors"
 "$build/tools/funad-train" -o "$work/model.safetensors" --seed "$seed" --size "$size" \
-  --epochs "$epochs" "$work/train.avi"
+  --scorer "$scorer" $([ "$scorer" = funad ] && echo --epochs "$epochs") "$work/train.avi"
 
 # 4. Score test.avi: heat-map overlay into annotated.avi, one JSON line per frame into
 #    scores.jsonl (the element appends, so start from an empty file).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # json-log.sh — score a recording as fast as the CPU allows, nothing drawn (the element is in
 # passthrough), one JSON line per frame: {"frame","pts","running_time","score","threshold",
-# "anomaly"}.
+# "anomaly","scored"} ("scored": false on the frames INTERVAL skips, which repeat the last
+# score).
 #
 # Copyright (C) 2026 funad contributors
 # SPDX-License-Identifier: LGPL-2.1-or-later

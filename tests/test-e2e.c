@@ -26,7 +26,6 @@
 
 /* Small, fast training settings: the whole suite should run in about a minute on 2 cores. */
 #define TRAIN_SIZE "128"
-#define TRAIN_EPOCHS "3"
 #define DEMO_FPS 15
 
 static char *work_dir;     /* temporary folder of this run */
@@ -200,7 +199,7 @@ ensure_demo_and_model (void)
   const char *make_argv[] = { tool ("FUNAD_MAKE_DEMO"), "-q", "-o", demo, "--png-layout",
                               layout, "--seed", "1", NULL };
   const char *train_argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", TRAIN_SIZE,
-                               "--epochs", TRAIN_EPOCHS, "--seed", "1", "--threads", "2",
+                               "--seed", "1", "--threads", "2",
                                train_avi, NULL };
   gint64 start = g_get_monotonic_time ();
 
@@ -792,8 +791,8 @@ test_train_reads_image_folder (void)
 
   char *folder = g_build_filename (layout_dir, "train", "good", NULL);
   char *model = g_build_filename (work_dir, "from-folder.model", NULL);
-  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "64", "--epochs",
-                         "1", "--threads", "2", "--max-frames", "40", folder, NULL };
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "64",
+                         "--threads", "2", "--max-frames", "40", folder, NULL };
   GError *error = NULL;
 
   run_tool_ok (argv);
@@ -1035,6 +1034,52 @@ test_train_names_audio_only_file (void)
   g_free (wav);
 }
 
+/* A copy cut short (half of a Matroska file: a clean end of stream after the first half of
+ * its frames) trains on the frames it has and is counted as broken part-way, with the
+ * length its header gives. */
+static void
+test_train_counts_truncated_video (void)
+{
+  char *mkv = g_build_filename (work_dir, "whole.mkv", NULL);
+  char *half = g_build_filename (work_dir, "half.mkv", NULL);
+  char *model = g_build_filename (work_dir, "half.model", NULL);
+  char *description = g_strdup_printf ("videotestsrc num-buffers=60 pattern=smpte ! "
+                                       "video/x-raw,width=96,height=64,framerate=15/1 ! jpegenc "
+                                       "! matroskamux ! filesink location=\"%s\"", mkv);
+  run_pipeline_to_eos (description);
+  char *contents = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (mkv, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (half, contents, (gssize) len / 2, NULL));
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "--json", "-o", model, "--size", "64",
+                         "--dedup", "0", half, NULL };
+  char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_tool (argv, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "the file looks truncated"));
+  JsonParser *parser = json_parser_new ();
+  JsonObject *summary = parse_object (parser, out);
+  g_assert_cmpint (json_object_get_int_member (summary, "files_partly_decoded"), ==, 1);
+  gint64 used = json_object_get_int_member (summary, "frames_used");
+  g_assert_cmpint (used, >, 0);
+  g_assert_cmpint (used, <, 60);
+  g_object_unref (parser);
+  g_free (out);
+  g_free (err);
+
+  /* the whole file is not flagged */
+  const char *whole_argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "64",
+                               "--dedup", "0", mkv, NULL };
+  g_assert_cmpint (run_tool (whole_argv, &out, &err), ==, 0);
+  g_assert_null (strstr (err, "truncated"));
+  g_free (out);
+  g_free (err);
+  g_free (contents);
+  g_free (description);
+  g_free (model);
+  g_free (half);
+  g_free (mkv);
+}
+
 /* Appends a PNG chunk (length, type, data, CRC-32 of type and data). */
 static void
 png_chunk (GByteArray *png, const char *type, const guint8 *data, guint32 len)
@@ -1171,6 +1216,39 @@ test_eval_normal_inside_anomalous (void)
   g_free (out_b);
   g_free (good);
   g_free (test_dir);
+}
+
+/* Options that do nothing for the chosen scorer or backbone say so instead of being dropped
+ * silently; funad-make-demo writes a PNG layout into a new folder only (into an old one, its
+ * frames mixed with the leftovers of the earlier run). */
+static void
+test_ignored_options_warn (void)
+{
+  ensure_demo_and_model ();
+  char *train_avi = g_build_filename (demo_dir, "train.avi", NULL);
+  char *model = g_build_filename (work_dir, "ignored-options.model", NULL);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "64",
+                         "--max-frames", "20", "--epochs", "2", "--feature-dim", "64",
+                         "--no-smoothness", train_avi, NULL };
+  char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_tool (argv, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "--epochs applies to --scorer funad only; ignored"));
+  g_assert_nonnull (strstr (err, "--feature-dim applies to pretrained backbones only"));
+  g_assert_nonnull (strstr (err, "--no-smoothness apply to --scorer funad only"));
+  g_free (out);
+  g_free (err);
+
+  char *demo_again = g_build_filename (work_dir, "demo-again", NULL);
+  const char *make_argv[] = { tool ("FUNAD_MAKE_DEMO"), "-q", "-o", demo_again, "--frames", "3",
+                              "--test-frames", "3", "--png-layout", layout_dir, NULL };
+  char *train_good = g_build_filename (layout_dir, "train", "good", NULL);
+  guint before = count_files (train_good);
+  assert_fails_cleanly (make_argv, "funad-make-demo", "exists and is not empty", NULL);
+  g_assert_cmpuint (count_files (train_good), ==, before);
+  g_free (train_good);
+  g_free (demo_again);
+  g_free (model);
+  g_free (train_avi);
 }
 
 /* A zero-byte input named directly is an error that says so. */
@@ -1459,6 +1537,8 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/names-audio-only-file", test_train_names_audio_only_file);
   g_test_add_func ("/e2e/eval/refuses-outputs-over-inputs", test_eval_refuses_outputs_over_inputs);
   g_test_add_func ("/e2e/eval/normal-inside-anomalous", test_eval_normal_inside_anomalous);
+  g_test_add_func ("/e2e/train/ignored-options-warn", test_ignored_options_warn);
+  g_test_add_func ("/e2e/train/counts-truncated-video", test_train_counts_truncated_video);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);

@@ -296,6 +296,8 @@ test_model_records_weights (void)
   g_setenv ("FUNAD_WEIGHTS_DIR", moved_dir, TRUE);
   back = funad_model_load (model_path, &error);
   g_assert_no_error (error);
+  /* what a program (funad-inspect) reads is the file found, not the recorded one */
+  g_assert_cmpstr (funad_model_get_metadata (back, "backbone_weights"), ==, moved);
   funad_model_unref (back);
   g_unsetenv ("FUNAD_WEIGHTS_DIR");
 

@@ -183,7 +183,7 @@ ensure_review (void)
                               "--test-frames", TEST_FRAMES, NULL };
   /* the end-to-end test's fast settings */
   const char *train_argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "128",
-                               "--epochs", "3", "--seed", "1", "--threads", "2", train_avi,
+                               "--seed", "1", "--threads", "2", train_avi,
                                NULL };
   const char *review_argv[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--model", model,
                                 "-o", out, video, NULL };

@@ -328,6 +328,26 @@ stop_with_eos (GstElement *pipeline, GstAppSink *appsink)
   gst_object_unref (bus);
 }
 
+/* A truncated file (a copy cut short) ends in a clean EOS, its frames up to the cut intact; the
+ * container's header still gives the whole length. A video stream that ends more than 5% (and
+ * a frame) short of its stated duration is reported as broken part-way, so that the summary
+ * counts it. A stream that states no duration (images, live) is never flagged. */
+static gboolean
+ends_early (GstAppSink *appsink, guint64 last_end, const char *label, GError **error)
+{
+  GstPad *pad = gst_element_get_static_pad (GST_ELEMENT (appsink), "sink");
+  gint64 total = -1;
+  gboolean known = gst_pad_peer_query_duration (pad, GST_FORMAT_TIME, &total) && total > 0;
+
+  gst_object_unref (pad);
+  if (!known || !GST_CLOCK_TIME_IS_VALID (last_end) || last_end + total / 20 >= (guint64) total)
+    return FALSE;
+  g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: the video ends at %.2f s of the "
+               "%.2f s its header gives (the file looks truncated)", label,
+               (double) last_end / GST_SECOND, (double) total / GST_SECOND);
+  return TRUE;
+}
+
 /* Pulls frames from appsink into func until the end, an error, a stall, the callback says
  * stop, or (max_seconds > 0) the footage's timestamps span max_seconds. label names the
  * source in messages; convert (may be NULL) tells whether a video stream was ever linked. */
@@ -338,7 +358,7 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   gint64 last_progress = g_get_monotonic_time (), wall_start = last_progress;
-  guint64 count = 0, first_pts = GST_CLOCK_TIME_NONE;
+  guint64 count = 0, first_pts = GST_CLOCK_TIME_NONE, last_end = GST_CLOCK_TIME_NONE;
   PumpResult result = PUMP_FAILED;
 
   /* A failed state change posts its reason on the bus, where the loop reads it. */
@@ -349,6 +369,9 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
     if (sample) {
       GstBuffer *buffer = gst_sample_get_buffer (sample);
       guint64 pts = buffer ? GST_BUFFER_PTS (buffer) : GST_CLOCK_TIME_NONE;
+
+      if (GST_CLOCK_TIME_IS_VALID (pts))
+        last_end = pts + (GST_BUFFER_DURATION_IS_VALID (buffer) ? GST_BUFFER_DURATION (buffer) : 0);
 
       if (max_seconds > 0) {
         /* Footage time when frames carry timestamps (a non-live test source runs faster than
@@ -417,6 +440,8 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
       if (count == 0)
         g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video frames in %s",
                      label, convert ? "file" : "stream");
+      else if (convert && ends_early (appsink, last_end, label, error))
+        ;  /* failed part-way, though quietly: the frames so far are kept */
       else
         result = PUMP_END;
       break;

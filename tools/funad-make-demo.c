@@ -717,6 +717,19 @@ typedef struct {
   int n_ambiguous_frames;
 } SequenceStats;
 
+static gboolean
+make_folder (const char *path, GError **error)
+{
+  if (g_mkdir_with_parents (path, 0755) != 0) {
+    int saved = errno;
+
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: cannot create "
+                 "folder: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Renders a whole sequence into a video, optionally a label file and PNG layout folders. */
 static gboolean
 write_sequence (Scene *scene, const char *video_path, int fps, FILE *labels,
@@ -756,8 +769,15 @@ write_sequence (Scene *scene, const char *video_path, int fps, FILE *labels,
       char *mask_path = g_build_filename (layout_dir, "ground_truth", defect_names[frame.kind],
                                           mask_name, NULL);
 
-      path = g_build_filename (layout_dir, "test", defect_names[frame.kind], name, NULL);
-      ok = write_png (path, frame.rgb, scene->width, scene->height, FALSE, error) &&
+      char *test = g_build_filename (layout_dir, "test", defect_names[frame.kind], NULL);
+      char *truth = g_path_get_dirname (mask_path);
+
+      /* a defect kind's folders exist only when it has a test frame */
+      ok = make_folder (test, error) && make_folder (truth, error);
+      path = g_build_filename (test, name, NULL);
+      g_free (test);
+      g_free (truth);
+      ok = ok && write_png (path, frame.rgb, scene->width, scene->height, FALSE, error) &&
            write_png (mask_path, frame.mask, scene->width, scene->height, TRUE, error);
       g_free (mask_name);
       g_free (mask_path);
@@ -776,38 +796,27 @@ write_sequence (Scene *scene, const char *video_path, int fps, FILE *labels,
   return ok;
 }
 
-static gboolean
-make_folder (const char *path, GError **error)
-{
-  if (g_mkdir_with_parents (path, 0755) != 0) {
-    int saved = errno;
-
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: cannot create "
-                 "folder: %s", path, g_strerror (saved));
-    return FALSE;
-  }
-  return TRUE;
-}
-
+/* A new layout only: frames written into an earlier one would mix with its leftovers (a run
+ * of fewer frames leaves the old ones beyond it). */
 static gboolean
 make_layout_folders (const char *layout_dir, GError **error)
 {
-  char *train = g_build_filename (layout_dir, "train", "good", NULL);
-  gboolean ok = make_folder (train, error);
+  GDir *existing = g_dir_open (layout_dir, 0, NULL);
+  gboolean empty = !existing || g_dir_read_name (existing) == NULL;
 
-  g_free (train);
-  for (int kind = 0; ok && kind < N_DEFECT_KINDS; kind++) {
-    char *test = g_build_filename (layout_dir, "test", defect_names[kind], NULL);
-
-    ok = make_folder (test, error);
-    if (ok && kind != DEFECT_NONE) {
-      char *truth = g_build_filename (layout_dir, "ground_truth", defect_names[kind], NULL);
-
-      ok = make_folder (truth, error);
-      g_free (truth);
-    }
-    g_free (test);
+  if (existing)
+    g_dir_close (existing);
+  if (!empty) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "%s: exists and is not empty; give "
+                 "--png-layout a new folder", layout_dir);
+    return FALSE;
   }
+  char *train = g_build_filename (layout_dir, "train", "good", NULL);
+  char *good = g_build_filename (layout_dir, "test", "good", NULL);
+  gboolean ok = make_folder (train, error) && make_folder (good, error);
+
+  g_free (good);
+  g_free (train);
   return ok;
 }
 

@@ -327,6 +327,28 @@ warn_if_degenerate (FunadModel *model)
   g_object_unref (parser);
 }
 
+/* The frames the bank left out as atypical: how many, and the first few (--json and
+ * funad-inspect list them). */
+static void
+print_left_out (JsonObject *summary)
+{
+  if (!summary || !json_object_has_member (summary, "left_out_frames"))
+    return;
+  JsonArray *frames = json_object_get_array_member (summary, "left_out_frames");
+  guint n = json_object_has_member (summary, "left_out_count")
+                ? (guint) json_object_get_int_member (summary, "left_out_count")
+                : json_array_get_length (frames);
+  GString *line = g_string_new (NULL);
+  g_string_printf (line, "  left out of the bank as atypical: %u frames", n);
+  for (guint i = 0; i < MIN (json_array_get_length (frames), 10); i++)
+    g_string_append_printf (line, "%s%" G_GINT64_FORMAT, i ? ", " : " (0-based, in input order: ",
+                            json_array_get_int_element (frames, i));
+  if (n > 0)
+    g_string_append (line, n > 10 ? ", ...; all in --json)" : ")");
+  g_printerr ("%s\n", line->str);
+  g_string_free (line, TRUE);
+}
+
 static void
 print_summary (TrainJob *job, const char *output, gboolean as_json, double seconds)
 {
@@ -395,6 +417,7 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
     if (isfinite (fraction))
       g_printerr ("  training frames above it: %.1f%% (an estimate of the anomalous fraction)\n",
                   100.0 * fraction);
+    print_left_out (summary);
   }
   g_object_unref (parser);
 }
@@ -410,8 +433,9 @@ main (int argc, char **argv)
   g_autofree char *backbone = NULL;
   g_auto (GStrv) inputs = NULL;
   gint64 seed = (gint64) params.seed, max_frames = 0;
-  int size = params.input_size, epochs = params.epochs, threads = params.n_threads, every = 1;
-  int bank_size = params.bank_size, feature_dim = params.feature_dim;
+  /* epochs and feature_dim start unset (G_MININT), to warn when given where they do nothing */
+  int size = params.input_size, epochs = G_MININT, threads = params.n_threads, every = 1;
+  int bank_size = params.bank_size, feature_dim = G_MININT;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double appearance_z = params.appearance_z;
   int appearance_rounds = params.appearance_rounds;
@@ -552,6 +576,19 @@ main (int argc, char **argv)
     return cli_fail ("no input given: name image files, videos or folders, or use --pipeline");
   if (size < 32 || size > 1024 || size % 8 != 0)
     return cli_fail ("--size must be a multiple of 8 between 32 and 1024");
+  gboolean funad_scorer = scorer && g_str_equal (scorer, "funad");
+  if (epochs != G_MININT && !funad_scorer)
+    g_printerr ("funad-train: warning: --epochs applies to --scorer funad only; ignored\n");
+  if ((no_teacher || no_irmb || no_synthetic || no_smoothness) && !funad_scorer)
+    g_printerr ("funad-train: warning: --no-teacher, --no-irmb, --no-synthetic and "
+                "--no-smoothness apply to --scorer funad only; ignored\n");
+  if (feature_dim != G_MININT && (!backbone || g_str_has_prefix (backbone, "builtin")))
+    g_printerr ("funad-train: warning: --feature-dim applies to pretrained backbones only; "
+                "ignored\n");
+  if (epochs == G_MININT)
+    epochs = params.epochs;
+  if (feature_dim == G_MININT)
+    feature_dim = params.feature_dim;
   if (epochs < 0)
     return cli_fail ("--epochs must not be negative");
   if (epochs == 0 && scorer && g_str_equal (scorer, "funad"))
@@ -578,7 +615,7 @@ main (int argc, char **argv)
   if (bank_size < 1)
     return cli_fail ("--bank-size must be at least 1");
   if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
-    return cli_fail ("--outlier-z, --typical-z and --appearance-z must not be negative");
+    return cli_fail ("--outlier-z, --typical-z and --appearance-z must be numbers, 0 or more");
   if (appearance_rounds < 1 || appearance_rounds > 10)
     return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
