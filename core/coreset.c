@@ -54,7 +54,7 @@ eligible (int i, const float *mind, const int *group, const int *taken_per_group
 
 int
 funad_coreset_select (const float *x, int n, int d, int k, const int *group, int group_cap,
-                      GRand *rng, int *selected)
+                      GRand *rng, const gint *cancel, int *selected)
 {
   if (n == 0 || k <= 0)
     return 0;
@@ -99,7 +99,7 @@ funad_coreset_select (const float *x, int n, int d, int k, const int *group, int
       }
     }
     block = 0;
-    if (count >= k)
+    if (count >= k || (cancel && g_atomic_int_get (cancel)))
       break;
 
     /* The shortlist: the SHORTLIST farthest eligible candidates, in index order; outside

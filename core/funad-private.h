@@ -346,9 +346,10 @@ void funad_model_frame_flops (const FunadModel *model, double *backbone, double 
 
 /* ---- coreset.c --------------------------------------------------------------------------- */
 /* Greedy k-center selection of up to k of the n rows; when group is given, at most group_cap
- * rows of any one group. Writes the chosen row indices in order and returns their count. */
+ * rows of any one group. Writes the chosen row indices in order and returns their count. When
+ * *cancel (may be NULL) turns non-zero it stops early, with fewer rows. */
 int funad_coreset_select (const float *x, int n, int d, int k, const int *group, int group_cap,
-                          GRand *rng, int *selected);
+                          GRand *rng, const gint *cancel, int *selected);
 
 /* ---- memory-bank.c ----------------------------------------------------------------------- */
 /* Patch score of a patch with no usable neighbour: far above any real distance, finite. */
@@ -357,9 +358,10 @@ int funad_coreset_select (const float *x, int n, int d, int k, const int *group,
 /* Builds the bank from n images' features (image images[i], or i when images is NULL, of
  * features, each P x D): per-image quotas, then patches whose leave-own-image-out distance
  * marks them as outliers of the training set are dropped. Returns the image (0..n-1, an index
- * into images) each bank row came from (free with g_free). */
+ * into images) each bank row came from (free with g_free). cancel: as funad_coreset_select's. */
 int *funad_memory_bank_build (FunadModel *model, const float *features, const int *images,
-                              int n, int P, int bank_size, float outlier_z, GRand *rng);
+                              int n, int P, int bank_size, float outlier_z, GRand *rng,
+                              const gint *cancel);
 /* Patch scores (distance to the nearest bank patch) of P patches. With group >= 0, bank rows
  * from images within exclude_within of it (bank_group) are skipped: leave-own-image-out
  * scores of training images. */

@@ -25,7 +25,7 @@ image_rows (const float *features, const int *images, int i, int P, int D)
 
 int *
 funad_memory_bank_build (FunadModel *m, const float *features, const int *images, int n, int P,
-                         int bank_size, float outlier_z, GRand *rng)
+                         int bank_size, float outlier_z, GRand *rng, const gint *cancel)
 {
   int D = m->backbone.dim;
   funad_model_reset_bank_index (m);
@@ -92,7 +92,7 @@ funad_memory_bank_build (FunadModel *m, const float *features, const int *images
                        + (gsize) (kept[i] % P) * D, proj, 0.f, low + (gsize) i * pd);
     }
     rows = funad_coreset_select (low, n_kept, pd, bank_size, n > 1 ? group : NULL,
-                                 IMAGE_CAP * quota, rng, chosen);
+                                 IMAGE_CAP * quota, rng, cancel, chosen);
     g_free (low);
     g_free (proj);
   }

@@ -624,7 +624,7 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scor
   /* Consecutive video frames are near-copies: a frame scored against its neighbours would look
    * more normal than any new frame. So the frames nearest in order are left out too. */
   int window = r->n / LOO_WINDOW_DIVISOR;
-  for (int c = 0; c < count; c++) {
+  for (int c = 0; c < count && !g_atomic_int_get (&r->t->cancelled); c++) {
     int i = (int) ((gint64) c * r->n / count);
     float *row = patch + (gsize) c * r->P;
     if (bank)
@@ -633,7 +633,10 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scor
       funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, row);
     report (r, "threshold", c + 1, count, NULL);
   }
-  calibrated_frame_scores (m, patch, count, r->P, r->t->params.calibrate, scores);
+  if (g_atomic_int_get (&r->t->cancelled))  /* the caller stops; no half-filled scores used */
+    memset (scores, 0, sizeof (float) * count);
+  else
+    calibrated_frame_scores (m, patch, count, r->P, r->t->params.calibrate, scores);
   funad_mlp_cache_clear (&cache);
   g_free (patch);
   return count;
@@ -716,15 +719,19 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
 {
   const FunadTrainParams *p = &r->t->params;
   int *group = funad_memory_bank_build (m, r->features, NULL, r->n, r->P,
-                                        MAX (p->bank_size / 4, 2), 0.f, r->rng);
+                                        MAX (p->bank_size / 4, 2), 0.f, r->rng,
+                                        &r->t->cancelled);
   int window = r->n / LOO_WINDOW_DIVISOR;
   float *patch = g_new (float, (gsize) r->n * r->P);
-  for (int i = 0; i < r->n; i++) {
+  for (int i = 0; i < r->n && !g_atomic_int_get (&r->t->cancelled); i++) {
     funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window,
                              patch + (gsize) i * r->P);
     report (r, stage, i + 1, r->n, NULL);
   }
-  calibrated_frame_scores (m, patch, r->n, r->P, p->calibrate, scores);
+  if (g_atomic_int_get (&r->t->cancelled))  /* the caller stops; no half-filled scores used */
+    memset (scores, 0, sizeof (float) * r->n);
+  else
+    calibrated_frame_scores (m, patch, r->n, r->P, p->calibrate, scores);
   g_free (patch);
   g_free (group);
   g_clear_pointer (&m->bank, g_free);
@@ -937,8 +944,12 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     if (p->typical_z > 0.f || p->appearance_z > 0.f) {
       int *kept = g_new (int, r.n);
       int n_kept = typical_images (&r, m, kept);
+      if (cancelled (&r, error)) {
+        g_free (kept);
+        goto out;
+      }
       bank_group = funad_memory_bank_build (m, r.features, kept, n_kept, r.P, p->bank_size,
-                                            p->outlier_z, r.rng);
+                                            p->outlier_z, r.rng, &t->cancelled);
       for (int j = 0; j < m->bank_rows; j++)
         bank_group[j] = kept[bank_group[j]];
       n_candidates = n_kept;
@@ -952,9 +963,11 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
       g_free (kept);
     } else {
       bank_group = funad_memory_bank_build (m, r.features, NULL, r.n, r.P, p->bank_size,
-                                            p->outlier_z, r.rng);
+                                            p->outlier_z, r.rng, &t->cancelled);
       left_out = g_new (int, 1);  /* none: listed as such */
     }
+    if (cancelled (&r, error))
+      goto out;
     bank_rows = m->bank_rows;
     report (&r, "bank", 1, 1, NULL);
   } else {
@@ -965,8 +978,11 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   }
 
   float *scores = g_new (float, r.n);
-  report (&r, "threshold", 0, 1, NULL);
   int scored = score_training_frames (&r, m, bank_group, scores);
+  if (cancelled (&r, error)) {
+    g_free (scores);
+    goto out;
+  }
   double median, mad;
   m->threshold = funad_robust_cut (scores, scored, 3.0, &median, &mad);
   int flagged = 0;
@@ -977,7 +993,6 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   funad_model_set_metadata (m, "training_summary", summary);
   g_free (summary);
   g_free (scores);
-  report (&r, "threshold", 1, 1, NULL);
   result = funad_model_ref (m);
 
 out:

@@ -23,7 +23,7 @@ test_coreset_brute_force (void)
     x[i] = (float) g_rand_double_range (rng, -1, 1);
   int chosen[K];
   GRand *pick = g_rand_new_with_seed (8);
-  int count = funad_coreset_select (x, N, D, K, NULL, 0, pick, chosen);
+  int count = funad_coreset_select (x, N, D, K, NULL, 0, pick, NULL, chosen);
   g_assert_cmpint (count, ==, K);
   /* Reference: from the same first point, always the point farthest from the chosen set. */
   int ref[K];
@@ -55,7 +55,7 @@ test_coreset_blocked_is_greedy (void)
   for (int i = 0; i < N * D; i++)
     x[i] = (float) g_rand_double_range (rng, -1, 1);
   int *chosen = g_new (int, K);
-  int count = funad_coreset_select (x, N, D, K, NULL, 0, rng, chosen);
+  int count = funad_coreset_select (x, N, D, K, NULL, 0, rng, NULL, chosen);
   g_assert_cmpint (count, ==, K);
   double *near = g_new (double, N);
   for (int i = 0; i < N; i++)
@@ -89,7 +89,7 @@ test_coreset_group_cap (void)
       x[i * D + j] = (float) g_rand_double_range (rng, -spread, spread);
   }
   int chosen[40], per_group[4] = { 0 };
-  int count = funad_coreset_select (x, N, D, 40, group, 10, rng, chosen);
+  int count = funad_coreset_select (x, N, D, 40, group, 10, rng, NULL, chosen);
   g_assert_cmpint (count, ==, 40);
   for (int k = 0; k < count; k++)
     per_group[group[chosen[k]]]++;
@@ -115,7 +115,7 @@ test_planted_outliers_removed (void)
     FunadModel *m = funad_model_new_empty ();
     funad_backbone_init_builtin (&m->backbone, 64, 1, D);
     int *group = funad_memory_bank_build (m, features, NULL, N, P, N * P, with_removal ? 3.f : 0.f,
-                                          rng);
+                                          rng, NULL);
     int planted = 0;
     for (int r = 0; r < m->bank_rows; r++)
       planted += m->bank[(gsize) r * D] > 20.f;
@@ -151,8 +151,8 @@ test_planted_outliers_removed (void)
   funad_backbone_init_builtin (&a->backbone, 64, 1, D);
   funad_backbone_init_builtin (&b->backbone, 64, 1, D);
   GRand *ra = g_rand_new_with_seed (9), *rb = g_rand_new_with_seed (9);
-  int *ga = funad_memory_bank_build (a, features, images, 4, P, 100, 3.f, ra);
-  int *gb = funad_memory_bank_build (b, copy, NULL, 4, P, 100, 3.f, rb);
+  int *ga = funad_memory_bank_build (a, features, images, 4, P, 100, 3.f, ra, NULL);
+  int *gb = funad_memory_bank_build (b, copy, NULL, 4, P, 100, 3.f, rb, NULL);
   g_assert_cmpint (a->bank_rows, ==, b->bank_rows);
   g_assert_cmpmem (a->bank, a->bank_rows * D * sizeof (float), b->bank,
                    b->bank_rows * D * sizeof (float));

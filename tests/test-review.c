@@ -981,6 +981,18 @@ test_interrupt_writes_partial_report (void)
   g_assert_cmpuint (n_inputs, <, 7);
   char *html = read_text (out, "index.html");
   g_assert_nonnull (strstr (html, "The review was interrupted"));
+  /* scores.csv is in place (written under a temporary name until the report was) */
+  char *csv = read_text (out, "scores.csv");
+  g_assert_true (g_str_has_prefix (csv, "file,frame,time,score,anomaly\n"));
+  char *part = g_build_filename (out, "scores.csv.part", NULL);
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  /* the interrupt was acknowledged at once, saying what happens */
+  char rest[4096];
+  ssize_t got = read (err_fd, rest, sizeof rest - 1);
+  rest[MAX (got, 0)] = '\0';
+  g_assert_nonnull (strstr (rest, "interrupted; writing the report"));
+  g_free (part);
+  g_free (csv);
 
   g_free (html);
   g_object_unref (parser);

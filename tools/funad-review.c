@@ -502,8 +502,13 @@ report_progress (Review *review, gboolean force)
 static void
 on_interrupt (int signum)
 {
+  static const char said[] = "\nfunad-review: interrupted; writing the report of what was "
+                             "scored (interrupt again to quit without it)\n";
   interrupted = 1;
   signal (signum, SIG_DFL);  /* a second Ctrl-C ends at once */
+  /* async-signal-safe; if it fails, the report is written all the same */
+  ssize_t unused = write (STDERR_FILENO, said, sizeof said - 1);
+  (void) unused;
 }
 
 static void
@@ -692,7 +697,9 @@ open_output (const char *dir, GError **error)
                  g_strerror (saved));
     return NULL;
   }
-  char *path = g_build_filename (dir, "scores.csv", NULL);
+  /* Under a temporary name until the report is written: an earlier report in DIR stays whole
+   * (its scores.csv with it) until this one replaces it. */
+  char *path = g_build_filename (dir, "scores.csv.part", NULL);
   FILE *csv = g_fopen (path, "w");
 
   if (!csv) {
@@ -813,11 +820,22 @@ main (int argc, char **argv)
     return cli_fail ("--min-gap and --top-spacing must not be negative");
   threshold = threshold_option;
 
+  /* From here on Ctrl-C ends with a report of what was scored; before any scoring, with
+   * nothing written at all (an earlier report in DIR left as it was). */
+  signal (SIGINT, on_interrupt);
+  signal (SIGTERM, on_interrupt);
   FunadModel *model = funad_model_load (model_path, &error);
   if (!model)
     return cli_fail_error (error);
-  if (!check_inputs (inputs, &error))
+  if (!check_inputs (inputs, &error)) {
+    funad_model_unref (model);
     return cli_fail_error (error);
+  }
+  if (interrupted) {
+    funad_model_unref (model);
+    g_printerr ("funad-review: interrupted before scoring; nothing written\n");
+    return EXIT_INTERRUPTED;
+  }
   FILE *csv = open_output (out_dir, &error);
   if (!csv)
     return cli_fail_error (error);
@@ -863,8 +881,6 @@ main (int argc, char **argv)
   review.thumbnailed = g_ptr_array_new ();
   review.used_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  signal (SIGINT, on_interrupt);
-  signal (SIGTERM, on_interrupt);
   for (int i = 0; inputs[i] && !interrupted; i++)
     if (!review_input (&review, inputs[i]))
       break;
@@ -877,13 +893,19 @@ main (int argc, char **argv)
   char *html_path = g_build_filename (out_dir, "index.html", NULL);
   char *json_path = g_build_filename (out_dir, "report.json", NULL);
   char *csv_path = g_build_filename (out_dir, "scores.csv", NULL);
+  char *csv_part = g_strconcat (csv_path, ".part", NULL);
   GDateTime *now = g_date_time_new_now_local ();
 
   report->generated_at = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
   g_date_time_unref (now);
   if (fclose (csv) != 0 && !review.error)
-    g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write: %s", csv_path,
+    g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write: %s", csv_part,
                  g_strerror (errno));
+  if (!review.error && g_rename (csv_part, csv_path) != 0)
+    g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot rename to %s: %s",
+                 csv_part, csv_path, g_strerror (errno));
+  if (review.error)
+    g_unlink (csv_part);
   if (!review.error)
     finish_top (&review, &review.error);
   report->elapsed = (g_get_monotonic_time () - start) / 1e6;
@@ -921,6 +943,7 @@ main (int argc, char **argv)
   g_free (html_path);
   g_free (json_path);
   g_free (csv_path);
+  g_free (csv_part);
   g_free (review.scratch);
   g_hash_table_unref (review.used_names);
   g_ptr_array_unref (review.thumbnailed);

@@ -9,7 +9,8 @@
  * INPUTs are image files, videos, or folders of them (searched recursively); --pipeline
  * captures from any GStreamer source. Decoding and training run in a worker thread while the
  * main thread waits in a main loop for SIGINT and SIGTERM: Ctrl-C asks the trainer to stop,
- * nothing is written, and the exit status is 130. The model is written atomically by core.
+ * nothing is written, and the exit status is 130 (SIGTERM: 143); a second one quits at once.
+ * The model is written atomically by core.
  */
 #include <errno.h>
 #include <locale.h>
@@ -30,7 +31,7 @@
 #include "funad.h"
 #include "progress.h"
 
-#define EXIT_INTERRUPTED 130
+#define EXIT_INTERRUPTED 130   /* 128 + SIGINT */
 #define DEFAULT_DEDUP 1.0
 
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
   GMainLoop *loop;
   Progress *progress;
   gint cancelled;          /* atomic: set by the signal handler */
+  int signum;              /* the signal that cancelled: exit status 128 + signum */
   FrameDedup dedup;
 
   /* filled by the worker */
@@ -185,19 +187,32 @@ train_worker (gpointer user_data)
   return NULL;
 }
 
-static gboolean
-on_interrupt (gpointer user_data)
+static void
+interrupt (TrainJob *job, int signum)
 {
-  TrainJob *job = user_data;
-
   if (g_atomic_int_get (&job->cancelled)) {
     /* A second Ctrl-C: the user does not want to wait for the current step to end. */
     g_printerr ("\nfunad-train: interrupted again; no model written\n");
-    _exit (EXIT_INTERRUPTED);
+    _exit (128 + signum);
   }
-  g_printerr ("\nfunad-train: interrupted; stopping (no model will be written)\n");
+  g_printerr ("\nfunad-train: interrupted; stopping (no model will be written; interrupt again "
+              "to quit at once)\n");
+  job->signum = signum;
   g_atomic_int_set (&job->cancelled, 1);
   funad_trainer_cancel (job->trainer);
+}
+
+static gboolean
+on_sigint (gpointer user_data)
+{
+  interrupt (user_data, SIGINT);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_sigterm (gpointer user_data)
+{
+  interrupt (user_data, SIGTERM);
   return G_SOURCE_CONTINUE;
 }
 
@@ -549,8 +564,9 @@ main (int argc, char **argv)
       "contain some defective items: funad does not need labels. A file that cannot be decoded\n"
       "is skipped and counted (an INPUT named directly that gives no frame is an error).\n"
       "Progress goes to stderr (a bar on a terminal, a line every few seconds otherwise).\n"
-      "Ctrl-C stops without writing a model (exit status 130); the model file is written\n"
-      "atomically, so an existing one is never half-overwritten.");
+      "Ctrl-C stops without writing a model (exit status 130; SIGTERM 143) within a second or\n"
+      "so, a second Ctrl-C at once; the model file is written atomically, so an existing one\n"
+      "is never half-overwritten.");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     int rc = cli_fail (error->message);
     g_error_free (error);
@@ -681,21 +697,23 @@ main (int argc, char **argv)
   job.loop = g_main_loop_new (NULL, FALSE);
 
   gint64 start = g_get_monotonic_time ();
-  guint sigint = g_unix_signal_add (SIGINT, on_interrupt, &job);
-  guint sigterm = g_unix_signal_add (SIGTERM, on_interrupt, &job);
+  guint sigint = g_unix_signal_add (SIGINT, on_sigint, &job);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_sigterm, &job);
   GThread *worker = g_thread_new ("funad-train", train_worker, &job);
 
   g_main_loop_run (job.loop);
   g_thread_join (worker);
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
   progress_break_line (job.progress);
 
   int rc = EXIT_SUCCESS;
 
+  /* The signal sources stay until the model is saved: GLib's handler only notes a signal,
+   * where the default action would kill the process half-way through writing the temporary
+   * file (the old model survived, the temporary file did not get cleaned up). A signal in
+   * that moment is not acted on: the save is brief and ends with a whole model. */
   if (g_atomic_int_get (&job.cancelled) ||
       g_error_matches (job.error, FUNAD_ERROR, FUNAD_ERROR_CANCELLED)) {
-    rc = EXIT_INTERRUPTED;
+    rc = job.signum ? 128 + job.signum : EXIT_INTERRUPTED;
   } else if (job.error) {
     rc = cli_fail (job.error->message);
   } else if (!funad_model_save (job.model, output, &error)) {
@@ -707,6 +725,8 @@ main (int argc, char **argv)
       print_summary (&job, output, as_json, (g_get_monotonic_time () - start) / 1e6);
   }
 
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
   if (job.model)
     funad_model_unref (job.model);
   g_clear_error (&job.error);
