@@ -47,6 +47,19 @@
  * with the last score and map) or drop frames upstream (videorate, a leaky
  * queue).
  *
+ * ## Latency
+ *
+ * Each frame is scored in the streaming thread before it is pushed on, so it
+ * leaves the element later than it came. The element measures this: a
+ * LATENCY query through it returns upstream's latency plus the time one
+ * scored frame takes (a maximum over the recent ones, fading slowly; 0
+ * before the first frame), and it posts a LATENCY message when it has a
+ * first measurement and whenever that changes by more than a fifth, so a
+ * live pipeline redistributes its latency and a synchronised sink does not
+ * find the frames late. The measurement starts afresh at each start. In a
+ * live pipeline put a queue after the element: a synchronised sink holds
+ * each frame until its time, and without a queue the element waits with it.
+ *
  * ## Messages
  *
  * For every frame (scored or not, see `scored`) the element posts an element
@@ -93,9 +106,12 @@
  *
  * * #gchararray `type`: "begin" or "end".
  * * #guint64 `timestamp`, `stream-time`, `running-time`: of the first frame
- *   of the run that began or ended the anomaly (at EOS with no such run: the
- *   end of the last frame).
- * * #guint64 `frame`: the number of that frame.
+ *   of the run that began or ended the anomaly (when EOS or a flush ends it
+ *   with no such run: the end of the last frame before it, its timestamp
+ *   plus its duration).
+ * * #guint64 `frame`: the number of that frame (when EOS or a flush ends the
+ *   anomaly with no such run: of the last frame before it, an anomalous
+ *   one), as in the `funad` messages and the results file.
  * * #gdouble `peak-score`: the highest score of the anomaly so far.
  *
  * When #GstFunadDetect:results-location is set, the same facts are appended
@@ -218,8 +234,37 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (FUNAD_DETECT_FORMATS)));
 
+/* Processing latency (see gst_funad_detect_query()) and the anomaly events'
+ * last frame; kept here, beside the instance structure of the header. */
+typedef struct
+{
+  /* object lock: latency queries come from any thread. latency: a decaying
+   * maximum of the time to process one scored frame, NONE until one was;
+   * reported: the latency last announced or answered, NONE if none yet */
+  GstClockTime latency;
+  GstClockTime reported;
+  /* streaming thread only: the number of the last frame processed */
+  guint64 last_frame;
+} GstFunadDetectPrivate;
+
+/* The estimate loses 1/LATENCY_DECAY of itself per scored frame, so an
+ * outlier (the first frame warming up, a busy moment) fades in a few
+ * seconds. It is announced when it differs from the latency last reported
+ * by more than 1/LATENCY_CHANGE of the smaller of the two and by more than
+ * LATENCY_MIN_CHANGE when it grows (frames would be late), and when it has
+ * shrunk to less than 1/LATENCY_SHRINK of it (frames would wait longer than
+ * they need to; in a pipeline with no queue after the element that wait
+ * also stalls the scoring). Shrinking needs the larger change so that a
+ * busy machine's ups and downs do not make the pipeline recompute its
+ * latency every few seconds. */
+#define LATENCY_DECAY 32
+#define LATENCY_CHANGE 5
+#define LATENCY_SHRINK 2
+#define LATENCY_MIN_CHANGE GST_MSECOND
+
 #define gst_funad_detect_parent_class parent_class
-G_DEFINE_TYPE (GstFunadDetect, gst_funad_detect, GST_TYPE_VIDEO_FILTER);
+G_DEFINE_TYPE_WITH_PRIVATE (GstFunadDetect, gst_funad_detect,
+    GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (funaddetect, "funaddetect", GST_RANK_NONE,
     GST_TYPE_FUNAD_DETECT);
 
@@ -235,6 +280,8 @@ static gboolean gst_funad_detect_set_info (GstVideoFilter * filter,
     GstVideoInfo * out_info);
 static gboolean gst_funad_detect_sink_event (GstBaseTransform * trans,
     GstEvent * event);
+static gboolean gst_funad_detect_query (GstBaseTransform * trans,
+    GstPadDirection direction, GstQuery * query);
 static GstFlowReturn gst_funad_detect_transform_frame_ip (GstVideoFilter *
     filter, GstVideoFrame * frame);
 
@@ -404,6 +451,7 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
   trans_class->start = GST_DEBUG_FUNCPTR (gst_funad_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_funad_detect_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_funad_detect_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_funad_detect_query);
   /* Set explicitly: passthrough (overlay off) must still see every frame. */
   trans_class->transform_ip_on_passthrough = TRUE;
 
@@ -415,6 +463,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 static void
 gst_funad_detect_init (GstFunadDetect * self)
 {
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
+
+  priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   self->model_location = g_strdup (DEFAULT_MODEL);
   self->threshold = DEFAULT_THRESHOLD;
   self->overlay = DEFAULT_OVERLAY;
@@ -758,6 +809,7 @@ static gboolean
 gst_funad_detect_start (GstBaseTransform * trans)
 {
   GstFunadDetect *self = GST_FUNAD_DETECT (trans);
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
   gchar *model_location, *results_location, *bad_region;
   FunadModel *model;
   FunadScorer *scorer;
@@ -820,6 +872,8 @@ gst_funad_detect_start (GstBaseTransform * trans)
   self->results_path = g_steal_pointer (&results_location);
   self->frame_count = 0;
   self->started = TRUE;
+  /* measured afresh: the model, the machine's load may have changed */
+  priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   bad_region = g_strdup (self->bad_region);
   GST_OBJECT_UNLOCK (self);
   reset_stream_state (self);
@@ -841,12 +895,14 @@ static gboolean
 gst_funad_detect_stop (GstBaseTransform * trans)
 {
   GstFunadDetect *self = GST_FUNAD_DETECT (trans);
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
   FunadScorer *scorer, *pending;
   FunadModel *model;
   FILE *results;
 
   GST_OBJECT_LOCK (self);
   self->started = FALSE;
+  priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   pending = g_steal_pointer (&self->pending_scorer);
   scorer = g_steal_pointer (&self->scorer);
   model = g_steal_pointer (&self->model);
@@ -1017,7 +1073,6 @@ frame_to_image (GstFunadDetect * self, GstVideoFrame * frame,
 
     if (self->luma_copy_size < size) {
       g_free (self->luma_copy);
-  g_free (self->last_map);
       self->luma_copy = g_malloc (size);
       self->luma_copy_size = size;
     }
@@ -1298,19 +1353,94 @@ update_anomaly_event (GstFunadDetect * self, guint64 frame_no,
 }
 
 /* At EOS or a flush an event in progress ends: where its normal run began,
- * or else just after the last frame. */
+ * or else at the last frame (an anomalous one), timed at that frame's end. */
 static void
 finish_anomaly_event (GstFunadDetect * self)
 {
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
+
   if (self->in_event) {
     if (self->run > 0)
       post_anomaly_event (self, "end", self->run_frame, self->run_pts,
           self->event_peak);
     else
-      post_anomaly_event (self, "end", self->frame_count, self->last_end,
+      post_anomaly_event (self, "end", priv->last_frame, self->last_end,
           self->event_peak);
   }
   reset_stream_state (self);
+}
+
+/* The element scores each frame in the streaming thread before pushing it,
+ * so every frame leaves it later than it came: a processing latency that a
+ * live pipeline must add to its own, else a synchronised sink finds the
+ * frames late. Answers upstream's latency plus the measured time of one
+ * scored frame (0 before any). */
+static gboolean
+gst_funad_detect_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  GstFunadDetect *self = GST_FUNAD_DETECT (trans);
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
+  GstClockTime min, max, ours;
+  gboolean live;
+
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+        query);
+
+  /* upstream's answer first */
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  GST_OBJECT_LOCK (self);
+  ours = priv->latency;
+  if (GST_CLOCK_TIME_IS_VALID (ours))
+    priv->reported = ours;
+  else
+    ours = 0;
+  GST_OBJECT_UNLOCK (self);
+  GST_DEBUG_OBJECT (self, "upstream latency: live %d, min %" GST_TIME_FORMAT
+      ", max %" GST_TIME_FORMAT "; ours %" GST_TIME_FORMAT, live,
+      GST_TIME_ARGS (min), GST_TIME_ARGS (max), GST_TIME_ARGS (ours));
+  if (GST_CLOCK_TIME_IS_VALID (min))
+    min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+/* Folds the time one scored frame took into the latency estimate; when that
+ * is the first measurement or differs noticeably from the latency last
+ * reported, posts a LATENCY message so that the pipeline queries it again. */
+static void
+update_latency (GstFunadDetect * self, GstClockTime elapsed)
+{
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
+  GstClockTime est, reported;
+  gboolean post;
+
+  GST_OBJECT_LOCK (self);
+  est = priv->latency;
+  est = GST_CLOCK_TIME_IS_VALID (est) ?
+      MAX (elapsed, est - est / LATENCY_DECAY) : elapsed;
+  priv->latency = est;
+  reported = priv->reported;
+  post = !GST_CLOCK_TIME_IS_VALID (reported) ||
+      (est > reported + reported / LATENCY_CHANGE &&
+      est > reported + LATENCY_MIN_CHANGE) ||
+      (reported > LATENCY_SHRINK * est && reported > est + LATENCY_MIN_CHANGE);
+  if (post)
+    priv->reported = est;
+  GST_OBJECT_UNLOCK (self);
+
+  if (post) {
+    GST_INFO_OBJECT (self, "processing latency now %" GST_TIME_FORMAT
+        " (was %" GST_TIME_FORMAT ")", GST_TIME_ARGS (est),
+        GST_TIME_ARGS (reported));
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  }
 }
 
 static gboolean
@@ -1330,11 +1460,14 @@ gst_funad_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
+/* Scores, draws and reports one frame; *scored_out says whether it was
+ * scored (rather than reusing the last score, see inference-interval). */
 static GstFlowReturn
-gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
-    GstVideoFrame * frame)
+process_frame (GstVideoFilter * filter, GstVideoFrame * frame,
+    gboolean * scored_out)
 {
   GstFunadDetect *self = GST_FUNAD_DETECT (filter);
+  GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
   GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
   GstBuffer *buf = frame->buffer;
   FunadScorer *scorer, *old_scorer = NULL;
@@ -1439,6 +1572,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
     score = self->last_score;
     map = self->last_map;
   }
+  *scored_out = scored;
   anomaly = score > threshold;
 
   if ((overlay & GST_FUNAD_DETECT_OVERLAY_HEATMAP) && self->yuv)
@@ -1456,6 +1590,7 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   running_time = segment_time (trans, pts, TRUE);
   self->last_end = GST_CLOCK_TIME_IS_VALID (pts) &&
       GST_CLOCK_TIME_IS_VALID (duration) ? pts + duration : pts;
+  priv->last_frame = frame_no;
 
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT
       " score %g threshold %g%s", frame_no, GST_TIME_ARGS (pts), score,
@@ -1537,4 +1672,19 @@ gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
   }
 
   return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_funad_detect_transform_frame_ip (GstVideoFilter * filter,
+    GstVideoFrame * frame)
+{
+  GstClockTime start = gst_util_get_timestamp ();
+  gboolean scored = FALSE;
+  GstFlowReturn ret = process_frame (filter, frame, &scored);
+
+  /* the latency a frame adds is the scored frames' (the others are cheap) */
+  if (ret == GST_FLOW_OK && scored)
+    update_latency (GST_FUNAD_DETECT (filter),
+        gst_util_get_timestamp () - start);
+  return ret;
 }

@@ -22,6 +22,7 @@
 
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
+#include <gst/base/gstbasesink.h>
 #include <gst/base/gstbasetransform.h>
 #include <gst/video/video.h>
 #include <json-glib/json-glib.h>
@@ -1069,7 +1070,98 @@ GST_START_TEST (test_caps_change)
 
 GST_END_TEST;
 
+/* Packed Y'CbCr (YUY2) is scored from a copy of its luma; that copy grows with
+ * the frames. Growing it freed the last scored map too, which frames skipped
+ * by inference-interval then reused (and stop freed again). The skipped
+ * frames' meta must carry the scored frame's map intact. */
+GST_START_TEST (test_growing_yuy2_keeps_reused_map)
+{
+  static const int sizes[][2] = { {32, 24}, {64, 48}, {96, 80}, {160, 120} };
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstSegment segment;
+  guint64 frame = 0;
+  guint i, k;
+
+  g_object_set (detect, "inference-interval", 2, "attach-meta", TRUE,
+      "overlay", 1, NULL);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_pad_push_event (mysrcpad,
+          gst_event_new_stream_start ("funad-test")));
+  for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    GstVideoInfo info;
+    GstCaps *caps;
+
+    gst_video_info_set_format (&info, GST_VIDEO_FORMAT_YUY2, sizes[i][0],
+        sizes[i][1]);
+    caps = gst_video_info_to_caps (&info);
+    fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_caps (caps)));
+    if (i == 0)
+      fail_unless (gst_pad_push_event (mysrcpad,
+              gst_event_new_segment (&segment)));
+    for (k = 0; k < 3; k++, frame++) {
+      GstMessage *msg;
+      GstFunadMeta *meta;
+      gfloat max = -G_MAXFLOAT;
+      guint p;
+
+      fail_unless_equals_int (gst_pad_push (mysrcpad, new_frame (&info,
+                  60 + 40 * k, NULL, frame)), GST_FLOW_OK);
+      msg = pop_funad (bus);
+      fail_unless (msg != NULL);
+      gst_message_unref (msg);
+      meta = gst_buffer_get_funad_meta (GST_BUFFER (g_list_last
+              (buffers)->data));
+      fail_unless (meta != NULL && meta->map != NULL);
+      for (p = 0; p < meta->map_width * meta->map_height; p++)
+        max = MAX (max, meta->map[p]);
+      /* scored or reused, the map is the one whose maximum is the score */
+      fail_unless (fabs (max - meta->score) <= 1e-4 * MAX (1.0, fabs
+              (meta->score)), "frame %" G_GUINT64_FORMAT ": map max %g, score"
+          " %g", frame, max, meta->score);
+    }
+    gst_caps_unref (caps);
+  }
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
 /* ---- frame sequences: inference-interval, messages, events ------------- */
+
+/* Frame @i of a 64x64 RGB sequence: @c 'N' the trained texture, 'A' noise. */
+static GstBuffer *
+pattern_frame (const GstVideoInfo * info, gchar c, GRand * rand, guint64 i)
+{
+  GstBuffer *buf;
+  GstMapInfo map;
+
+  if (c == 'A')
+    return new_frame (info, 0, rand, i);
+  buf = new_frame (info, 0, NULL, i);
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  fill_texture (map.data, 64, 64, GST_VIDEO_INFO_PLANE_STRIDE (info, 0), rand);
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+/* Appends copies of the element messages waiting on @bus to @msgs, without
+ * a source: the element may be gone when they are read. */
+static void
+drain_element_messages (GstBus * bus, GPtrArray * msgs)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    g_ptr_array_add (msgs, gst_message_new_element (NULL,
+            gst_structure_copy (gst_message_get_structure (msg))));
+    gst_message_unref (msg);
+  }
+}
 
 /* Pushes 64x64 RGB frames, 'N' the trained texture and 'A' noise, then EOS,
  * through an element set up by @props (a NULL-terminated name/value list);
@@ -1084,7 +1176,6 @@ run_sequence (const gchar * pattern, const gchar * first_prop, ...)
   GstElement *detect = setup_detect (&bus);
   GstVideoInfo info;
   GstCaps *caps;
-  GstMessage *msg;
   va_list args;
   guint64 i;
 
@@ -1098,29 +1189,11 @@ run_sequence (const gchar * pattern, const gchar * first_prop, ...)
       GST_STATE_CHANGE_SUCCESS);
   gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
 
-  for (i = 0; pattern[i]; i++) {
-    GstBuffer *buf;
-
-    if (pattern[i] == 'A') {
-      buf = new_frame (&info, 0, rand, i);
-    } else {
-      GstMapInfo map;
-
-      buf = new_frame (&info, 0, NULL, i);
-      gst_buffer_map (buf, &map, GST_MAP_WRITE);
-      fill_texture (map.data, 64, 64, GST_VIDEO_INFO_PLANE_STRIDE (&info, 0),
-          rand);
-      gst_buffer_unmap (buf, &map);
-    }
-    fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
-  }
+  for (i = 0; pattern[i]; i++)
+    fail_unless_equals_int (gst_pad_push (mysrcpad, pattern_frame (&info,
+                pattern[i], rand, i)), GST_FLOW_OK);
   fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_eos ()));
-  /* copies without a source: the element is gone when they are read */
-  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
-    g_ptr_array_add (msgs, gst_message_new_element (NULL,
-            gst_structure_copy (gst_message_get_structure (msg))));
-    gst_message_unref (msg);
-  }
+  drain_element_messages (bus, msgs);
 
   fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
@@ -1182,6 +1255,44 @@ describe_messages (GPtrArray * msgs, gchar ** events)
   return g_string_free (flags, FALSE);
 }
 
+/* Every "funad-event" of @msgs names a frame that has a "funad" message (a
+ * program joins the two by `frame`); returns the last event's structure. */
+static const GstStructure *
+check_events_join (GPtrArray * msgs)
+{
+  GArray *frames = g_array_new (FALSE, FALSE, sizeof (guint64));
+  const GstStructure *last = NULL;
+  guint i, j;
+
+  for (i = 0; i < msgs->len; i++) {
+    const GstStructure *s = gst_message_get_structure (g_ptr_array_index (msgs,
+            i));
+    guint64 f;
+
+    if (gst_structure_has_name (s, "funad")) {
+      f = get_uint64 (s, "frame");
+      g_array_append_val (frames, f);
+    }
+  }
+  for (i = 0; i < msgs->len; i++) {
+    const GstStructure *s = gst_message_get_structure (g_ptr_array_index (msgs,
+            i));
+    guint64 f;
+
+    if (!gst_structure_has_name (s, "funad-event"))
+      continue;
+    f = get_uint64 (s, "frame");
+    for (j = 0; j < frames->len && g_array_index (frames, guint64, j) != f;
+        j++);
+    fail_unless (j < frames->len, "event %s names frame %" G_GUINT64_FORMAT
+        ", which has no \"funad\" message", gst_structure_get_string (s,
+            "type"), f);
+    last = s;
+  }
+  g_array_unref (frames);
+  return last;
+}
+
 GST_START_TEST (test_anomaly_events)
 {
   gdouble thr = texture_noise_threshold ();
@@ -1194,6 +1305,7 @@ GST_START_TEST (test_anomaly_events)
   flags = describe_messages (msgs, &events);
   fail_unless_equals_string (flags, "001011101000");
   fail_unless_equals_string (events, "b2 e3 b4 e7 b8 e9");
+  check_events_join (msgs);
   g_free (flags);
   g_free (events);
   g_ptr_array_unref (msgs);
@@ -1204,6 +1316,7 @@ GST_START_TEST (test_anomaly_events)
   flags = describe_messages (msgs, &events);
   fail_unless_equals_string (flags, "001011101000");
   fail_unless_equals_string (events, "b4 e9");
+  check_events_join (msgs);
   /* every field of both, the peak being the highest score of frames 4-8 */
   {
     gdouble peak = 0.0;
@@ -1239,14 +1352,93 @@ GST_START_TEST (test_anomaly_events)
   g_free (events);
   g_ptr_array_unref (msgs);
 
-  /* 3: too short a run never begins; one running into EOS ends there */
+  /* 3: too short a run never begins; one running into EOS ends there, at
+   * the last frame (timed at its end) */
   msgs = run_sequence ("NAANAAA", "threshold", thr,
       "min-anomaly-frames", 3, NULL);
   flags = describe_messages (msgs, &events);
-  fail_unless_equals_string (events, "b4 e7");
+  fail_unless_equals_string (events, "b4 e6");
+  {
+    const GstStructure *end = check_events_join (msgs);
+
+    fail_unless_equals_uint64 (get_uint64 (end, "timestamp"),
+        7 * FRAME_DURATION);
+    fail_unless_equals_uint64 (get_uint64 (end, "running-time"),
+        7 * FRAME_DURATION);
+  }
   g_free (flags);
   g_free (events);
   g_ptr_array_unref (msgs);
+}
+
+GST_END_TEST;
+
+/* A flush (a seek) ends an anomaly in progress at the last frame before it,
+ * timed at that frame's end in the segment it belonged to; the frame count
+ * runs on across the flush. */
+GST_START_TEST (test_anomaly_event_flush)
+{
+  const gchar *before = "NAA", *after = "NNA";
+  gdouble thr = texture_noise_threshold ();
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  GRand *rand = g_rand_new_with_seed (5);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstSegment segment;
+  gchar *flags, *events;
+  guint64 i;
+  guint k;
+
+  g_object_set (detect, "threshold", thr, NULL);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  for (i = 0; before[i]; i++)
+    fail_unless_equals_int (gst_pad_push (mysrcpad, pattern_frame (&info,
+                before[i], rand, i)), GST_FLOW_OK);
+  /* a flushing seek back to the start */
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_flush_start ()));
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_segment (&segment)));
+  for (i = 0; after[i]; i++)
+    fail_unless_equals_int (gst_pad_push (mysrcpad, pattern_frame (&info,
+                after[i], rand, i)), GST_FLOW_OK);
+  fail_unless (gst_pad_push_event (mysrcpad, gst_event_new_eos ()));
+  drain_element_messages (bus, msgs);
+
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (flags, "011001");
+  /* frame 2 the last before the flush, frame 5 the last before EOS */
+  fail_unless_equals_string (events, "b1 e2 b5 e5");
+  check_events_join (msgs);
+  for (k = 0; k < msgs->len; k++) {
+    const GstStructure *s = gst_message_get_structure (g_ptr_array_index (msgs,
+            k));
+
+    if (!gst_structure_has_name (s, "funad-event") ||
+        g_strcmp0 (gst_structure_get_string (s, "type"), "end") != 0)
+      continue;
+    /* the end of frame 2 (pts 2) or of frame 5 (pts 2 after the flush) */
+    fail_unless_equals_uint64 (get_uint64 (s, "timestamp"),
+        3 * FRAME_DURATION);
+    fail_unless_equals_uint64 (get_uint64 (s, "running-time"),
+        3 * FRAME_DURATION);
+  }
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
 }
 
 GST_END_TEST;
@@ -2603,6 +2795,206 @@ GST_START_TEST (test_results_location_full_disk)
 
 GST_END_TEST;
 
+/* ---- processing latency ------------------------------------------------- */
+
+/* what mysrcpad answers to a LATENCY query: a live upstream */
+static GstClockTime upstream_min, upstream_max;
+static gboolean upstream_answers;
+
+static gboolean
+upstream_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+  if (!upstream_answers)
+    return FALSE;
+  gst_query_set_latency (query, TRUE, upstream_min, upstream_max);
+  return TRUE;
+}
+
+/* Queries the latency as the element's downstream sees it; checks that the
+ * element added as much to the maximum as to the minimum (NONE staying
+ * NONE) and returns what it added. */
+static GstClockTime
+query_added_latency (void)
+{
+  GstQuery *query = gst_query_new_latency ();
+  GstClockTime min, max;
+  gboolean live;
+
+  fail_unless (gst_pad_peer_query (mysinkpad, query));
+  gst_query_parse_latency (query, &live, &min, &max);
+  gst_query_unref (query);
+  fail_unless (live);
+  fail_unless (min >= upstream_min, "min latency %" GST_TIME_FORMAT
+      " below upstream's", GST_TIME_ARGS (min));
+  if (GST_CLOCK_TIME_IS_VALID (upstream_max)) {
+    fail_unless_equals_uint64 (max - upstream_max, min - upstream_min);
+  } else {
+    fail_unless_equals_uint64 (max, GST_CLOCK_TIME_NONE);
+  }
+  return min - upstream_min;
+}
+
+/* Pops the LATENCY messages waiting on @bus, all from @detect. */
+static guint
+pop_latency_messages (GstBus * bus, GstElement * detect)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY))) {
+    fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (detect));
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* The element scores in the streaming thread: a LATENCY query through it
+ * adds the time that takes, measured, and a LATENCY message says when that
+ * measurement is first made. No timing is asserted beyond "at least a
+ * fraction of the fastest push of a frame". */
+GST_START_TEST (test_latency_query)
+{
+  GRand *rand = g_rand_new_with_seed (3);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  GstQuery *query;
+  GstClockTime added, fastest = GST_CLOCK_TIME_NONE;
+  guint64 i;
+
+  upstream_min = 10 * GST_MSECOND;
+  upstream_max = GST_CLOCK_TIME_NONE;
+  upstream_answers = TRUE;
+  gst_pad_set_query_function (mysrcpad, upstream_query);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 320, 240);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+
+  /* nothing measured yet: upstream's latency alone, nothing announced */
+  fail_unless_equals_uint64 (query_added_latency (), 0);
+  fail_unless_equals_int (pop_latency_messages (bus, detect), 0);
+
+  for (i = 0; i < 5; i++) {
+    GstBuffer *buf = new_frame (&info, 0, rand, i);
+    GstClockTime start = gst_util_get_timestamp ();
+
+    fail_unless_equals_int (gst_pad_push (mysrcpad, buf), GST_FLOW_OK);
+    fastest = MIN (fastest, gst_util_get_timestamp () - start);
+  }
+  /* the first measurement was announced (later ones only if it grew or
+   * shrank by a fifth) */
+  fail_unless (pop_latency_messages (bus, detect) >= 1);
+  added = query_added_latency ();
+  GST_INFO ("fastest push %" GST_TIME_FORMAT ", latency added %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (fastest), GST_TIME_ARGS (added));
+  fail_unless (added > 0);
+  /* a push is the scoring plus a little */
+  fail_unless (added >= fastest / 4, "latency added %" GST_TIME_FORMAT
+      ", fastest push %" GST_TIME_FORMAT, GST_TIME_ARGS (added),
+      GST_TIME_ARGS (fastest));
+
+  /* a bounded maximum grows by as much as the minimum */
+  upstream_max = GST_SECOND;
+  query_added_latency ();
+
+  /* when upstream cannot answer, the element cannot either */
+  upstream_answers = FALSE;
+  query = gst_query_new_latency ();
+  fail_if (gst_pad_peer_query (mysinkpad, query));
+  gst_query_unref (query);
+  upstream_answers = TRUE;
+
+  /* a restart measures afresh */
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_uint64 (query_added_latency (), 0);
+
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
+/* In a live pipeline the application, told by the LATENCY message,
+ * redistributes latency: the sink then waits for the source's latency, its
+ * own processing deadline and the element's processing time. (The first
+ * message comes with the first frame, before the sink has it and can answer
+ * a latency query: the latency is configured when the sink has it.) */
+GST_START_TEST (test_latency_pipeline)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc name=src is-live=true "
+      "num-buffers=250 ! video/x-raw,format=RGB,width=160,height=120,"
+      "framerate=25/1 ! funaddetect name=d model=%s overlay=none "
+      "post-messages=false ! fakesink name=sink sync=true", model_path);
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  GstElement *sink, *src;
+  GstBus *bus;
+  GstMessage *msg;
+  GstQuery *query;
+  GstClockTime src_min = 0, deadline, configured = 0;
+  gboolean live, announced = FALSE;
+  gint64 give_up = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+  g_assert_no_error (err);
+  bus = gst_element_get_bus (pipeline);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_object_get (sink, "processing-deadline", &deadline, NULL);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+
+  while (g_get_monotonic_time () < give_up) {
+    msg = gst_bus_timed_pop_filtered (bus, 50 * GST_MSECOND,
+        GST_MESSAGE_LATENCY | GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    if (msg) {
+      fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_LATENCY);
+      /* the sink may post one too */
+      if (!g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "d"))
+        announced = TRUE;
+      gst_message_unref (msg);
+      /* what gst-launch-1.0 does with it */
+      gst_bin_recalculate_latency (GST_BIN (pipeline));
+    }
+    if (!announced)
+      continue;
+    query = gst_query_new_latency ();
+    fail_unless (gst_element_query (src, query));
+    gst_query_parse_latency (query, &live, &src_min, NULL);
+    gst_query_unref (query);
+    fail_unless (live);
+    configured = gst_base_sink_get_latency (GST_BASE_SINK (sink));
+    if (configured > src_min + deadline)
+      break;
+  }
+  fail_unless (announced, "no LATENCY message");
+  GST_INFO ("source latency %" GST_TIME_FORMAT ", sink deadline %"
+      GST_TIME_FORMAT ", configured %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (src_min), GST_TIME_ARGS (deadline),
+      GST_TIME_ARGS (configured));
+  fail_unless (configured > src_min + deadline);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
 static Suite *
 funaddetect_suite (void)
 {
@@ -2622,7 +3014,9 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_yuv_scores_luma);
   tcase_add_test (tc, test_overlay_yuv_layout);
   tcase_add_test (tc, test_caps_change);
+  tcase_add_test (tc, test_growing_yuy2_keeps_reused_map);
   tcase_add_test (tc, test_anomaly_events);
+  tcase_add_test (tc, test_anomaly_event_flush);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
   tcase_add_test (tc, test_n_threads);
@@ -2647,6 +3041,8 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_extreme_frame_sizes);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_results_location_full_disk);
+  tcase_add_test (tc, test_latency_query);
+  tcase_add_test (tc, test_latency_pipeline);
 
   return s;
 }
