@@ -1535,8 +1535,9 @@ process_frame (GstVideoFilter * filter, GstVideoFrame * frame,
   rect.h = GST_VIDEO_FRAME_HEIGHT (frame);
   if (region[2] > 0 && region[3] > 0) {
     /* the region's part inside the frame; none left: the whole frame */
-    int x1 = MIN (region[0] + region[2], rect.w);
-    int y1 = MIN (region[1] + region[3], rect.h);
+    /* in 64 bits: x + w may exceed G_MAXINT (a region "to the edge") */
+    int x1 = (int) MIN ((gint64) region[0] + region[2], rect.w);
+    int y1 = (int) MIN ((gint64) region[1] + region[3], rect.h);
 
     if (region[0] < x1 && region[1] < y1) {
       rect.x = region[0];

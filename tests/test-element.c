@@ -2274,6 +2274,28 @@ GST_START_TEST (test_region)
   }
   gst_message_unref (msg);
 
+  /* a region to the frame's edge, however far: clipped to the frame, the
+   * same as the exact one (x + width overflowed an int and scored the whole
+   * frame) */
+  {
+    GstBuffer *edge = push_halves ("64,0,2147483647,2147483647",
+        model_threshold, 0, &msg);
+    const GValue *edge_boxes = gst_structure_get_value
+        (gst_message_get_structure (msg), "boxes");
+
+    fail_unless_equals_float (get_double (gst_message_get_structure (msg),
+            "score"), s_right);
+    for (i = 0; i < gst_value_list_get_size (edge_boxes); i++) {
+      guint bx;
+
+      fail_unless (gst_structure_get_uint (gst_value_get_structure
+              (gst_value_list_get_value (edge_boxes, i)), "x", &bx));
+      fail_unless (bx >= 64, "box at x %u, outside the region", bx);
+    }
+    gst_message_unref (msg);
+    gst_buffer_unref (edge);
+  }
+
   /* the heat map is drawn inside the region only */
   gst_buffer_map (orig, &a, GST_MAP_READ);
   gst_buffer_map (out, &b, GST_MAP_READ);

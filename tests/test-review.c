@@ -785,21 +785,29 @@ test_one_frame_video_duration (void)
 }
 
 /* Frames too small for the annotated video (8 x 8): that input's error, named, and the report
- * of the run still written. */
+ * of the run still written. The next input's annotated video is its own (the tiny frame,
+ * held for the writer that failed to open, became the next input's first frame, whose
+ * writer then failed too). */
 static void
 test_annotated_too_small_keeps_report (void)
 {
   ensure_review ();
 
   char *image = g_build_filename (work_dir, "tiny.png", NULL);
+  char *next = g_build_filename (work_dir, "after-tiny.png", NULL);
   char *out = g_build_filename (work_dir, "review-tiny", NULL);
   char *description = g_strdup_printf ("videotestsrc num-buffers=1 ! video/x-raw,width=8,"
                                        "height=8 ! videoconvert ! pngenc ! filesink "
                                        "location=\"%s\"", image);
   run_pipeline_to_eos (description);
+  g_free (description);
+  description = g_strdup_printf ("videotestsrc num-buffers=1 ! video/x-raw,width=64,"
+                                 "height=48 ! videoconvert ! pngenc ! filesink "
+                                 "location=\"%s\"", next);
+  run_pipeline_to_eos (description);
 
   const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--model", model_path,
-                         "-o", out, image, NULL };
+                         "-o", out, image, next, NULL };
   char *stdout_text = NULL, *stderr_text = NULL;
   int status = run_tool (argv, &stdout_text, &stderr_text);
   g_test_message ("status %d, stderr: %s", status, stderr_text);
@@ -810,6 +818,15 @@ test_annotated_too_small_keeps_report (void)
   char *json = g_build_filename (out, "report.json", NULL);
   g_assert_true (g_file_test (html, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (json, G_FILE_TEST_IS_REGULAR));
+  JsonParser *parser = json_parser_new ();
+  JsonArray *inputs = json_object_get_array_member (load_report (out, parser), "inputs");
+  g_assert_cmpuint (json_array_get_length (inputs), ==, 2);
+  JsonObject *second = json_array_get_object_element (inputs, 1);
+  g_assert_true (json_object_get_null_member (second, "error"));
+  char *video = g_build_filename (out, "after-tiny-annotated.avi", NULL);
+  g_assert_true (g_file_test (video, G_FILE_TEST_IS_REGULAR));
+  g_free (video);
+  g_object_unref (parser);
 
   g_free (json);
   g_free (html);
@@ -817,6 +834,7 @@ test_annotated_too_small_keeps_report (void)
   g_free (stderr_text);
   g_free (description);
   g_free (out);
+  g_free (next);
   g_free (image);
 }
 

@@ -401,14 +401,19 @@ writer_start (Review *review, guint64 next_pts, GError **error)
       next_pts > review->writer_first_pts)
     gst_util_double_to_fraction (1e9 / (double) (next_pts - review->writer_first_pts), &fps_n,
                                  &fps_d);
+  if (fps_n <= 0 || fps_d <= 0) {  /* frames too far apart for a fraction */
+    fps_n = (int) ASSUMED_FPS;
+    fps_d = 1;
+  }
   review->writer = video_writer_open (review->writer_path, first->width, first->height, fps_n,
                                       fps_d, error);
-  if (!review->writer)
-    return FALSE;
-
-  FunadImage image = snapshot_image (first);
-  guint64 pts = review->writer_first_pts == GST_CLOCK_TIME_NONE ? 0 : review->writer_first_pts;
-  gboolean ok = video_writer_push (review->writer, &image, pts, error);
+  gboolean ok = review->writer != NULL;
+  if (ok) {
+    FunadImage image = snapshot_image (first);
+    guint64 pts = review->writer_first_pts == GST_CLOCK_TIME_NONE ? 0 : review->writer_first_pts;
+    ok = video_writer_push (review->writer, &image, pts, error);
+  }
+  /* held for this input only, written or not: never the next input's first frame */
   g_clear_pointer (&review->writer_first, snapshot_free);
   return ok;
 }
@@ -463,6 +468,7 @@ finish_annotated (Review *review, GError **error)
       video_writer_close (review->writer, NULL);
     review->writer = NULL;
   }
+  g_clear_pointer (&review->writer_first, snapshot_free);
   g_clear_pointer (&review->writer_path, g_free);
   return ok;
 }
@@ -837,8 +843,10 @@ main (int argc, char **argv)
     return EXIT_INTERRUPTED;
   }
   FILE *csv = open_output (out_dir, &error);
-  if (!csv)
+  if (!csv) {
+    funad_model_unref (model);
     return cli_fail_error (error);
+  }
 
   frame_source_init (NULL, NULL);
 

@@ -122,9 +122,14 @@ video_writer_push (VideoWriter *writer, const FunadImage *image, guint64 pts, GE
 {
   const GstVideoInfo *info = &writer->info;
 
-  g_return_val_if_fail (image->width == GST_VIDEO_INFO_WIDTH (info) &&
-                        image->height == GST_VIDEO_INFO_HEIGHT (info) &&
-                        image->pixel_stride == 3, FALSE);
+  g_return_val_if_fail (image->pixel_stride == 3, FALSE);
+  /* A video may change its frame size part-way; one file holds one size. */
+  if (image->width != GST_VIDEO_INFO_WIDTH (info) || image->height != GST_VIDEO_INFO_HEIGHT (info)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "frame size changed from %d x %d to "
+                 "%d x %d part-way; the annotated video stops there", GST_VIDEO_INFO_WIDTH (info),
+                 GST_VIDEO_INFO_HEIGHT (info), image->width, image->height);
+    return FALSE;
+  }
   if (take_bus_error (writer, error))
     return FALSE;
 
