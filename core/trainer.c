@@ -228,6 +228,7 @@ report (Run *r, const char *stage, int done, int total, const char *detail)
     r->progress (stage, done, total, detail, r->user_data);
 }
 
+/* Whether funad_trainer_cancel() was called; with error non-NULL, also says so in it. */
 static gboolean
 cancelled (Run *r, GError **error)
 {
@@ -641,7 +642,7 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scor
   /* Consecutive video frames are near-copies: a frame scored against its neighbours would look
    * more normal than any new frame. So the frames nearest in order are left out too. */
   int window = r->n / LOO_WINDOW_DIVISOR;
-  for (int c = 0; c < count && !g_atomic_int_get (&r->t->cancelled); c++) {
+  for (int c = 0; c < count && !cancelled (r, NULL); c++) {
     int i = (int) ((gint64) c * r->n / count);
     float *row = patch + (gsize) c * r->P;
     if (bank)
@@ -650,7 +651,7 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, float *scor
       funad_model_patch_scores (m, patch_row (r, i, 0), r->P, &cache, row);
     report (r, "threshold", c + 1, count, NULL);
   }
-  if (g_atomic_int_get (&r->t->cancelled))  /* the caller stops; no half-filled scores used */
+  if (cancelled (r, NULL))  /* the caller stops; no half-filled scores used */
     memset (scores, 0, sizeof (float) * count);
   else
     calibrated_frame_scores (m, patch, count, r->P, r->t->params.calibrate, scores);
@@ -740,12 +741,12 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
                                         &r->t->cancelled);
   int window = r->n / LOO_WINDOW_DIVISOR;
   float *patch = g_new (float, (gsize) r->n * r->P);
-  for (int i = 0; i < r->n && !g_atomic_int_get (&r->t->cancelled); i++) {
+  for (int i = 0; i < r->n && !cancelled (r, NULL); i++) {
     funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, group, window,
                              patch + (gsize) i * r->P);
     report (r, stage, i + 1, r->n, NULL);
   }
-  if (g_atomic_int_get (&r->t->cancelled))  /* the caller stops; no half-filled scores used */
+  if (cancelled (r, NULL))  /* the caller stops; no half-filled scores used */
     memset (scores, 0, sizeof (float) * r->n);
   else
     calibrated_frame_scores (m, patch, r->n, r->P, p->calibrate, scores);
