@@ -462,7 +462,7 @@ main (int argc, char **argv)
   gboolean quiet = FALSE, as_json = FALSE;
   GError *error = NULL;
   char *size_help = g_strdup_printf ("Side of the square frame the model sees, a multiple of 8 "
-                                     "(default %d)", params.input_size);
+                                     "from 32 to 1024 (default %d)", params.input_size);
   char *epochs_help = g_strdup_printf ("FUN-AD: most training epochs; a label-free rule may "
                                        "stop sooner (default %d)", params.epochs);
   char *rounds_help = g_strdup_printf ("Memory bank: the frames --appearance-z keeps are "
@@ -480,7 +480,7 @@ main (int argc, char **argv)
                                      (gint64) params.seed);
   char *feature_dim_help = g_strdup_printf ("Pretrained backbones: features per patch at most; "
                                             "wider stages are reduced by a PCA fitted on the "
-                                            "frames (default %d)", params.feature_dim);
+                                            "frames; 8 to 4096 (default %d)", params.feature_dim);
   char *bank_help = g_strdup_printf ("Memory bank: patches kept at most (default %d)",
                                      params.bank_size);
   char *outlier_help = g_strdup_printf ("Memory bank: drop training patches whose "
@@ -521,8 +521,8 @@ main (int argc, char **argv)
       "memory-bank: it measured better, see README)", "NAME" },
     { "bank-size", 0, 0, G_OPTION_ARG_INT, &bank_size, bank_help, "N" },
     { "neighbourhood", 0, 0, G_OPTION_ARG_INT, &neighbourhood, "Builtin backbone: average "
-      "each patch's features over the grid cells within R cells of it (default 1; 0: the patch "
-      "alone)", "R" },
+      "each patch's features over the grid cells within R cells of it, 0 to 4 (default 1; 0: "
+      "the patch alone)", "R" },
     { "no-calibration", 0, 0, G_OPTION_ARG_NONE, &no_calibration, "Patch scores as they are "
       "(distances; FUN-AD: logits), not robust z-scores against the training frames' scores "
       "at the same place in the frame (default: calibrated)", NULL },
