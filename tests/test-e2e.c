@@ -321,22 +321,36 @@ score_with_pipeline (const char *video, const char *results_path)
   return results;
 }
 
+static GArray *video_results;   /* test.avi's frames as the element scored them, made once */
+
+static GArray *
+ensure_video_results (void)
+{
+  ensure_demo_and_model ();
+  if (!video_results) {
+    char *video = g_build_filename (demo_dir, "test.avi", NULL);
+    char *results_path = g_build_filename (work_dir, "scores.jsonl", NULL);
+    gint64 start = g_get_monotonic_time ();
+
+    video_results = score_with_pipeline (video, results_path);
+    g_test_message ("pipeline over %u frames: %.1f s", video_results->len,
+                    (g_get_monotonic_time () - start) / 1e6);
+    g_free (results_path);
+    g_free (video);
+  }
+  return video_results;
+}
+
 static void
 test_pipeline_ranks_defective_frames_higher (void)
 {
-  ensure_demo_and_model ();
-
-  char *video = g_build_filename (demo_dir, "test.avi", NULL);
+  GArray *results = ensure_video_results ();
   char *results_path = g_build_filename (work_dir, "scores.jsonl", NULL);
   GArray *labels = read_labels ();
-  gint64 start = g_get_monotonic_time ();
-  GArray *results = score_with_pipeline (video, results_path);
   GError *error = NULL;
   FunadModel *model = funad_model_load (model_path, &error);
 
   g_assert_no_error (error);
-  g_test_message ("pipeline over %u frames: %.1f s", results->len,
-                  (g_get_monotonic_time () - start) / 1e6);
 
   /* Every frame scored once, against the model's own threshold. */
   g_assert_cmpuint (results->len, ==, labels->len);
@@ -385,10 +399,8 @@ test_pipeline_ranks_defective_frames_higher (void)
   g_free (text);
   funad_model_unref (model);
   g_free (scores);
-  g_array_unref (results);
   g_array_unref (labels);
   g_free (results_path);
-  g_free (video);
 }
 
 /* ---- funad-eval ------------------------------------------------------------------------------ */
@@ -655,19 +667,28 @@ test_eval_plain_layout_and_heatmaps (void)
 }
 
 /* funad-eval and funaddetect give the same number for the same frame. */
-static void
-test_eval_and_element_agree (void)
+/* funad-eval's scores of the PNG layout, a JSON line per image (made once). */
+static char *
+ensure_eval_scores (void)
 {
   ensure_demo_and_model ();
 
   char *scores_path = g_build_filename (work_dir, "eval-scores.jsonl", NULL);
-  char *text = NULL;
 
   if (!g_file_test (scores_path, G_FILE_TEST_EXISTS)) {
     const char *argv[] = { tool ("FUNAD_EVAL"), "--model", model_path, "--dataset", layout_dir,
                            "--scores", scores_path, "-q", NULL };
     run_tool_ok (argv);
   }
+  return scores_path;
+}
+
+static void
+test_eval_and_element_agree (void)
+{
+  char *scores_path = ensure_eval_scores ();
+  char *text = NULL;
+
   g_assert_true (g_file_get_contents (scores_path, &text, NULL, NULL));
   char **lines = g_strsplit (text, "\n", -1);
   JsonParser *parser = json_parser_new ();
@@ -712,6 +733,48 @@ test_eval_and_element_agree (void)
     g_test_message ("%s: funad-eval %.6f, funaddetect %.6f", path, eval_score, element_score);
     g_assert_cmpfloat_with_epsilon (element_score, eval_score, 1e-5 * MAX (1.0, fabs (eval_score)));
   }
+  g_object_unref (parser);
+  g_strfreev (lines);
+  g_free (text);
+  g_free (scores_path);
+}
+
+/* funad-make-demo's PNG layout holds the test video's frames as a decoder reads them (it once
+ * held them before JPEG encoding, so a model trained on the video saw the encoder's loss as a
+ * difference and scored every layout image higher than the same video frame). */
+static void
+test_layout_holds_the_video_frames (void)
+{
+  GArray *results = ensure_video_results ();
+  char *scores_path = ensure_eval_scores ();
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (scores_path, &text, NULL, NULL));
+  char **lines = g_strsplit (text, "\n", -1);
+  JsonParser *parser = json_parser_new ();
+  guint compared = 0;
+
+  for (guint i = 0; lines[i] && lines[i][0]; i++) {
+    g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+    JsonObject *line = json_node_get_object (json_parser_get_root (parser));
+    const char *path = json_object_get_string_member (line, "path");
+    char *base = g_path_get_basename (path);
+    guint frame;
+
+    if (strstr (path, G_DIR_SEPARATOR_S "test" G_DIR_SEPARATOR_S) &&
+        sscanf (base, "%u.png", &frame) == 1) {
+      g_assert_cmpuint (frame, <, results->len);
+      double video_score = g_array_index (results, FrameResult, frame).score;
+      double image_score = json_object_get_double_member (line, "score");
+
+      if (fabs (image_score - video_score) > 1e-4 * MAX (1.0, fabs (video_score)))
+        g_error ("%s scores %.6f, frame %u of test.avi %.6f", path, image_score, frame,
+                 video_score);
+      compared++;
+    }
+    g_free (base);
+  }
+  g_assert_cmpuint (compared, >=, 20);
   g_object_unref (parser);
   g_strfreev (lines);
   g_free (text);
@@ -1527,6 +1590,8 @@ main (int argc, char **argv)
                    test_pipeline_ranks_defective_frames_higher);
   g_test_add_func ("/e2e/eval/reports-auroc-as-json", test_eval_reports_auroc_as_json);
   g_test_add_func ("/e2e/eval/agrees-with-element", test_eval_and_element_agree);
+  g_test_add_func ("/e2e/make-demo/layout-holds-the-video-frames",
+                   test_layout_holds_the_video_frames);
   g_test_add_func ("/e2e/eval/plain-layout-and-heatmaps", test_eval_plain_layout_and_heatmaps);
   g_test_add_func ("/e2e/eval/rejects-bad-input", test_eval_rejects_bad_input);
   g_test_add_func ("/e2e/train/rejects-unwritable-output", test_train_rejects_unwritable_output);
@@ -1561,5 +1626,7 @@ main (int argc, char **argv)
   g_free (demo_dir);
   g_free (layout_dir);
   g_free (model_path);
+  if (video_results)
+    g_array_unref (video_results);
   return rc;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -569,21 +570,34 @@ scene_render (Scene *scene, int t, float *plane, Frame *frame)
 typedef struct {
   GstElement *pipeline;
   GstAppSrc *src;
+  GstAppSink *decoded;   /* with decode: each frame as a player reads it back from the file */
   GstVideoInfo info;
   int fps;
   const char *path;
 } VideoWriter;
 
+#define VIDEO_ENCODER "videoconvert ! jpegenc quality=92"
+
+/* With `decode`, the encoded frames are also decoded back to RGB, so that the PNG layout holds
+ * the pictures the video holds: trained on the video and tested on pictures that never went
+ * through the encoder, a model would see the encoder's loss as a difference between them. */
 static gboolean
 video_writer_open (VideoWriter *writer, const char *path, int width, int height, int fps,
-                   GError **error)
+                   gboolean decode, GError **error)
 {
   writer->pipeline = gst_parse_launch_full (
-      "appsrc name=src format=time block=true max-bytes=4000000 ! videoconvert ! "
-      "jpegenc quality=92 ! avimux ! filesink name=sink", NULL, GST_PARSE_FLAG_FATAL_ERRORS,
-      error);
+      decode ? "appsrc name=src format=time block=true max-bytes=4000000 ! " VIDEO_ENCODER
+               " ! tee name=split ! queue ! avimux ! filesink name=sink "
+               "split. ! queue ! jpegdec ! videoconvert ! video/x-raw,format=RGB ! "
+               "appsink name=decoded sync=false"
+             : "appsrc name=src format=time block=true max-bytes=4000000 ! " VIDEO_ENCODER
+               " ! avimux ! filesink name=sink",
+      NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
   if (!writer->pipeline)
     return FALSE;
+  if (decode)
+    writer->decoded = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (writer->pipeline),
+                                                         "decoded"));
   writer->path = path;
   writer->fps = fps;
   gst_video_info_set_format (&writer->info, GST_VIDEO_FORMAT_RGB, width, height);
@@ -630,6 +644,34 @@ video_writer_push (VideoWriter *writer, const guint8 *rgb, int t, GError **error
   return TRUE;
 }
 
+/* The frame just pushed, as decoded from the encoder's output, into rgb (packed, width x 3 a
+ * row). The writer must have been opened with decode. */
+static gboolean
+video_writer_pull_decoded (VideoWriter *writer, guint8 *rgb, int t, GError **error)
+{
+  int width = GST_VIDEO_INFO_WIDTH (&writer->info), height = GST_VIDEO_INFO_HEIGHT (&writer->info);
+  GstSample *sample = gst_app_sink_try_pull_sample (writer->decoded, 60 * GST_SECOND);
+  GstVideoInfo info;
+  GstVideoFrame frame;
+
+  if (!sample || !gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
+      GST_VIDEO_INFO_WIDTH (&info) != width || GST_VIDEO_INFO_HEIGHT (&info) != height ||
+      !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+                 "%s: frame %d could not be decoded back from the encoder", writer->path, t);
+    if (sample)
+      gst_sample_unref (sample);
+    return FALSE;
+  }
+  const guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (&frame, 0);
+  int stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+  for (int y = 0; y < height; y++)
+    memcpy (rgb + (gsize) y * width * 3, data + (gsize) y * stride, (gsize) width * 3);
+  gst_video_frame_unmap (&frame);
+  gst_sample_unref (sample);
+  return TRUE;
+}
+
 /* Ends the stream and waits (bounded) for the muxer to finish the file. */
 static gboolean
 video_writer_close (VideoWriter *writer, gboolean finish, GError **error)
@@ -659,6 +701,9 @@ video_writer_close (VideoWriter *writer, gboolean finish, GError **error)
     gst_object_unref (bus);
   }
   gst_element_set_state (writer->pipeline, GST_STATE_NULL);
+  if (writer->decoded)
+    gst_object_unref (writer->decoded);
+  writer->decoded = NULL;
   gst_object_unref (writer->src);
   gst_object_unref (writer->pipeline);
   writer->pipeline = NULL;
@@ -739,7 +784,8 @@ write_sequence (Scene *scene, const char *video_path, int fps, FILE *labels,
   gsize n = (gsize) scene->width * scene->height;
   float *plane = g_new (float, 3 * n);
   Frame frame = { g_new (guint8, 3 * n), g_new (guint8, n), DEFECT_NONE, FALSE, FALSE };
-  gboolean ok = video_writer_open (&writer, video_path, scene->width, scene->height, fps, error);
+  gboolean ok = video_writer_open (&writer, video_path, scene->width, scene->height, fps,
+                                   layout_dir != NULL, error);
   gboolean is_train = strcmp (scene->name, "train") == 0;
 
   memset (stats, 0, sizeof *stats);
@@ -755,6 +801,9 @@ write_sequence (Scene *scene, const char *video_path, int fps, FILE *labels,
       fprintf (labels, "%d,%d\n", t, frame.defective ? 1 : 0);
 
     if (!ok || !layout_dir)
+      continue;
+    ok = video_writer_pull_decoded (&writer, frame.rgb, t, error);  /* the PNG: as decoded */
+    if (!ok)
       continue;
     /* MVTec layout: training frames all go to train/good (contaminated, as the footage is);
      * test frames to test/good or test/<kind> with a mask; ambiguous frames nowhere. */
