@@ -10,6 +10,8 @@
  * captures from any GStreamer source. Decoding and training run in a worker thread while the
  * main thread waits in a main loop for SIGINT and SIGTERM: Ctrl-C asks the trainer to stop,
  * nothing is written, and the exit status is 130 (SIGTERM: 143); a second one quits at once.
+ * During a --pipeline capture, though, Ctrl-C is how a capture from a camera ends: it ends the
+ * capture, and the frames captured are trained on (Ctrl-C again: stop, no model).
  * The model is written atomically by core.
  */
 #include <errno.h>
@@ -46,6 +48,8 @@ typedef struct {
   GMainLoop *loop;
   Progress *progress;
   gint cancelled;          /* atomic: set by the signal handler */
+  gint capturing;          /* atomic: a --pipeline capture is running */
+  gint capture_ended;      /* atomic: Ctrl-C ended the capture (not an interruption) */
   int signum;              /* the signal that cancelled: exit status 128 + signum */
   FrameDedup dedup;
 
@@ -68,7 +72,7 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
   TrainJob *job = user_data;
   GError *frame_error = NULL;
 
-  if (g_atomic_int_get (&job->cancelled))
+  if (g_atomic_int_get (&job->cancelled) || g_atomic_int_get (&job->capture_ended))
     return FALSE;
   if (job->max_frames && (guint64) funad_trainer_n_frames (job->trainer) >= job->max_frames) {
     job->enough_frames = TRUE;
@@ -95,11 +99,13 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
   return TRUE;
 }
 
-/* Stops reading without an error: the user interrupted, or --max-frames was reached. */
+/* Stops reading without an error: the user interrupted or ended the capture, or --max-frames
+ * was reached. */
 static gboolean
 stopped_on_purpose (TrainJob *job, GError **input_error)
 {
-  if (g_atomic_int_get (&job->cancelled) || job->enough_frames) {
+  if (g_atomic_int_get (&job->cancelled) || g_atomic_int_get (&job->capture_ended) ||
+      job->enough_frames) {
     g_clear_error (input_error);
     return TRUE;
   }
@@ -128,9 +134,11 @@ decode_inputs (TrainJob *job, GError **error)
   if (job->pipeline) {
     GError *capture_error = NULL;
 
-    if (!frame_source_capture (job->pipeline, job->duration, FRAME_FORMAT_RGB, on_frame, job,
-                               NULL, &capture_error) &&
-        !stopped_on_purpose (job, &capture_error)) {
+    g_atomic_int_set (&job->capturing, 1);
+    gboolean captured = frame_source_capture (job->pipeline, job->duration, FRAME_FORMAT_RGB,
+                                              on_frame, job, NULL, &capture_error);
+    g_atomic_int_set (&job->capturing, 0);
+    if (!captured && !stopped_on_purpose (job, &capture_error)) {
       g_propagate_error (error, capture_error);
       return FALSE;
     }
@@ -166,6 +174,8 @@ train_worker (gpointer user_data)
   if (decode_inputs (job, &job->error)) {
     job->decode_seconds = (g_get_monotonic_time () - start) / 1e6;
     progress_update (job->progress, "reading", job->n_read, job->n_read, "frames");
+    if (g_atomic_int_get (&job->capture_ended) && funad_trainer_n_frames (job->trainer) == 0)
+      g_atomic_int_set (&job->cancelled, 1);  /* ended before a frame came: an interruption */
     if (g_atomic_int_get (&job->cancelled)) {
       /* nothing to do: main reports the interruption */
     } else if (funad_trainer_n_frames (job->trainer) == 0) {
@@ -190,6 +200,15 @@ train_worker (gpointer user_data)
 static void
 interrupt (TrainJob *job, int signum)
 {
+  if (signum == SIGINT && g_atomic_int_get (&job->capturing) &&
+      !g_atomic_int_get (&job->capture_ended) && !g_atomic_int_get (&job->cancelled)) {
+    /* Ctrl-C is how a capture from a camera ends: train on what came. SIGTERM still stops. */
+    g_printerr ("\nfunad-train: capture ended; training on the frames captured (interrupt again "
+                "to stop without a model)\n");
+    job->signum = SIGINT;
+    g_atomic_int_set (&job->capture_ended, 1);
+    return;
+  }
   if (g_atomic_int_get (&job->cancelled)) {
     /* A second Ctrl-C: the user does not want to wait for the current step to end. */
     g_printerr ("\nfunad-train: interrupted again; no model written\n");
@@ -566,7 +585,8 @@ main (int argc, char **argv)
       "Progress goes to stderr (a bar on a terminal, a line every few seconds otherwise).\n"
       "Ctrl-C stops without writing a model (exit status 130; SIGTERM 143) within a second or\n"
       "so, a second Ctrl-C at once; the model file is written atomically, so an existing one\n"
-      "is never half-overwritten.");
+      "is never half-overwritten. During a --pipeline capture Ctrl-C ends the capture instead,\n"
+      "and the frames captured are trained on (Ctrl-C again: stop without a model).");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     int rc = cli_fail (error->message);
     g_error_free (error);
