@@ -348,13 +348,14 @@ ends_early (GstAppSink *appsink, guint64 last_end, const char *label, GError **e
   return TRUE;
 }
 
-/* Pulls frames from appsink into func until the end, an error, a stall, the callback says
- * stop, or (max_seconds > 0) the footage's timestamps span max_seconds. label names the
- * source in messages; convert (may be NULL) tells whether a video stream was ever linked. */
+/* Pulls frames from appsink into func until the end, an error, a stall, the callback or *stop
+ * (may be NULL) says stop, or (max_seconds > 0) the footage's timestamps span max_seconds.
+ * label names the source in messages; convert (may be NULL) tells whether a video stream was
+ * ever linked. */
 static PumpResult
 pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, const char *label,
              FrameFormat format, double max_seconds, FrameFunc func, gpointer user_data,
-             guint64 *n_frames, GError **error)
+             const gint *stop, guint64 *n_frames, GError **error)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   gint64 last_progress = g_get_monotonic_time (), wall_start = last_progress;
@@ -364,6 +365,13 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
   /* A failed state change posts its reason on the bus, where the loop reads it. */
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (;;) {
+    /* Asked to stop: also while no frame comes (a camera that hung, a stream not yet up). */
+    if (stop && g_atomic_int_get (stop)) {
+      if (max_seconds > 0 || !convert)
+        stop_with_eos (pipeline, appsink);
+      result = PUMP_STOPPED;
+      break;
+    }
     GstSample *sample = gst_app_sink_try_pull_sample (appsink, 50 * GST_MSECOND);
 
     if (sample) {
@@ -506,7 +514,7 @@ decode_file (const char *path, FrameFormat format, FrameFunc func, gpointer user
   gst_object_unref (convert_sink);
 
   PumpResult result = pump_frames (pipeline, GST_APP_SINK (sink), convert, path, format, 0,
-                                   func, user_data, n_frames, error);
+                                   func, user_data, NULL, n_frames, error);
   gst_object_unref (pipeline);
   return result;
 }
@@ -520,7 +528,8 @@ frame_source_decode_file (const char *path, FrameFormat format, FrameFunc func,
 
 gboolean
 frame_source_capture (const char *description, double max_seconds, FrameFormat format,
-                      FrameFunc func, gpointer user_data, guint64 *n_frames, GError **error)
+                      FrameFunc func, gpointer user_data, const gint *stop, guint64 *n_frames,
+                      GError **error)
 {
   GError *parse_error = NULL;
   char *full = g_strdup_printf ("%s ! videoconvert ! video/x-raw,format=%s ! "
@@ -543,7 +552,7 @@ frame_source_capture (const char *description, double max_seconds, FrameFormat f
 
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "funad_frames");
   PumpResult result = pump_frames (pipeline, GST_APP_SINK (sink), NULL, "pipeline", format,
-                                   max_seconds, func, user_data, n_frames, error);
+                                   max_seconds, func, user_data, stop, n_frames, error);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   return result == PUMP_END;

@@ -75,14 +75,15 @@ gboolean frame_source_foreach (const char *input, FrameFormat format, FrameFunc 
 
 /* Captures from a GStreamer pipeline description ("v4l2src", "rtspsrc location=... !
  * decodebin", ...), to which "! videoconvert ! video/x-raw,format=... ! appsink" is appended.
- * Stops at the end of the stream, when func returns FALSE, or, when max_seconds > 0, once the
- * frames' timestamps span max_seconds (wall-clock time if they carry none); then it sends EOS
- * and waits a bounded time for the pipeline to drain. Returns TRUE when it ended by itself or
- * by max_seconds; FALSE when func stopped it or it failed (error set: bad description, no
- * frame for 30 s, a pipeline error). */
+ * Stops at the end of the stream, when func returns FALSE, when *stop (atomic; may be NULL)
+ * becomes non-zero, checked every 50 ms whether frames come or not, or, when max_seconds > 0,
+ * once the frames' timestamps span max_seconds (wall-clock time if they carry none); then it
+ * sends EOS and waits a bounded time for the pipeline to drain. Returns TRUE when it ended by
+ * itself or by max_seconds; FALSE when func or *stop stopped it or it failed (error set: bad
+ * description, no frame for 30 s, a pipeline error). */
 gboolean frame_source_capture (const char *description, double max_seconds, FrameFormat format,
-                               FrameFunc func, gpointer user_data, guint64 *n_frames,
-                               GError **error);
+                               FrameFunc func, gpointer user_data, const gint *stop,
+                               guint64 *n_frames, GError **error);
 
 G_END_DECLS
 

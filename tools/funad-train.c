@@ -50,6 +50,7 @@ typedef struct {
   gint cancelled;          /* atomic: set by the signal handler */
   gint capturing;          /* atomic: a --pipeline capture is running */
   gint capture_ended;      /* atomic: Ctrl-C ended the capture (not an interruption) */
+  gint stop_capture;       /* atomic: the capture should stop (ended or interrupted) */
   int signum;              /* the signal that cancelled: exit status 128 + signum */
   FrameDedup dedup;
 
@@ -136,7 +137,8 @@ decode_inputs (TrainJob *job, GError **error)
 
     g_atomic_int_set (&job->capturing, 1);
     gboolean captured = frame_source_capture (job->pipeline, job->duration, FRAME_FORMAT_RGB,
-                                              on_frame, job, NULL, &capture_error);
+                                              on_frame, job, &job->stop_capture, NULL,
+                                              &capture_error);
     g_atomic_int_set (&job->capturing, 0);
     if (!captured && !stopped_on_purpose (job, &capture_error)) {
       g_propagate_error (error, capture_error);
@@ -174,8 +176,12 @@ train_worker (gpointer user_data)
   if (decode_inputs (job, &job->error)) {
     job->decode_seconds = (g_get_monotonic_time () - start) / 1e6;
     progress_update (job->progress, "reading", job->n_read, job->n_read, "frames");
-    if (g_atomic_int_get (&job->capture_ended) && funad_trainer_n_frames (job->trainer) == 0)
-      g_atomic_int_set (&job->cancelled, 1);  /* ended before a frame came: an interruption */
+    if (g_atomic_int_get (&job->capture_ended) && job->n_read == 0) {
+      /* Ended before a frame came: nothing to train on, so an interruption. */
+      progress_break_line (job->progress);
+      g_printerr ("funad-train: no frame came before the capture ended; no model written\n");
+      g_atomic_int_set (&job->cancelled, 1);
+    }
     if (g_atomic_int_get (&job->cancelled)) {
       /* nothing to do: main reports the interruption */
     } else if (funad_trainer_n_frames (job->trainer) == 0) {
@@ -207,6 +213,7 @@ interrupt (TrainJob *job, int signum)
                 "to stop without a model)\n");
     job->signum = SIGINT;
     g_atomic_int_set (&job->capture_ended, 1);
+    g_atomic_int_set (&job->stop_capture, 1);
     return;
   }
   if (g_atomic_int_get (&job->cancelled)) {
@@ -218,6 +225,7 @@ interrupt (TrainJob *job, int signum)
               "to quit at once)\n");
   job->signum = signum;
   g_atomic_int_set (&job->cancelled, 1);
+  g_atomic_int_set (&job->stop_capture, 1);
   funad_trainer_cancel (job->trainer);
 }
 
