@@ -1333,6 +1333,32 @@ test_ignored_options_warn (void)
   g_free (train_avi);
 }
 
+/* funad-make-demo on a full disk (its video a link to /dev/full): one line naming the cause,
+ * with and without a PNG layout. Without one it used to hang: the encoder's queue filled
+ * behind the failed file and the next push blocked for ever. */
+static void
+test_make_demo_full_disk (void)
+{
+  if (!g_file_test ("/dev/full", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /dev/full here");
+    return;
+  }
+  for (int layout = 0; layout < 2; layout++) {
+    char *dir = g_build_filename (work_dir, layout ? "full-disk-layout" : "full-disk", NULL);
+    char *video = g_build_filename (dir, "train.avi", NULL);
+    char *png = g_build_filename (dir, "mv", NULL);
+    const char *argv[] = { tool ("FUNAD_MAKE_DEMO"), "-q", "-o", dir, "--frames", "40",
+                           layout ? "--png-layout" : NULL, png, NULL };
+
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+    g_assert_cmpint (symlink ("/dev/full", video), ==, 0);
+    assert_fails_cleanly (argv, "funad-make-demo", "train.avi", NULL);
+    g_free (png);
+    g_free (video);
+    g_free (dir);
+  }
+}
+
 /* A zero-byte input named directly is an error that says so. */
 static void
 test_train_rejects_empty_image (void)
@@ -1621,6 +1647,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/eval/agrees-with-element", test_eval_and_element_agree);
   g_test_add_func ("/e2e/make-demo/layout-holds-the-video-frames",
                    test_layout_holds_the_video_frames);
+  g_test_add_func ("/e2e/make-demo/full-disk", test_make_demo_full_disk);
   g_test_add_func ("/e2e/eval/plain-layout-and-heatmaps", test_eval_plain_layout_and_heatmaps);
   g_test_add_func ("/e2e/eval/rejects-bad-input", test_eval_rejects_bad_input);
   g_test_add_func ("/e2e/train/rejects-unwritable-output", test_train_rejects_unwritable_output);

@@ -621,9 +621,32 @@ video_writer_open (VideoWriter *writer, const char *path, int width, int height,
   return TRUE;
 }
 
+/* The pipeline's error, if it has posted one (a full disk, an encoder failure), as error.
+ * Checked before every push: after an error the file is no longer written, the source's
+ * queue fills, and a blocking push would wait for ever. */
+static gboolean
+video_writer_failed (VideoWriter *writer, GError **error)
+{
+  GstBus *bus = gst_element_get_bus (writer->pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  gst_object_unref (bus);
+  if (!msg)
+    return FALSE;
+  GError *gst_error = NULL;
+  gst_message_parse_error (msg, &gst_error, NULL);
+  g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "%s: %s", writer->path,
+               gst_error->message);
+  g_error_free (gst_error);
+  gst_message_unref (msg);
+  return TRUE;
+}
+
 static gboolean
 video_writer_push (VideoWriter *writer, const guint8 *rgb, int t, GError **error)
 {
+  if (video_writer_failed (writer, error))
+    return FALSE;
+
   int width = GST_VIDEO_INFO_WIDTH (&writer->info), height = GST_VIDEO_INFO_HEIGHT (&writer->info);
   int stride = GST_VIDEO_INFO_PLANE_STRIDE (&writer->info, 0);
   GstBuffer *buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&writer->info), NULL);
@@ -657,8 +680,9 @@ video_writer_pull_decoded (VideoWriter *writer, guint8 *rgb, int t, GError **err
   if (!sample || !gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
       GST_VIDEO_INFO_WIDTH (&info) != width || GST_VIDEO_INFO_HEIGHT (&info) != height ||
       !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ)) {
-    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-                 "%s: frame %d could not be decoded back from the encoder", writer->path, t);
+    if (!video_writer_failed (writer, error))  /* the pipeline's own reason, when it has one */
+      g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+                   "%s: frame %d could not be decoded back from the encoder", writer->path, t);
     if (sample)
       gst_sample_unref (sample);
     return FALSE;
