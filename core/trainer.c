@@ -28,8 +28,8 @@
  * a row, or at the epoch limit.
  * Patch scores: the bank's distances, or FUN-AD's logits (its sigmoid rounds to 1 in float for
  * most frames' maxima); either calibrated per cell (calibration.c) on the training frames.
- * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the training frames'
- * scores (memory bank: of the frames the bank was built from, each leaving out its own patches
+ * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the scores of the
+ * frames the bank or the last IRMB was built from (memory bank: each leaving out its own patches
  * and those of the frames within n/20 of it, which in a video are near-copies, from the bank and
  * from a random sample of the training patches beside it; on at most 256 evenly spaced frames). */
 #include <json-glib/json-glib.h>
@@ -724,12 +724,12 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const int *
 }
 
 /* The threshold: median + 3 x 1.4826 x MAD of the scores of the scored frames (frame i = c x
- * n / count, as score_training_frames picks them) that the bank was built from, the training
- * set's confident normals; the frames left out as atypical (left_out, ascending) would pull
- * it up with the very defects it should flag. (On the magnetic tiles, seed 0: F1 at the
- * threshold 0.630 / 0.616 / 0.548 -> 0.690 / 0.690 / 0.675 at contamination 0 / 0.1 / 0.2,
- * normal test images flagged 3.2 / 4.2 / 1.1% -> 4.7 / 6.8 / 3.2%; README.) All frames when
- * none or too few remain. */
+ * n / count, as score_training_frames picks them) that the bank or the last IRMB was built
+ * from, the training set's confident normals; the frames left out as atypical (left_out) would
+ * pull it up with the very defects it should flag. (On the magnetic tiles, seed 0, memory
+ * bank: F1 at the threshold 0.630 / 0.616 / 0.548 -> 0.690 / 0.690 / 0.675 at contamination
+ * 0 / 0.1 / 0.2, normal test images flagged 3.2 / 4.2 / 1.1% -> 4.7 / 6.8 / 3.2%; FUN-AD at
+ * 0.1: 0.078 -> 0.130; README.) All frames when none or too few remain. */
 static double
 threshold_of_typical_frames (Run *r, const float *scores, int count, const int *left_out,
                              int n_left_out, double *median, double *mad)
@@ -779,7 +779,8 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
     json_builder_end_array (b);
   }
   ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
-           ? "median + 3 * 1.4826 * MAD of training frame scores (patch logits)"
+           ? "median + 3 * 1.4826 * MAD of the scores (patch logits) of the training frames "
+             "the last IRMB was built from"
            : "median + 3 * 1.4826 * MAD of the scores of the training frames the bank was built "
              "from (each leaving out the frames within n/20 from the bank and from a sample of "
              G_STRINGIFY (REFERENCE_PATCHES) " training patches)");
@@ -985,7 +986,8 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   }
   *bank_rows = bank.size;
   *n_candidates = bank.n_candidates;
-  /* The frames the last IRMB rebuild did not trust as normal, for the summary. */
+  /* The frames the last IRMB rebuild did not trust as normal, for the summary and the
+   * threshold. */
   *n_left_out = 0;
   for (int i = 0; p->use_irmb && i < r->n; i++)
     if (!cand[i])
@@ -1093,9 +1095,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     goto out;
   }
   double median, mad;
-  m->threshold = threshold_of_typical_frames (&r, scores, scored, left_out,
-                                              p->scorer == FUNAD_SCORER_MEMORY_BANK
-                                              ? n_left_out : 0, &median, &mad);
+  m->threshold = threshold_of_typical_frames (&r, scores, scored, left_out, n_left_out,
+                                              &median, &mad);
   int flagged = 0;
   for (int i = 0; i < scored; i++)
     flagged += scores[i] > m->threshold;
