@@ -631,18 +631,14 @@ calibrated_frame_scores (FunadModel *m, float *patch, int frames, int P, gboolea
 #define REFERENCE_PATCHES 20000  /* the leave-out scores' reference sample (below), at most */
 
 /* A random sample of up to REFERENCE_PATCHES patches of the frames the bank was built from
- * (every frame but the `left_out`, ascending): their rows and frames. Returns the count. */
+ * (those not `atypical`): their rows and frames. Returns the count. */
 static int
-reference_sample (Run *r, const int *left_out, int n_left_out, float **rows, int **frames)
+reference_sample (Run *r, const gboolean *atypical, float **rows, int **frames)
 {
-  int n_in = r->n - n_left_out;
-  int *frame_of = g_new (int, MAX (n_in, 1));
-  for (int i = 0, k = 0, j = 0; i < r->n; i++) {
-    if (k < n_left_out && left_out[k] == i)
-      k++;
-    else
-      frame_of[j++] = i;
-  }
+  int *frame_of = g_new (int, MAX (r->n, 1)), n_in = 0;
+  for (int i = 0; i < r->n; i++)
+    if (!atypical[i])
+      frame_of[n_in++] = i;
   int total = n_in * r->P, count = MIN (total, REFERENCE_PATCHES);
   int *pick = g_new (int, MAX (count, 1)), *scratch = g_new (int, MAX (total, 1));
   funad_sample_indices (r->rng, total, count, pick, scratch);
@@ -674,8 +670,8 @@ reference_sample (Run *r, const int *left_out, int n_left_out, float **rows, int
  * stays covered from elsewhere, while what only the left-out frames show (a part seen only
  * there) stays uncovered, as it is for a new frame. */
 static int
-score_training_frames (Run *r, FunadModel *m, const int *bank_group, const int *left_out,
-                       int n_left_out, float *scores)
+score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gboolean *atypical,
+                       float *scores)
 {
   FunadMlpCache cache = { 0 };
   gboolean bank = m->scorer == FUNAD_SCORER_MEMORY_BANK;
@@ -687,7 +683,7 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const int *
   float *reference = NULL, *distance = NULL;
   int *reference_frame = NULL, *own = NULL, *nearest = NULL, n_reference = 0;
   if (bank) {
-    n_reference = reference_sample (r, left_out, n_left_out, &reference, &reference_frame);
+    n_reference = reference_sample (r, atypical, &reference, &reference_frame);
     distance = g_new (float, r->P);
     own = g_new (int, r->P);
     nearest = g_new (int, r->P);
@@ -731,21 +727,17 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const int *
  * 0 / 0.1 / 0.2, normal test images flagged 3.2 / 4.2 / 1.1% -> 4.7 / 6.8 / 3.2%; FUN-AD at
  * 0.1: 0.078 -> 0.130; README.) All frames when none or too few remain. */
 static double
-threshold_of_typical_frames (Run *r, const float *scores, int count, const int *left_out,
-                             int n_left_out, double *median, double *mad)
+threshold_of_typical_frames (Run *r, const float *scores, int count, const gboolean *atypical,
+                             double *median, double *mad)
 {
-  gboolean *atypical = g_new0 (gboolean, r->n);
   float *typical = g_new (float, MAX (count, 1));
   int n_typical = 0;
-  for (int k = 0; k < n_left_out; k++)
-    atypical[left_out[k]] = TRUE;
   for (int c = 0; c < count; c++)
     if (!atypical[(gint64) c * r->n / count])
       typical[n_typical++] = scores[c];
   double cut = n_typical >= 2 ? funad_robust_cut (typical, n_typical, 3.0, median, mad)
                               : funad_robust_cut (scores, count, 3.0, median, mad);
   g_free (typical);
-  g_free (atypical);
   return cut;
 }
 
@@ -1088,15 +1080,20 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
       goto out;
   }
 
+  /* The frames left out of the bank (or the last IRMB): atypical, by the training set itself. */
+  gboolean *atypical = g_new0 (gboolean, r.n);
+  for (int k = 0; k < n_left_out; k++)
+    atypical[left_out[k]] = TRUE;
   float *scores = g_new (float, r.n);
-  int scored = score_training_frames (&r, m, bank_group, left_out, n_left_out, scores);
+  int scored = score_training_frames (&r, m, bank_group, atypical, scores);
   if (cancelled (&r, error)) {
     g_free (scores);
+    g_free (atypical);
     goto out;
   }
   double median, mad;
-  m->threshold = threshold_of_typical_frames (&r, scores, scored, left_out, n_left_out,
-                                              &median, &mad);
+  m->threshold = threshold_of_typical_frames (&r, scores, scored, atypical, &median, &mad);
+  g_free (atypical);
   int flagged = 0;
   for (int i = 0; i < scored; i++)
     flagged += scores[i] > m->threshold;
