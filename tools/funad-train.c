@@ -50,7 +50,7 @@ typedef struct {
   gint cancelled;          /* atomic: set by the signal handler */
   gint capturing;          /* atomic: a --pipeline capture is running */
   gint capture_ended;      /* atomic: Ctrl-C ended the capture (not an interruption) */
-  gint stop_capture;       /* atomic: the capture should stop (ended or interrupted) */
+  gint stop_reading;       /* atomic: interrupted or capture ended: read no more frames */
   int signum;              /* the signal that cancelled: exit status 128 + signum */
   FrameDedup dedup;
 
@@ -73,7 +73,7 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
   TrainJob *job = user_data;
   GError *frame_error = NULL;
 
-  if (g_atomic_int_get (&job->cancelled) || g_atomic_int_get (&job->capture_ended))
+  if (g_atomic_int_get (&job->stop_reading))
     return FALSE;
   if (job->max_frames && (guint64) funad_trainer_n_frames (job->trainer) >= job->max_frames) {
     job->enough_frames = TRUE;
@@ -105,8 +105,7 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
 static gboolean
 stopped_on_purpose (TrainJob *job, GError **input_error)
 {
-  if (g_atomic_int_get (&job->cancelled) || g_atomic_int_get (&job->capture_ended) ||
-      job->enough_frames) {
+  if (g_atomic_int_get (&job->stop_reading) || job->enough_frames) {
     g_clear_error (input_error);
     return TRUE;
   }
@@ -137,7 +136,7 @@ decode_inputs (TrainJob *job, GError **error)
 
     g_atomic_int_set (&job->capturing, 1);
     gboolean captured = frame_source_capture (job->pipeline, job->duration, FRAME_FORMAT_RGB,
-                                              on_frame, job, &job->stop_capture, NULL,
+                                              on_frame, job, &job->stop_reading, NULL,
                                               &capture_error);
     g_atomic_int_set (&job->capturing, 0);
     if (!captured && !stopped_on_purpose (job, &capture_error)) {
@@ -213,7 +212,7 @@ interrupt (TrainJob *job, int signum)
                 "to stop without a model)\n");
     job->signum = SIGINT;
     g_atomic_int_set (&job->capture_ended, 1);
-    g_atomic_int_set (&job->stop_capture, 1);
+    g_atomic_int_set (&job->stop_reading, 1);
     return;
   }
   if (g_atomic_int_get (&job->cancelled)) {
@@ -225,7 +224,7 @@ interrupt (TrainJob *job, int signum)
               "to quit at once)\n");
   job->signum = signum;
   g_atomic_int_set (&job->cancelled, 1);
-  g_atomic_int_set (&job->stop_capture, 1);
+  g_atomic_int_set (&job->stop_reading, 1);
   funad_trainer_cancel (job->trainer);
 }
 
