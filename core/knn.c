@@ -54,19 +54,24 @@ funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const i
       int rm = MIN (REF_TILE, nr - r0);
       funad_gemm_nt (qm, rm, d, -2.f, q + (gsize) q0 * d, r + (gsize) r0 * d, 0.f, dot);
       for (int i = 0; i < qm; i++) {
-        const float *row = dot + (gsize) i * rm;
+        float *row = dot + (gsize) i * rm;
         float *di = dist + (gsize) (q0 + i) * k;
         int *ii = index + (gsize) (q0 + i) * k;
         int group = q_group ? q_group[q0 + i] : -1;
         float base = qn[q0 + i];
+        const float *norms = rn + r0;
+        /* The distances first, in a loop that vectorises; then the selection. Rounding can
+         * make a distance slightly negative; clamp at zero. A NaN (from a non-finite
+         * feature) is as far as can be, never a match. */
         for (int j = 0; j < rm; j++) {
-          if (q_group && abs (r_group[r0 + j] - group) <= exclude_within)
+          float v = base + norms[j] + row[j];
+          row[j] = v > 0.f ? v : (v != v ? INFINITY : 0.f);
+        }
+        for (int j = 0; j < rm; j++) {
+          if (row[j] >= di[k - 1]
+              || (q_group && abs (r_group[r0 + j] - group) <= exclude_within))
             continue;
-          /* Rounding can make a distance slightly negative; clamp at zero. A NaN (from a
-           * non-finite feature) is as far as can be, never a match. */
-          float v = base + rn[r0 + j] + row[j];
-          v = v > 0.f ? v : (isnan (v) ? INFINITY : 0.f);
-          topk_insert (di, ii, k, v, r0 + j);
+          topk_insert (di, ii, k, row[j], r0 + j);
         }
       }
     }

@@ -80,14 +80,22 @@ funad_mlp_forward (const FunadMlp *mlp, const float *x, int n, FunadMlpCache *ca
     int in = mlp->dims[l], out = mlp->dims[l + 1];
     float *pre = cache->pre[l], *act = cache->act[l];
     funad_gemm_nt (n, out, in, 1.f, input, mlp->w[l], 0.f, pre);
-    gsize total = (gsize) n * out;
-    for (gsize i = 0; i < total; i++) {
-      float v = pre[i] + mlp->b[l][i % out];
-      pre[i] = v;
+    const float *bias = mlp->b[l];
+    /* Row by row, so that the loop vectorises (an index modulo `out` did not). */
+    for (gsize i = 0; i < (gsize) n * out; i += out) {
+      float *p = pre + i, *a = act + i;
       if (l < FUNAD_MLP_LAYERS - 1)
-        act[i] = v > 0.f ? v : FUNAD_LEAKY_SLOPE * v;
+        for (int j = 0; j < out; j++) {
+          float v = p[j] + bias[j];
+          p[j] = v;
+          a[j] = v > 0.f ? v : FUNAD_LEAKY_SLOPE * v;
+        }
       else
-        act[i] = 1.f / (1.f + expf (-v));
+        for (int j = 0; j < out; j++) {
+          float v = p[j] + bias[j];
+          p[j] = v;
+          a[j] = 1.f / (1.f + expf (-v));
+        }
     }
     input = act;
   }
@@ -98,9 +106,13 @@ funad_mlp_adaptor (const FunadMlp *mlp, const float *x, int n, float *out)
 {
   int D = mlp->dims[0];
   funad_gemm_nt (n, D, D, 1.f, x, mlp->w[0], 0.f, out);
-  for (gsize i = 0; i < (gsize) n * D; i++) {
-    float v = out[i] + mlp->b[0][i % D];
-    out[i] = v > 0.f ? v : FUNAD_LEAKY_SLOPE * v;
+  const float *bias = mlp->b[0];
+  for (gsize i = 0; i < (gsize) n * D; i += D) {
+    float *o = out + i;
+    for (int j = 0; j < D; j++) {
+      float v = o[j] + bias[j];
+      o[j] = v > 0.f ? v : FUNAD_LEAKY_SLOPE * v;
+    }
   }
 }
 

@@ -7,7 +7,7 @@
 # Footage comes from funad-make-demo, so nothing outside the project is needed.
 #   tools/bench.sh [BUILD_DIR] [WORK_DIR]     (defaults: build, a temporary folder)
 # Set BENCH_TRAIN_FRAMES="250 500" to shorten the training part, BENCH_SKIP_TRAIN=1 to skip it,
-# BENCH_ONLY_TRAIN=1 to run only it.
+# BENCH_ONLY_TRAIN=1 to run only it, BENCH_TRAIN_ARGS="--scorer funad" to time another recipe.
 # Extra models: BENCH_MODELS="name=path ..." (e.g. a pretrained backbone's model) are added to
 # the frame-rate table.
 set -eu
@@ -30,7 +30,7 @@ echo "# OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset (all cores)}"
   "$demo" -q -o "$work/demo" --frames 2000 --test-frames 10 --width 640 --height 480
 
 models=""
-for size in 224 320; do
+[ -n "${BENCH_ONLY_TRAIN:-}" ] || for size in 224 320; do
   [ -f "$work/builtin-$size.st" ] ||
     "$train" -q --max-frames 400 --size "$size" -o "$work/builtin-$size.st" "$work/demo/train.avi"
   models="$models builtin-$size=$work/builtin-$size.st"
@@ -41,6 +41,7 @@ done
 backbones=${BENCH_BACKBONES:-}
 mobilenet=../shared/models/mobilenetv2_100-imagenet-trunk.safetensors
 [ -f "$mobilenet" ] && backbones="mobilenetv2_100:$(realpath "$mobilenet") $backbones"
+[ -n "${BENCH_ONLY_TRAIN:-}" ] && backbones=""
 for backbone in $backbones; do
   name=${backbone%%:*}
   for size in 224 320; do
@@ -50,9 +51,7 @@ for backbone in $backbones; do
     models="$models $name-$size=$work/$name-$size.st"
   done
 done
-models="$models ${BENCH_MODELS:-}"
-
-[ -n "${BENCH_ONLY_TRAIN:-}" ] && models=""
+[ -n "${BENCH_ONLY_TRAIN:-}" ] || models="$models ${BENCH_MODELS:-}"
 for entry in $models; do
   name=${entry%%=*}
   model=${entry#*=}
@@ -73,10 +72,11 @@ done
 [ -n "${BENCH_SKIP_TRAIN:-}" ] && exit 0
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
 echo
-echo "## funad-train (builtin, memory bank, 224): wall time and peak RSS against frames"
+train_args=${BENCH_TRAIN_ARGS:-}
+echo "## funad-train (builtin, 224, ${train_args:-the default recipe}): wall time and peak RSS against frames"
 for n in ${BENCH_TRAIN_FRAMES:-250 500 1000 2000}; do
   /usr/bin/time -f "%e %M" -o "$work/time.txt" \
-    "$train" -q --dedup 0 --max-frames "$n" -o "$work/train-$n.st" "$work/demo/train.avi"
+    "$train" -q --dedup 0 --max-frames "$n" $train_args -o "$work/train-$n.st" "$work/demo/train.avi"
   read -r seconds kb < "$work/time.txt"
   awk -v n="$n" -v s="$seconds" -v kb="$kb" 'BEGIN {
     printf "train %5d frames  %7.1f s  %6.2f s per 100 frames  peak RSS %5.0f MB\n",
