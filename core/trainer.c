@@ -246,9 +246,9 @@ patch_row (Run *r, int image, int patch)
   return r->features + ((gsize) image * r->P + patch) * r->D;
 }
 
-/* Image score (max patch score) of every training image under the current scorer. */
 #define SCORE_BATCH 16  /* images per forward pass: larger products run nearer sgemm's peak */
 
+/* Image score (max patch score) of every training image under the current scorer. */
 static void
 score_images (Run *r, gboolean logits, float *scores)
 {
