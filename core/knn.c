@@ -68,8 +68,7 @@ funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const i
           row[j] = v > 0.f ? v : (v != v ? INFINITY : 0.f);
         }
         for (int j = 0; j < rm; j++) {
-          if (row[j] >= di[k - 1]
-              || (q_group && abs (r_group[r0 + j] - group) <= exclude_within))
+          if (q_group && abs (r_group[r0 + j] - group) <= exclude_within)
             continue;
           topk_insert (di, ii, k, row[j], r0 + j);
         }
