@@ -161,6 +161,10 @@ typedef struct {
                           * (appearance_z, typical_z; both 0: a provisional bank's
                           * leave-own-image-out scores) and keeps candidates by a robust rule
                           * (else: as the reference) */
+  float pseudo_label_z;  /* with the teacher: pseudo-anomalies only in the frames it left out,
+                          * the patches whose distance to the IRMB is above robust z this within
+                          * their frame; 0 (or no frame left out): the reference's rule,
+                          * normalised distance above 0.5 in every frame */
 
   /* memory-bank scorer */
   int bank_size;         /* upper bound on the patches kept */

@@ -52,11 +52,9 @@ contaminated_model (const FunadTrainParams *p)
 }
 
 static double
-held_out_auroc (FunadScorerKind kind)
+held_out_auroc_with (const FunadTrainParams *p)
 {
-  FunadTrainParams p = small_params ();
-  p.scorer = kind;
-  FunadModel *m = contaminated_model (&p);
+  FunadModel *m = contaminated_model (p);
   FunadScorer *s = funad_scorer_new (m);
   enum { N = 40 };
   float scores[N];
@@ -79,10 +77,10 @@ held_out_auroc (FunadScorerKind kind)
   }
   if (g_test_verbose ())
     g_printerr ("scorer %d: held-out AUROC %.3f, threshold %.4f, %d flagged, %d false alarms\n",
-                kind, auroc, funad_model_threshold (m), flagged, false_alarms);
+                p->scorer, auroc, funad_model_threshold (m), flagged, false_alarms);
   /* The label-free threshold of the default scorer is conservative: few false alarms, yet
    * not above every frame. */
-  if (kind == funad_train_default_params ().scorer) {
+  if (p->scorer == funad_train_default_params ().scorer) {
     g_assert_cmpint (false_alarms, <=, 2);
     g_assert_cmpint (flagged, >=, 1);
   }
@@ -90,6 +88,14 @@ held_out_auroc (FunadScorerKind kind)
   funad_scorer_free (s);
   funad_model_unref (m);
   return auroc;
+}
+
+static double
+held_out_auroc (FunadScorerKind kind)
+{
+  FunadTrainParams p = small_params ();
+  p.scorer = kind;
+  return held_out_auroc_with (&p);
 }
 
 /* The default scorer, trained on contaminated frames, ranks held-out defects far above. */
@@ -135,6 +141,17 @@ test_funad_learns (void)
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_FUNAD), >, 0.9);
 }
 
+/* FUN-AD learns the defects with either pseudo-label rule: gated by the teacher's frames
+ * (the default) and the reference's (every frame, normalised distance above 0.5). */
+static void
+test_funad_pseudo_label_rules (void)
+{
+  FunadTrainParams p = small_params ();
+  p.scorer = FUNAD_SCORER_FUNAD;
+  p.pseudo_label_z = 0.f;
+  g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.9);
+}
+
 /* Taught by a memory bank, FUN-AD's first confident normals leave the contaminated frames
  * out, and the summary says which frames the last rebuild did not trust. The reference's
  * start (every image) is kept as an ablation and still trains. */
@@ -168,17 +185,19 @@ test_funad_teacher (void)
   }
 }
 
-/* FUN-AD's synthetic-anomaly settings out of range are refused with a clear error. */
+/* FUN-AD's synthetic-anomaly and pseudo-label settings out of range are refused with a clear error. */
 static void
 test_synthetic_params (void)
 {
-  const float fractions[] = { -0.1f, 1.5f, NAN, 0.1f, 0.1f, 0.1f };
-  const float scales[] = { 0.25f, 0.25f, 0.25f, 0.f, -1.f, NAN };
+  const float fractions[] = { -0.1f, 1.5f, NAN, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f };
+  const float scales[] = { 0.25f, 0.25f, 0.25f, 0.f, -1.f, NAN, 0.25f, 0.25f, 0.25f };
+  const float pseudo_zs[] = { 3.f, 3.f, 3.f, 3.f, 3.f, 3.f, -1.f, NAN, 101.f };
   for (guint i = 0; i < G_N_ELEMENTS (fractions); i++) {
     FunadTrainParams p = small_params ();
     p.scorer = FUNAD_SCORER_FUNAD;
     p.synthetic_fraction = fractions[i];
     p.synthetic_scale = scales[i];
+    p.pseudo_label_z = pseudo_zs[i];
     FunadTrainer *t = funad_trainer_new (&p);
     guint8 rgb[W * H * 3];
     synthetic_frame (rgb, W, H, 1, FALSE, 9);
@@ -347,6 +366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/finds-defects", test_finds_defects);
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
+  g_test_add_func ("/trainer/funad-pseudo-label-rules", test_funad_pseudo_label_rules);
   g_test_add_func ("/trainer/funad-teacher", test_funad_teacher);
   g_test_add_func ("/trainer/synthetic-params", test_synthetic_params);
   g_test_add_func ("/trainer/deterministic", test_deterministic);

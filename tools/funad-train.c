@@ -481,6 +481,7 @@ main (int argc, char **argv)
   double appearance_z = params.appearance_z;
   int appearance_rounds = params.appearance_rounds;
   double synthetic_fraction = params.synthetic_fraction, synthetic_scale = params.synthetic_scale;
+  double pseudo_label_z = params.pseudo_label_z;
   double dedup = DEFAULT_DEDUP;
   int neighbourhood = params.neighbourhood;
   gboolean no_calibration = FALSE, no_teacher = FALSE;
@@ -501,6 +502,10 @@ main (int argc, char **argv)
   char *synthetic_scale_help = g_strdup_printf ("FUN-AD: their noise, in units of the batch's "
                                                 "per-dimension sigma (default %g)",
                                                 params.synthetic_scale);
+  char *pseudo_label_help = g_strdup_printf ("FUN-AD: pseudo-anomalies only in the frames the "
+                                             "teacher left out, their patches above robust z Z "
+                                             "within the frame; 0: the reference's rule, every "
+                                             "frame (default %g)", params.pseudo_label_z);
   char *seed_help = g_strdup_printf ("Random seed: same frames, seed and --threads give a "
                                      "byte-identical model (default %" G_GINT64_FORMAT ")",
                                      (gint64) params.seed);
@@ -569,6 +574,7 @@ main (int argc, char **argv)
       "smoothness loss (default: off)", NULL },
     { "synthetic-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &synthetic_fraction, synthetic_help, "F" },
     { "synthetic-scale", 0, 0, G_OPTION_ARG_DOUBLE, &synthetic_scale, synthetic_scale_help, "S" },
+    { "pseudo-label-z", 0, 0, G_OPTION_ARG_DOUBLE, &pseudo_label_z, pseudo_label_help, "Z" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the summary as one JSON object on "
       "stdout (default: text on stderr)", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only warnings, errors and --json output",
@@ -605,6 +611,7 @@ main (int argc, char **argv)
   g_free (synthetic_help);
   g_free (rounds_help);
   g_free (synthetic_scale_help);
+  g_free (pseudo_label_help);
   g_free (seed_help);
   g_free (bank_help);
   g_free (feature_dim_help);
@@ -665,6 +672,8 @@ main (int argc, char **argv)
     return cli_fail ("--synthetic-fraction must be between 0 and 1");
   if (!(synthetic_scale > 0 && synthetic_scale <= 100))
     return cli_fail ("--synthetic-scale must be above 0 and at most 100");
+  if (!(pseudo_label_z >= 0 && pseudo_label_z <= 100))
+    return cli_fail ("--pseudo-label-z must be between 0 and 100");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
     int rc = cli_fail (error->message);
     g_error_free (error);
@@ -691,6 +700,7 @@ main (int argc, char **argv)
   params.use_smoothness = !no_smoothness;
   params.synthetic_fraction = (float) synthetic_fraction;
   params.synthetic_scale = (float) synthetic_scale;
+  params.pseudo_label_z = (float) pseudo_label_z;
   if (scorer && g_str_equal (scorer, "funad"))
     params.scorer = FUNAD_SCORER_FUNAD;
   else if (scorer && g_str_equal (scorer, "memory-bank"))
