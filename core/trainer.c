@@ -448,13 +448,13 @@ typedef struct {
  * `z` within the frame (a defect stands out within its own frame; rare normal texture of a
  * frame the teacher kept is never labelled). Frames the teacher kept get +inf. */
 static void
-frame_cuts (const float *dist, int nb, int per, const int *img, const gboolean *trusted,
+frame_cuts (const float *dist, const int *batch, int nb, int per, const gboolean *trusted,
             float z, float *cut)
 {
   float *finite = g_new (float, per);
   for (int b = 0; b < nb; b++) {
     cut[b] = INFINITY;
-    if (trusted[img[b * per]])
+    if (trusted[batch[b]])
       continue;
     int m = 0;
     for (int j = 0; j < per; j++)
@@ -519,7 +519,7 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, const gboolean *
   float *cut = NULL;
   if (trusted) {
     cut = g_new (float, nb);
-    frame_cuts (dist, nb, per, img, trusted, p->pseudo_label_z, cut);
+    frame_cuts (dist, batch, nb, per, trusted, p->pseudo_label_z, cut);
   }
   for (int i = 0; i < n; i++) {
     float dn = isfinite (dist[i]) ? (dist[i] - bank->lo) / (bank->hi - bank->lo) : 0.f;
