@@ -1415,14 +1415,16 @@ interrupt_capture (int signum, int expected_status)
   g_usleep (G_USEC_PER_SEC);
   g_assert_cmpint (kill (pid, signum), ==, 0);
 
+  /* After Ctrl-C it still trains on what it captured: under ASan on a busy two-core machine
+   * training alone took 21 s of the 30 this once allowed. A hang never ends. */
   int wait_status = 0, reaped = 0;
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
   while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
     g_usleep (20000);
   if (reaped == 0) {
     kill (pid, SIGKILL);
     waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not stop capturing within 30 s of signal %d", signum);
+    g_error ("funad-train did not end within 120 s of signal %d", signum);
   }
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, expected_status);
