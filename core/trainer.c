@@ -226,6 +226,7 @@ typedef struct {
   float *features;       /* n x P x D, standardised */
   FunadModel *model;
   FunadMlp *mlp;
+  gboolean *pseudo_frames; /* FUN-AD: the frames any patch was pseudo-labelled anomalous in */
 } Run;
 
 static void
@@ -525,6 +526,8 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, const gboolean *
     float dn = isfinite (dist[i]) ? (dist[i] - bank->lo) / (bank->hi - bank->lo) : 0.f;
     label[i] = trusted ? isfinite (dist[i]) && dist[i] > cut[i / per] : dn > 0.5f;
     stats->positives += label[i];
+    if (label[i])
+      r->pseudo_frames[img[i]] = TRUE;
     /* Synthetic anomalies: the reference's, patches of the ambiguous band at the batch's sigma;
      * and a share of the patches labelled normal at a smaller scale, which teaches the
      * discriminator what lies just off the normal patches: without them, defects unlike any
@@ -796,7 +799,7 @@ threshold_of_typical_frames (Run *r, const float *scores, int count, const gbool
 static char *
 summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop_reason,
               int bank_size, int n_candidates, double flagged, double median, double mad,
-              const int *left_out, int n_left_out)
+              const int *left_out, int n_left_out, const gboolean *pseudo_frames)
 {
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
@@ -818,6 +821,21 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
     json_builder_begin_array (b);
     for (int i = 0; i < MIN (n_left_out, MAX_LISTED); i++)
       json_builder_add_int_value (b, left_out[i]);
+    json_builder_end_array (b);
+  }
+  if (pseudo_frames) {
+    /* The frames FUN-AD learned its anomalies from (synthetic ones aside), in input order. */
+    int count = 0;
+    for (int i = 0; i < n; i++)
+      count += pseudo_frames[i];
+    ADD_INT ("pseudo_anomaly_frame_count", count);
+    json_builder_set_member_name (b, "pseudo_anomaly_frames");
+    json_builder_begin_array (b);
+    for (int i = 0, listed = 0; i < n && listed < MAX_LISTED; i++)
+      if (pseudo_frames[i]) {
+        json_builder_add_int_value (b, i);
+        listed++;
+      }
     json_builder_end_array (b);
   }
   ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
@@ -999,7 +1017,7 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
       }
       choose_candidates (r, scores, p->use_teacher, cand);
     }
-    if (taught && p->pseudo_label_z > 0.f && !trusted) {
+    if (taught && p->pseudo_label_z > 0.f) {
       /* The teacher's frames stay the gate of pseudo-anomalies for the whole run: the
        * discriminator's own later choice finds far fewer of the defective frames (README,
        * "FUN-AD"). Nothing left out: the reference's rule. */
@@ -1098,7 +1116,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   m->logit_scores = p->scorer == FUNAD_SCORER_FUNAD;
 
   Run r = { t, progress, user_data, g_rand_new_with_seed_array (seed, 2), t->n_images,
-            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp };
+            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp, NULL };
   r.features = g_new (float, (gsize) r.n * r.P * r.D);
   const char *stop_reason = "no training (memory bank)";
   int epochs_run = 0, bank_rows = 0, n_candidates = r.n;
@@ -1139,6 +1157,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     report (&r, "bank", 1, 1, NULL);
   } else {
     left_out = g_new (int, r.n);
+    r.pseudo_frames = g_new0 (gboolean, r.n);
     if (!train_funad (&r, &epochs_run, &stop_reason, &bank_rows, &n_candidates, left_out,
                       &n_left_out, error))
       goto out;
@@ -1162,7 +1181,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   for (int i = 0; i < scored; i++)
     flagged += scores[i] > m->threshold;
   char *summary = summary_json (p, r.n, epochs_run, stop_reason, bank_rows, n_candidates,
-                                (double) flagged / scored, median, mad, left_out, n_left_out);
+                                (double) flagged / scored, median, mad, left_out, n_left_out,
+                                r.pseudo_frames);
   funad_model_set_metadata (m, "training_summary", summary);
   g_free (summary);
   g_free (scores);
@@ -1171,6 +1191,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
 out:
   g_free (left_out);
   g_free (bank_group);
+  g_free (r.pseudo_frames);
   g_free (r.features);
   g_rand_free (r.rng);
   funad_model_unref (m);

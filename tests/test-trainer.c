@@ -152,6 +152,61 @@ test_funad_pseudo_label_rules (void)
   g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.9);
 }
 
+/* The frames listed under `key` in a model's training summary (0..39), as flags; FALSE when
+ * the summary has no such list. */
+static gboolean
+summary_frames (FunadModel *m, const char *key, gboolean seen[40])
+{
+  const char *summary = funad_model_get_metadata (m, "training_summary");
+  char *pattern = g_strdup_printf ("\"%s\":[", key);
+  const char *at = strstr (summary, pattern);
+  memset (seen, 0, 40 * sizeof (gboolean));
+  if (at)
+    for (const char *c = at + strlen (pattern); *c && *c != ']';) {
+      char *end;
+      long frame = strtol (c, &end, 10);
+      g_assert_true (end != c && frame >= 0 && frame < 40);
+      seen[frame] = TRUE;
+      c = *end == ',' ? end + 1 : end;
+    }
+  g_free (pattern);
+  return at != NULL;
+}
+
+/* Gated pseudo-labels (the default) come only from frames the teacher left out: the memory
+ * bank's rule on the same features, which a memory-bank run with the same seed reports. The
+ * reference's rule labels patches in frames the teacher kept as well. */
+static void
+test_funad_pseudo_label_gate (void)
+{
+  FunadTrainParams p = small_params ();
+  FunadModel *bank = contaminated_model (&p);
+  gboolean teacher_left_out[40], labelled[40];
+  g_assert_true (summary_frames (bank, "left_out_frames", teacher_left_out));
+  g_assert_false (summary_frames (bank, "pseudo_anomaly_frames", labelled));
+  funad_model_unref (bank);
+  p.scorer = FUNAD_SCORER_FUNAD;
+  for (int gated = 1; gated >= 0; gated--) {
+    p.pseudo_label_z = gated ? 3.f : 0.f;
+    FunadModel *m = contaminated_model (&p);
+    g_assert_true (summary_frames (m, "pseudo_anomaly_frames", labelled));
+    int count = 0, in_kept = 0;
+    for (int i = 0; i < 40; i++) {
+      count += labelled[i];
+      in_kept += labelled[i] && !teacher_left_out[i];
+    }
+    if (g_test_verbose ())
+      g_printerr ("%s rule: pseudo-anomalies in %d frames, %d of them kept by the teacher\n",
+                  gated ? "gated" : "reference", count, in_kept);
+    g_assert_cmpint (count, >, 0);
+    if (gated)
+      g_assert_cmpint (in_kept, ==, 0);
+    else
+      g_assert_cmpint (in_kept, >, 0);
+    funad_model_unref (m);
+  }
+}
+
 /* Taught by a memory bank, FUN-AD's first confident normals leave the contaminated frames
  * out, and the summary says which frames the last rebuild did not trust. The reference's
  * start (every image) is kept as an ablation and still trains. */
@@ -165,22 +220,12 @@ test_funad_teacher (void)
   for (int taught = 0; taught < 2; taught++) {
     p.use_teacher = taught;
     FunadModel *m = contaminated_model (&p);
-    const char *summary = funad_model_get_metadata (m, "training_summary");
     if (g_test_verbose ())
-      g_printerr ("%s\n", summary);
-    const char *at = strstr (summary, "\"left_out_frames\":[");
-    g_assert_nonnull (at);
-    if (taught) {
-      gboolean seen[40] = { FALSE };
-      for (const char *c = at + strlen ("\"left_out_frames\":["); *c && *c != ']';) {
-        char *end;
-        long frame = strtol (c, &end, 10);
-        g_assert_true (end != c && frame >= 0 && frame < 40);
-        seen[frame] = TRUE;
-        c = *end == ',' ? end + 1 : end;
-      }
+      g_printerr ("%s\n", funad_model_get_metadata (m, "training_summary"));
+    gboolean seen[40];
+    g_assert_true (summary_frames (m, "left_out_frames", seen));
+    if (taught)
       g_assert_true (seen[5] && seen[18] && seen[31]);
-    }
     funad_model_unref (m);
   }
 }
@@ -367,6 +412,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
   g_test_add_func ("/trainer/funad-pseudo-label-rules", test_funad_pseudo_label_rules);
+  g_test_add_func ("/trainer/funad-pseudo-label-gate", test_funad_pseudo_label_gate);
   g_test_add_func ("/trainer/funad-teacher", test_funad_teacher);
   g_test_add_func ("/trainer/synthetic-params", test_synthetic_params);
   g_test_add_func ("/trainer/deterministic", test_deterministic);

@@ -368,19 +368,19 @@ warn_if_degenerate (FunadModel *model)
   g_object_unref (parser);
 }
 
-/* The frames the bank left out as atypical: how many, and the first few (--json and
- * funad-inspect list them). */
+/* A list of training frames from the summary (`key`, its length under `count_key`): how many,
+ * and the first few (--json and funad-inspect list them all). */
 static void
-print_left_out (JsonObject *summary)
+print_frames (JsonObject *summary, const char *key, const char *count_key, const char *what)
 {
-  if (!summary || !json_object_has_member (summary, "left_out_frames"))
+  if (!summary || !json_object_has_member (summary, key))
     return;
-  JsonArray *frames = json_object_get_array_member (summary, "left_out_frames");
-  guint n = json_object_has_member (summary, "left_out_count")
-                ? (guint) json_object_get_int_member (summary, "left_out_count")
+  JsonArray *frames = json_object_get_array_member (summary, key);
+  guint n = json_object_has_member (summary, count_key)
+                ? (guint) json_object_get_int_member (summary, count_key)
                 : json_array_get_length (frames);
   GString *line = g_string_new (NULL);
-  g_string_printf (line, "  left out of the bank as atypical: %u frames", n);
+  g_string_printf (line, "  %s: %u frames", what, n);
   for (guint i = 0; i < MIN (json_array_get_length (frames), 10); i++)
     g_string_append_printf (line, "%s%" G_GINT64_FORMAT, i ? ", " : " (0-based, in input order: ",
                             json_array_get_int_element (frames, i));
@@ -458,7 +458,10 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
     if (isfinite (fraction))
       g_printerr ("  training frames above it: %.1f%% (an estimate of the anomalous fraction)\n",
                   100.0 * fraction);
-    print_left_out (summary);
+    print_frames (summary, "left_out_frames", "left_out_count",
+                  "left out of the bank as atypical");
+    print_frames (summary, "pseudo_anomaly_frames", "pseudo_anomaly_frame_count",
+                  "FUN-AD learned its anomalies from");
   }
   g_object_unref (parser);
 }
