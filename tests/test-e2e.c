@@ -1621,8 +1621,19 @@ test_train_interrupt_writes_nothing (void)
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
   g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
 
+  /* The rest of what it said: the interruption, and no reading reported as finished. */
+  GString *rest = g_string_new (NULL);
+  char buf[4096];
+  ssize_t got;
+  while ((got = read (err_fd, buf, sizeof buf)) > 0)
+    g_string_append_len (rest, buf, got);
+  g_test_message ("after the first line: %s", rest->str);
+  g_assert_nonnull (strstr (rest->str, "interrupted"));
+  g_assert_null (strstr (rest->str, "100%"));
+
   close (err_fd);
   g_spawn_close_pid (pid);
+  g_string_free (rest, TRUE);
   g_string_free (first_line, TRUE);
   g_free (train_avi);
   g_free (model);

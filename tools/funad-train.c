@@ -174,7 +174,9 @@ train_worker (gpointer user_data)
 
   if (decode_inputs (job, &job->error)) {
     job->decode_seconds = (g_get_monotonic_time () - start) / 1e6;
-    progress_update (job->progress, "reading", job->n_read, job->n_read, "frames");
+    /* An interrupted read is not a finished one: no "100%" line after the interruption. */
+    if (!g_atomic_int_get (&job->cancelled))
+      progress_update (job->progress, "reading", job->n_read, job->n_read, "frames");
     if (g_atomic_int_get (&job->capture_ended) && job->n_read == 0) {
       /* Ended before a frame came: nothing to train on, so an interruption. */
       progress_break_line (job->progress);
