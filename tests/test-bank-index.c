@@ -125,9 +125,12 @@ test_threads_agree (void)
       const float *m1, *m2;
       g_assert_true (funad_scorer_score (one, &im, &s1, &m1, NULL));
       g_assert_true (funad_scorer_score (many, &im, &s2, &m2, NULL));
-      g_assert_cmpfloat (fabsf (s1 - s2), <=, 1e-4f * (1 + fabsf (s1)));
+      /* Threads split the distance products differently, and |a|^2 + |b|^2 - 2ab
+       * cancels most of its digits for near rows: the same 1e-3 as against the exact
+       * search. A race or a wrong row is off by far more. */
+      g_assert_cmpfloat (fabsf (s1 - s2), <=, 1e-3f * (1 + fabsf (s1)));
       for (int i = 0; i < pixels; i++)
-        g_assert_cmpfloat (fabsf (m1[i] - m2[i]), <=, 1e-4f * (1 + fabsf (m1[i])));
+        g_assert_cmpfloat (fabsf (m1[i] - m2[i]), <=, 1e-3f * (1 + fabsf (m1[i])));
     }
     funad_scorer_free (many);
   }
