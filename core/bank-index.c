@@ -60,6 +60,8 @@ funad_bank_index_new (const float *bank, int rows, int dim, int n_probe)
   float *dist = g_new (float, rows);
   int *cell = g_new (int, rows);
   funad_knn (bank, rows, index->centroids, n_cells, dim, 1, NULL, NULL, 0, dist, cell);
+  for (int i = 0; i < rows; i++)
+    cell[i] = MAX (cell[i], 0);  /* infinitely far from every centre: it still needs a cell */
   index->cell_start = g_new0 (int, n_cells + 1);
   for (int i = 0; i < rows; i++)
     index->cell_start[cell[i] + 1]++;

@@ -60,6 +60,8 @@ funad_kmeans_lloyd (const float *x, int n, int d, int k, int iterations, float *
     memset (sums, 0, (gsize) k * d * sizeof (double));
     memset (counts, 0, k * sizeof (int));
     for (int i = 0; i < n; i++) {
+      if (assign[i] < 0)  /* infinitely far from every centre: it moves none of them */
+        continue;
       double *s = sums + (gsize) assign[i] * d;
       const float *row = x + (gsize) i * d;
       for (int j = 0; j < d; j++)

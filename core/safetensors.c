@@ -10,6 +10,7 @@
 #include "funad-private.h"
 
 #define MAX_HEADER (16 * 1024 * 1024)
+#define MAX_MAGNITUDE 1e15f     /* a tensor value beyond this is corrupt (see the reader) */
 #define MAX_JSON_DEPTH 8          /* a funad or timm header is 3 deep */
 
 struct _FunadSafetensors {
@@ -320,6 +321,13 @@ funad_safetensors_read (const FunadSafetensors *st, const char *name, int ndim,
     if (!isfinite (out[j])) {
       funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "tensor '%s' holds a non-finite "
                               "value", name);
+      return FALSE;
+    }
+    /* No weight or feature is anywhere near this; one flipped exponent bit is, and its
+     * squares would overflow every distance to infinity. */
+    if (fabsf (out[j]) > MAX_MAGNITUDE) {
+      funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "tensor '%s' holds a value of "
+                              "magnitude above %g (%g)", name, MAX_MAGNITUDE, out[j]);
       return FALSE;
     }
   }

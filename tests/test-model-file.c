@@ -161,6 +161,13 @@ test_corrupt_files (void)
     g_string_free (h, TRUE);
   }
 
+  /* One flipped exponent bit: a finite value far beyond any weight (its squares overflow). */
+  bad = g_memdup2 (good, len);
+  guint32 huge_bits = 0x7e800000;  /* 8.5e37 */
+  memcpy (bad + len - 4, &huge_bits, 4);
+  expect_rejected ("huge.safetensors", bad, len, FUNAD_ERROR_CORRUPT, "magnitude above");
+  g_free (bad);
+
   /* A NaN weight. */
   bad = g_memdup2 (good, len);
   guint32 nan_bits = 0x7fc00000;
