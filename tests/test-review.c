@@ -933,6 +933,43 @@ test_broken_input_is_reported (void)
   g_free (notes);
 }
 
+/* When nothing at all decodes, the earlier report in DIR stays as it was (an empty report
+ * replaced a good one before). */
+static void
+test_nothing_scored_keeps_report (void)
+{
+  ensure_review ();
+
+  char *notes = g_build_filename (work_dir, "only-notes.avi", NULL);
+  char *out = g_build_filename (work_dir, "review-kept", NULL);
+  char *html = g_build_filename (out, "index.html", NULL);
+  char *csv = g_build_filename (out, "scores.csv", NULL);
+  const char *good[] = { tool ("FUNAD_REVIEW"), "-q", "--every", "16", "--model", model_path,
+                         "-o", out, test_avi, NULL };
+  const char *bad[] = { tool ("FUNAD_REVIEW"), "-q", "--model", model_path, "-o", out, notes,
+                        NULL };
+  char *before_html, *before_csv, *after_html, *after_csv;
+  gsize l1, l2, l3, l4;
+
+  run_tool_ok (good);
+  g_assert_true (g_file_get_contents (html, &before_html, &l1, NULL));
+  g_assert_true (g_file_get_contents (csv, &before_csv, &l2, NULL));
+  g_assert_true (g_file_set_contents (notes, "these are not pixels\n", -1, NULL));
+  assert_fails_cleanly (bad, "nothing written");
+  g_assert_true (g_file_get_contents (html, &after_html, &l3, NULL));
+  g_assert_true (g_file_get_contents (csv, &after_csv, &l4, NULL));
+  g_assert_cmpmem (after_html, l3, before_html, l1);
+  g_assert_cmpmem (after_csv, l4, before_csv, l2);
+  g_free (after_csv);
+  g_free (after_html);
+  g_free (before_csv);
+  g_free (before_html);
+  g_free (csv);
+  g_free (html);
+  g_free (out);
+  g_free (notes);
+}
+
 /* Ctrl-C: decoding stops, the report of what was scored is still written, status 130. */
 static void
 test_interrupt_writes_partial_report (void)
@@ -1047,6 +1084,7 @@ main (int argc, char **argv)
                    test_annotated_too_small_keeps_report);
   g_test_add_func ("/review/rejects-bad-model-and-output", test_rejects_bad_model_and_output);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
+  g_test_add_func ("/review/nothing-scored-keeps-report", test_nothing_scored_keeps_report);
   g_test_add_func ("/review/interrupt-writes-partial-report",
                    test_interrupt_writes_partial_report);
 

@@ -896,7 +896,23 @@ main (int argc, char **argv)
   signal (SIGTERM, SIG_DFL);
   report->interrupted = interrupted != 0;
 
-  /* Even after an interruption or a broken video the report shows what was scored. */
+  /* Even after an interruption or a broken video the report shows what was scored; but when
+   * nothing was (every input undecodable), an earlier report in DIR is worth more than an
+   * empty one, so nothing is written. */
+  guint64 scored = 0;
+  const char *broken = NULL;
+  for (guint i = 0; i < report->inputs->len; i++) {
+    ReviewInput *input = g_ptr_array_index (report->inputs, i);
+    scored += input->frames->len;
+    if (input->error && !broken)
+      broken = input->error;
+  }
+  if (scored == 0 && !review.error && interrupted)
+    g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "interrupted before any frame "
+                 "was scored; nothing written");
+  else if (scored == 0 && !review.error)
+    g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s; no frame scored, nothing "
+                 "written", broken ? broken : "no frame in the inputs");
   int rc = EXIT_SUCCESS;
   char *html_path = g_build_filename (out_dir, "index.html", NULL);
   char *json_path = g_build_filename (out_dir, "report.json", NULL);
@@ -920,18 +936,13 @@ main (int argc, char **argv)
   if (!review.error && review_report_write_json (report, json_path, &review.error))
     review_report_write_html (report, html_path, &review.error);
 
-  if (review.error) {
+  if (review.error && interrupted && scored == 0) {
+    if (!quiet)
+      g_printerr ("funad-review: %s\n", review.error->message);
+    rc = EXIT_INTERRUPTED;
+  } else if (review.error) {
     rc = cli_fail (review.error->message);
   } else {
-    guint64 scored = 0;
-    const char *broken = NULL;
-
-    for (guint i = 0; i < report->inputs->len; i++) {
-      ReviewInput *input = g_ptr_array_index (report->inputs, i);
-      scored += input->frames->len;
-      if (input->error && !broken)
-        broken = input->error;
-    }
     if (!quiet)
       g_printerr ("funad-review: wrote %s: %u anomalous segment%s in %u video%s (%"
                   G_GUINT64_FORMAT " frames scored, %.1f s)\n", html_path,
