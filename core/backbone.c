@@ -95,8 +95,17 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
     goto out;
   }
   st = funad_safetensors_open (path, "weights file", error);
-  if (!st)
+  if (!st) {
+    /* A model names the file it was trained with; moved files are looked for in one folder. */
+    if (error && *error && expect_sha256 && !g_file_test (path, G_FILE_TEST_EXISTS)
+        && !(dir && *dir)) {
+      char *hint = g_strdup_printf ("%s (moved? set " WEIGHTS_DIR_ENV " to the folder that "
+                                    "holds it now)", (*error)->message);
+      g_free ((*error)->message);
+      (*error)->message = hint;
+    }
     goto out;
+  }
   if (expect_size > 0 && (gint64) funad_safetensors_size (st) != expect_size) {
     /* Changed between the stat and the read. */
     funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "changed while being read");

@@ -313,9 +313,9 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
-          "Frame score above which a frame is anomalous; any negative value "
-          "means the model's own threshold. Range: -1 to max double, "
-          "default: -1 (the model's)",
+          "Frame score above which a frame is anomalous; a value from -1 up to "
+          "(not including) 0 means the model's own threshold. Range: -1 to max "
+          "double, default: -1 (the model's)",
           -1.0, G_MAXDOUBLE, DEFAULT_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

@@ -285,9 +285,12 @@ test_model_records_weights (void)
 
   /* Missing; then found again in FUNAD_WEIGHTS_DIR after a move. */
   g_unlink (weights);
+  g_unsetenv ("FUNAD_WEIGHTS_DIR");
   g_assert_null (funad_model_load (model_path, &error));
   g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_IO);
   g_assert_nonnull (strstr (error->message, weights));
+  g_assert_nonnull (strstr (error->message, "set FUNAD_WEIGHTS_DIR"));  /* the way out */
+  g_assert_null (strchr (error->message, '\n'));
   g_clear_error (&error);
   char *moved_dir = g_build_filename (dir, "moved", NULL);
   char *moved = g_build_filename (moved_dir, "w.safetensors", NULL);

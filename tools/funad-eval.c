@@ -666,6 +666,10 @@ main (int argc, char **argv)
     return cli_fail ("unexpected argument (use --dataset, or --normal and --anomalous; see --help)");
   if (dataset && (normal || anomalous || masks))
     return cli_fail ("use either --dataset or --normal/--anomalous, not both");
+  if (!dataset && normal && !anomalous)
+    return cli_fail ("--normal needs --anomalous DIR too (AUROC needs both kinds of image)");
+  if (!dataset && anomalous && !normal)
+    return cli_fail ("--anomalous needs --normal DIR too (AUROC needs both kinds of image)");
   if (!dataset && (!normal || !anomalous))
     return cli_fail ("no test images given: use --dataset DIR, or --normal DIR --anomalous DIR");
   const char *folders[] = { dataset, normal, anomalous, masks };
