@@ -117,7 +117,9 @@
  * When #GstFunadDetect:results-location is set, the same facts are appended
  * to that file, one JSON object per line:
  * `{"frame":N,"pts":ns,"running_time":ns,"score":S,"threshold":T,"anomaly":B,"scored":B}`
- * (unknown times are written as `null`).
+ * (unknown times are written as `null`). A non-empty file that does not start
+ * as JSON lines do (the model or the input video, named by mistake) is refused
+ * at the start, untouched.
  *
  * ## Example launch lines
  * |[
@@ -350,7 +352,8 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
       g_param_spec_string ("results-location", "Results location",
           "File to append one JSON line per frame to "
           "({\"frame\",\"pts\",\"running_time\",\"score\",\"threshold\","
-          "\"anomaly\",\"scored\"}); NULL writes no file. Opened at the start: set while "
+          "\"anomaly\",\"scored\"}); NULL writes no file; a file that holds "
+          "something else (the model, a video) is refused. Opened at the start: set while "
           "PAUSED or PLAYING it takes effect at the next start (a warning "
           "says so). Default: NULL",
           DEFAULT_RESULTS_LOCATION,
@@ -805,6 +808,27 @@ reset_stream_state (GstFunadDetect * self)
   self->last_end = GST_CLOCK_TIME_NONE;
 }
 
+/* Whether results may be appended to path: it is missing, empty, or starts as a JSON line
+ * does (a results file of an earlier run); pointing results-location at the model or the
+ * input video by mistake must not append text to them. */
+static gboolean
+results_file_appendable (const gchar * path)
+{
+  GStatBuf st;
+  FILE *f;
+  int first;
+
+  /* only a regular file is read: opening a FIFO to read would wait for a writer */
+  if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
+    return TRUE;                /* missing, empty or special: opening it says what fails */
+  f = g_fopen (path, "rb");
+  if (f == NULL)
+    return TRUE;
+  first = fgetc (f);
+  fclose (f);
+  return first == EOF || first == '{';
+}
+
 static gboolean
 gst_funad_detect_start (GstBaseTransform * trans)
 {
@@ -846,6 +870,16 @@ gst_funad_detect_start (GstBaseTransform * trans)
   scorer = funad_scorer_new (model);
   funad_scorer_set_threads (scorer, n_threads);
 
+  if (results_location != NULL && results_location[0] != '\0'
+      && !results_file_appendable (results_location)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Results file \"%s\" already holds something other than JSON lines "
+            "(the model, a video?); not appending to it", results_location),
+        (NULL));
+    funad_scorer_free (scorer);
+    funad_model_unref (model);
+    goto fail;
+  }
   if (results_location != NULL && results_location[0] != '\0') {
     results = g_fopen (results_location, "a");
     if (results == NULL) {

@@ -2679,6 +2679,33 @@ GST_START_TEST (test_results_location_unwritable)
 
 GST_END_TEST;
 
+/* results-location pointed by mistake at the model (or a video) is refused,
+ * and the file is left as it was; an earlier results file is appended to. */
+GST_START_TEST (test_results_location_not_json)
+{
+  gchar *copy = g_build_filename (tmp_dir, "model-copy.safetensors", NULL);
+  gchar *contents, *after, *desc, *text;
+  gsize len, after_len;
+
+  fail_unless (g_file_get_contents (model_path, &contents, &len, NULL));
+  fail_unless (g_file_set_contents (copy, contents, (gssize) len, NULL));
+  desc = g_strdup_printf ("videotestsrc num-buffers=2 ! funaddetect name=d "
+      "model=\"%s\" results-location=\"%s\" ! fakesink", model_path, copy);
+  text = expect_start_failure (desc);
+  check_error_names (text, copy, "not appending");
+  fail_unless (g_file_get_contents (copy, &after, &after_len, NULL));
+  fail_unless (after_len == len && memcmp (after, contents, len) == 0,
+      "the file was changed");
+  g_unlink (copy);
+  g_free (text);
+  g_free (desc);
+  g_free (after);
+  g_free (contents);
+  g_free (copy);
+}
+
+GST_END_TEST;
+
 /* The smallest frame and a 16384x16384 one are scored, with the overlay
  * drawn, and the buffers keep their size. */
 GST_START_TEST (test_extreme_frame_sizes)
@@ -3060,6 +3087,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_no_model);
   tcase_add_test (tc, test_results_location);
   tcase_add_test (tc, test_results_location_unwritable);
+  tcase_add_test (tc, test_results_location_not_json);
   tcase_add_test (tc, test_extreme_frame_sizes);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_results_location_full_disk);
