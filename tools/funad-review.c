@@ -945,10 +945,10 @@ main (int argc, char **argv)
   } else {
     if (!quiet)
       g_printerr ("funad-review: wrote %s: %u anomalous segment%s in %u video%s (%"
-                  G_GUINT64_FORMAT " frames scored, %.1f s)\n", html_path,
+                  G_GUINT64_FORMAT " frame%s scored, %.1f s)\n", html_path,
                   report->segments->len, report->segments->len == 1 ? "" : "s",
                   report->inputs->len, report->inputs->len == 1 ? "" : "s", scored,
-                  report->elapsed);
+                  scored == 1 ? "" : "s", report->elapsed);
     if (interrupted) {
       if (!quiet)
         g_printerr ("funad-review: interrupted; the report covers the frames scored so far\n");
