@@ -446,8 +446,9 @@ pump_frames (GstElement *pipeline, GstAppSink *appsink, GstElement *convert, con
     }
     if (!sample && gst_app_sink_is_eos (appsink)) {
       if (count == 0)
-        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no video frames in %s",
-                     label, convert ? "file" : "stream");
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: no frame could be decoded "
+                     "from the %s (%s)", label, convert ? "file" : "stream",
+                     convert ? "truncated, or holds no picture?" : "it ended before one came");
       else if (convert && ends_early (appsink, last_end, label, error))
         ;  /* failed part-way, though quietly: the frames so far are kept */
       else
