@@ -1,14 +1,18 @@
-/* appearance.c — how unlike the other training frames a frame looks, place by place.
+/* appearance.c — how unlike the training frames a frame looks, place by place.
  * The grid is cut into blocks of BLOCK_CELLS x BLOCK_CELLS cells (32 x 32 pixels at the
- * default size); a block's appearance is the mean of its cells' features, each dimension
- * standardised over every block of every frame. A block is compared with the same block of
- * the other frames (its FUNAD_APPEARANCE_RANK-th nearest, leaving out the frames within `window` in
- * order: consecutive video frames are near-copies and would vouch for each other), and the
- * frame's score is the mean of its blocks' distances. On the magnetic tiles this ranked the
- * contaminated training frames at AUROC 0.90 at contamination 0.1 with the nearest block,
- * where the memory bank's own leave-out score ranked them at 0.76, the whole frame as one
- * block at 0.80, and the largest block distance at 0.81: defective frames differ a little
- * almost everywhere, more than they differ a lot in one place. */
+ * default size); a block's look is the mean of its cells' features, each dimension
+ * standardised over every block of the frames compared. A block is compared with the same
+ * block of the other frames (its FUNAD_APPEARANCE_RANK-th nearest, leaving out the frames
+ * within `window` in order: consecutive video frames are near-copies and would vouch for each
+ * other), and the frame's distance is the mean of its blocks' distances. On the magnetic
+ * tiles this ranked the contaminated training frames at AUROC 0.90 at contamination 0.1 with
+ * the nearest block, where the memory bank's own leave-out score ranked them at 0.76, the
+ * whole frame as one block at 0.80, and the largest block distance at 0.81: defective frames
+ * differ a little almost everywhere, more than they differ a lot in one place.
+ * Two uses: the trainer leaves the training frames that look least like the others out of
+ * the bank (funad_appearance_outlier_scores), and the frames it keeps become the reference
+ * every scored frame is compared with (FunadAppearance): its robust z is added to every patch
+ * score, so a frame unlike all of them scores higher everywhere. */
 /* Why the third nearest: defective frames alike (the same defect seen twice, a recurring
  * kind) vouch for each other through the nearest. At contamination 0.2 the nearest ranked the
  * defective frames at AUROC 0.79, the second at 0.87, the third at 0.90 (0.1: 0.90, 0.94,
@@ -18,6 +22,7 @@
 #include "funad-private.h"
 
 #define BLOCK_CELLS 4
+#define MIN_REFERENCE_FRAMES 8  /* fewer kept frames give no stable spread: no term */
 
 int
 funad_appearance_blocks (int grid)
@@ -33,70 +38,214 @@ block_of (int c, int grid, int B)
   return MIN (c / grid / BLOCK_CELLS, B - 1) * B + MIN (c % grid / BLOCK_CELLS, B - 1);
 }
 
-void
-funad_appearance_outlier_scores (const float *features, const int *frames, int n, int grid,
-                                 int D, int window, float *scores)
+/* looks[(b * n + i) * D]: block b of frame i (frames[i] of `features`, or i), the mean of its
+ * cells' features, standardised with mean and std (NULL: as they are; a std of 0 zeroes the
+ * dimension), so that each block position is one n x D matrix. */
+static void
+block_looks (const float *features, const int *frames, int n, int grid, int D,
+             const float *mean, const float *std, float *looks)
 {
   const int B = funad_appearance_blocks (grid), nb = B * B, P = grid * grid;
-  /* look[(b * n + i) * D]: block b of frame i, so each block position is one matrix. */
-  float *look = g_new0 (float, (gsize) nb * n * D);
   int *count = g_new0 (int, nb);
   for (int c = 0; c < P; c++)
     count[block_of (c, grid, B)]++;
+  memset (looks, 0, sizeof (float) * nb * n * D);
   for (int i = 0; i < n; i++)
     for (int c = 0; c < P; c++) {
       int b = block_of (c, grid, B);
-      float *a = look + ((gsize) b * n + i) * D;
+      float *a = looks + ((gsize) b * n + i) * D;
       const float *f = features + ((gsize) (frames ? frames[i] : i) * P + c) * D;
       for (int j = 0; j < D; j++)
         a[j] += f[j] / count[b];
     }
-  /* Standardise each dimension over all blocks; one that never varies carries no evidence
-   * and is zeroed, not divided by ~0. */
-  gsize rows = (gsize) nb * n;
-  double *mean = g_new0 (double, D), *var = g_new0 (double, D);
+  for (gsize r = 0; mean && r < (gsize) nb * n; r++)
+    for (int j = 0; j < D; j++) {
+      float *v = looks + r * D + j;
+      *v = std[j] > 0.f ? (*v - mean[j]) / std[j] : 0.f;
+    }
+  g_free (count);
+}
+
+/* Each dimension's mean and standard deviation over `rows` looks; one that never varies
+ * carries no evidence and gets std 0 (zeroed, not divided by ~0). */
+static void
+fit_standardisation (const float *looks, gsize rows, int D, float *mean, float *std)
+{
+  double *sum = g_new0 (double, D), *sq = g_new0 (double, D);
   for (gsize r = 0; r < rows; r++)
     for (int j = 0; j < D; j++)
-      mean[j] += look[r * D + j];
+      sum[j] += looks[r * D + j];
   for (int j = 0; j < D; j++)
-    mean[j] /= rows;
+    mean[j] = (float) (sum[j] / MAX (rows, 1));
   for (gsize r = 0; r < rows; r++)
     for (int j = 0; j < D; j++) {
-      double d = look[r * D + j] - mean[j];
-      var[j] += d * d;
+      double d = looks[r * D + j] - mean[j];
+      sq[j] += d * d;
     }
   for (int j = 0; j < D; j++) {
-    double sd = sqrt (var[j] / rows);
-    for (gsize r = 0; r < rows; r++) {
-      float *v = look + r * D + j;
-      *v = sd > 1e-12 ? (float) ((*v - mean[j]) / sd) : 0.f;
-    }
+    double sd = sqrt (sq[j] / MAX (rows, 1));
+    std[j] = sd > 1e-12 ? (float) sd : 0.f;
   }
+  g_free (sq);
+  g_free (sum);
+}
+
+/* For nq query frames' looks (nb x nq x D), the mean over blocks of the distance to the
+ * FUNAD_APPEARANCE_RANK-th nearest of the nr reference looks (nb x nr x D) at the same block,
+ * skipping references whose frame is within window of the query's (q_frame, r_frame; NULL:
+ * skip none). With fewer references left, the farthest of those there are; with none, 0. */
+static void
+look_distances (const float *q, int nq, const int *q_frame, const float *ref,
+                const float *ref_norms, int nr, const int *r_frame, int nb, int D, int window,
+                float *out)
+{
   const int K = FUNAD_APPEARANCE_RANK;
-  int *group = g_new (int, n), *nn = g_new (int, (gsize) n * K);
-  float *dist = g_new (float, (gsize) n * K);
-  for (int i = 0; i < n; i++) {
-    group[i] = i;
-    scores[i] = 0.f;
-  }
+  int *nn = g_new (int, (gsize) nq * K);
+  float *dist = g_new (float, (gsize) nq * K);
+  for (int i = 0; i < nq; i++)
+    out[i] = 0.f;
   for (int b = 0; b < nb; b++) {
-    const float *m = look + (gsize) b * n * D;
-    funad_knn (m, n, m, n, D, K, group, group, window, dist, nn);
-    /* With fewer than K frames outside its window (small sets), the farthest of those there
-     * are; with none, no evidence against it. */
-    for (int i = 0; i < n; i++) {
+    const float *r = ref + (gsize) b * nr * D;
+    if (ref_norms)
+      funad_knn_normed (q + (gsize) b * nq * D, nq, r, ref_norms + (gsize) b * nr, nr, D, K,
+                        q_frame, r_frame, window, dist, nn);
+    else
+      funad_knn (q + (gsize) b * nq * D, nq, r, nr, D, K, q_frame, r_frame, window, dist, nn);
+    for (int i = 0; i < nq; i++) {
       const float *d = dist + (gsize) i * K;
       int r = K - 1;
       while (r > 0 && !isfinite (d[r]))
         r--;
-      scores[i] += (isfinite (d[r]) ? sqrtf (MAX (d[r], 0.f)) : 0.f) / nb;
+      out[i] += (isfinite (d[r]) ? sqrtf (MAX (d[r], 0.f)) : 0.f) / nb;
     }
   }
   g_free (dist);
   g_free (nn);
-  g_free (group);
-  g_free (var);
+}
+
+void
+funad_appearance_outlier_scores (const float *features, const int *frames, int n, int grid,
+                                 int D, int window, float *scores)
+{
+  const int B = funad_appearance_blocks (grid), nb = B * B;
+  float *looks = g_new (float, (gsize) nb * n * D);
+  float *mean = g_new (float, D), *std = g_new (float, D);
+  int *order = g_new (int, MAX (n, 1));
+  block_looks (features, frames, n, grid, D, NULL, NULL, looks);
+  fit_standardisation (looks, (gsize) nb * n, D, mean, std);
+  for (gsize r = 0; r < (gsize) nb * n; r++)
+    for (int j = 0; j < D; j++) {
+      float *v = looks + r * D + j;
+      *v = std[j] > 0.f ? (*v - mean[j]) / std[j] : 0.f;
+    }
+  for (int i = 0; i < n; i++)
+    order[i] = i;
+  look_distances (looks, n, order, looks, NULL, n, order, nb, D, window, scores);
+  g_free (order);
+  g_free (std);
   g_free (mean);
-  g_free (count);
-  g_free (look);
+  g_free (looks);
+}
+
+void
+funad_appearance_clear (FunadAppearance *a)
+{
+  g_clear_pointer (&a->mean, g_free);
+  g_clear_pointer (&a->std, g_free);
+  g_clear_pointer (&a->looks, g_free);
+  g_clear_pointer (&a->norms, g_free);
+  a->n_frames = 0;
+}
+
+void
+funad_appearance_alloc (FunadAppearance *a, int n_frames, int n_blocks, int D)
+{
+  funad_appearance_clear (a);
+  a->n_frames = n_frames;
+  a->n_blocks = n_blocks;
+  a->dim = D;
+  a->mean = g_new0 (float, D);
+  a->std = g_new0 (float, D);
+  a->looks = g_new0 (float, (gsize) n_blocks * n_frames * D);
+}
+
+/* Frame numbers 0..n-1 where the caller gives none. */
+static int *
+frame_numbers (const int *frames, int n)
+{
+  int *out = g_new (int, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    out[i] = frames ? frames[i] : i;
+  return out;
+}
+
+gboolean
+funad_appearance_fit (FunadAppearance *a, const float *features, const int *frames, int n,
+                      int grid, int D, int window, float weight)
+{
+  const int nb = funad_appearance_blocks (grid);
+  funad_appearance_clear (a);
+  if (n < MIN_REFERENCE_FRAMES || !(weight > 0.f))
+    return FALSE;
+  funad_appearance_alloc (a, n, nb * nb, D);
+  block_looks (features, frames, n, grid, D, NULL, NULL, a->looks);
+  fit_standardisation (a->looks, (gsize) a->n_blocks * n, D, a->mean, a->std);
+  block_looks (features, frames, n, grid, D, a->mean, a->std, a->looks);
+  /* The reference frames' own distances, each leaving out itself and its neighbours in
+   * order, give the spread a new frame's distance is measured in. */
+  float *own = g_new (float, n);
+  int *number = frame_numbers (frames, n);
+  look_distances (a->looks, n, number, a->looks, NULL, n, number, a->n_blocks, D, window,
+                  own);
+  double median, mad;
+  funad_robust_cut (own, n, 0.0, &median, &mad);
+  g_free (number);
+  g_free (own);
+  a->median = (float) median;
+  a->scale = (float) (1.4826 * mad);
+  a->weight = weight;
+  if (!(a->scale > 0.f) || !isfinite (a->scale)) {
+    funad_appearance_clear (a);
+    return FALSE;
+  }
+  funad_appearance_ready (a);
+  return TRUE;
+}
+
+void
+funad_appearance_ready (FunadAppearance *a)
+{
+  g_free (a->norms);
+  a->norms = g_new (float, (gsize) a->n_blocks * MAX (a->n_frames, 1));
+  funad_squared_norms (a->looks, a->n_blocks * a->n_frames, a->dim, a->norms);
+}
+
+void
+funad_appearance_offsets (const FunadAppearance *a, const float *features, const int *frames,
+                          int n, int grid, const int *reference_frames, int window,
+                          float *offsets)
+{
+  if (!a->n_frames) {
+    memset (offsets, 0, sizeof (float) * n);
+    return;
+  }
+  const int D = a->dim;
+  float *looks = g_new (float, (gsize) a->n_blocks * n * D);
+  int *number = reference_frames ? frame_numbers (frames, n) : NULL;
+  block_looks (features, frames, n, grid, D, a->mean, a->std, looks);
+  look_distances (looks, n, number, a->looks, a->norms, a->n_frames, reference_frames,
+                  a->n_blocks, D, window, offsets);
+  for (int i = 0; i < n; i++)
+    offsets[i] = a->weight * (offsets[i] - a->median) / a->scale;
+  g_free (number);
+  g_free (looks);
+}
+
+void
+funad_appearance_shift (float *patch_scores, int count, float offset)
+{
+  for (int i = 0; i < count; i++)
+    if (patch_scores[i] < FUNAD_SCORE_UNREACHABLE)  /* an unreachable patch stays so */
+      patch_scores[i] = CLAMP (patch_scores[i] + offset, -FUNAD_SCORE_UNREACHABLE,
+                               FUNAD_SCORE_UNREACHABLE);
 }

@@ -62,6 +62,11 @@ void funad_knn (const float *q, int nq, const float *r, int nr, int d, int k,
                 int *index);
 /* Pairs (i < j) of rows that are each other's nearest neighbour. Returns the pair count;
  * pair_i/pair_j must hold n entries. */
+/* The same with the reference rows' squared norms given (rn: nr of them), for a reference
+ * searched again and again. */
+void funad_knn_normed (const float *q, int nq, const float *r, const float *rn, int nr, int d,
+                       int k, const int *q_group, const int *r_group, int exclude_within,
+                       float *dist, int *index);
 int funad_mutual_pairs (const float *x, int n, int d, int *pair_i, int *pair_j);
 
 /* ---- kmeans.c ---------------------------------------------------------------------------- */
@@ -306,6 +311,16 @@ double funad_bank_index_search (const FunadBankIndex *index, const float *q, int
                                 float *dist);
 
 /* ---- model.c ----------------------------------------------------------------------------- */
+/* The frames a model trusts as normal, as blocks' looks, and how far a frame's looks lie from
+ * theirs as a robust z; weight x z is added to every patch score of the frame. */
+#define FUNAD_APPEARANCE_MAX_FRAMES 1024  /* reference frames kept in a model, at most */
+typedef struct {
+  int n_frames, n_blocks, dim;  /* n_frames 0: no appearance term */
+  float *mean, *std;            /* dim: looks are standardised with these (std 0: zeroed) */
+  float *looks;                 /* n_blocks x n_frames x dim */
+  float *norms;                 /* n_blocks x n_frames: |look|^2 (funad_appearance_ready) */
+  float median, scale, weight;  /* z = (distance - median) / scale */
+} FunadAppearance;
 struct _FunadModel {
   gint ref_count;
   int input_size, grid;
@@ -318,6 +333,7 @@ struct _FunadModel {
   float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */
   int bank_rows;
   float *cell_offset, *cell_scale;  /* grid^2 each, or NULL: patch scores as they are */
+  FunadAppearance appearance;       /* the frame's appearance term (n_frames 0: none) */
   gsize bank_index_once;            /* funad_model_bank_index() builds it on first use */
   FunadBankIndex *bank_index;
 };
@@ -393,6 +409,25 @@ int funad_appearance_blocks (int grid);
 #define FUNAD_APPEARANCE_RANK 3
 void funad_appearance_outlier_scores (const float *features, const int *frames, int n,
                                       int grid, int D, int window, float *scores);
+
+void funad_appearance_clear (FunadAppearance *appearance);
+void funad_appearance_alloc (FunadAppearance *appearance, int n_frames, int n_blocks, int dim);
+/* Fits the reference on n frames (as above; their numbers in order are `frames`, or 0..n-1)
+ * and the spread of their own distances, each leaving out the frames within window of it.
+ * FALSE (and no term) with fewer than 8 frames, no spread or a weight of 0. */
+gboolean funad_appearance_fit (FunadAppearance *appearance, const float *features,
+                               const int *frames, int n, int grid, int D, int window,
+                               float weight);
+/* Derives what scoring needs from the looks (after they are read from a file). */
+void funad_appearance_ready (FunadAppearance *appearance);
+/* weight x z of n frames (as above); with reference_frames (the reference's frame numbers,
+ * training only) each leaves out the reference frames within window of its own number. All 0
+ * without a term. */
+void funad_appearance_offsets (const FunadAppearance *appearance, const float *features,
+                               const int *frames, int n, int grid,
+                               const int *reference_frames, int window, float *offsets);
+/* Adds a frame's offset to its patch scores (an unreachable one stays unreachable). */
+void funad_appearance_shift (float *patch_scores, int count, float offset);
 
 /* ---- stats.c ------------------------------------------------------------------------------ */
 double funad_robust_cut (const float *values, gsize n, double z, double *median, double *mad);

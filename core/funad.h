@@ -180,6 +180,10 @@ typedef struct {
                           * used */
   int appearance_rounds; /* the kept images compared again among themselves, against the first
                           * cut, up to this many rounds in all (1: once) */
+  float appearance_weight; /* every scored frame's appearance (block by block against the
+                          * images the bank or the last IRMB was built from: appearance.c) as
+                          * a robust z, times this, is added to its patch scores; 0: patch
+                          * scores alone */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

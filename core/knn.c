@@ -39,11 +39,21 @@ void
 funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const int *q_group,
            const int *r_group, int exclude_within, float *dist, int *index)
 {
-  float *qn = g_new (float, nq);
-  float *rn = g_new (float, nr);
-  float *dot = g_new (float, (gsize) QUERY_TILE * REF_TILE);
-  funad_squared_norms (q, nq, d, qn);
+  float *rn = g_new (float, MAX (nr, 1));
   funad_squared_norms (r, nr, d, rn);
+  funad_knn_normed (q, nq, r, rn, nr, d, k, q_group, r_group, exclude_within, dist, index);
+  g_free (rn);
+}
+
+void
+funad_knn_normed (const float *q, int nq, const float *r, const float *rn, int nr, int d, int k,
+                  const int *q_group, const int *r_group, int exclude_within, float *dist,
+                  int *index)
+{
+  float *qn = g_new (float, MAX (nq, 1));
+  /* A tile no larger than the products need: a few queries are common (one frame's blocks). */
+  float *dot = g_new (float, (gsize) MAX (1, MIN (nq, QUERY_TILE)) * MAX (1, MIN (nr, REF_TILE)));
+  funad_squared_norms (q, nq, d, qn);
   for (gsize i = 0; i < (gsize) nq * k; i++) {
     dist[i] = INFINITY;
     index[i] = -1;
@@ -76,7 +86,6 @@ funad_knn (const float *q, int nq, const float *r, int nr, int d, int k, const i
     }
   }
   g_free (dot);
-  g_free (rn);
   g_free (qn);
 }
 

@@ -75,6 +75,13 @@ model_tensors (FunadModel *m)
     spec_add (specs, g_strdup ("scorer.cell_offset"), m->cell_offset, 1, m->grid * m->grid, 0);
     spec_add (specs, g_strdup ("scorer.cell_scale"), m->cell_scale, 1, m->grid * m->grid, 0);
   }
+  const FunadAppearance *a = &m->appearance;
+  if (a->n_frames) {
+    spec_add (specs, g_strdup ("scorer.appearance_mean"), a->mean, 1, a->dim, 0);
+    spec_add (specs, g_strdup ("scorer.appearance_std"), a->std, 1, a->dim, 0);
+    spec_add (specs, g_strdup ("scorer.appearance_looks"), a->looks, 2,
+              (gint64) a->n_blocks * a->n_frames, a->dim);
+  }
   if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
     spec_add (specs, g_strdup ("scorer.bank"), m->bank, 2, m->bank_rows, bb->dim);
     return specs;
@@ -93,6 +100,12 @@ static void
 metadata_int (GHashTable *meta, const char *key, int value)
 {
   g_hash_table_replace (meta, g_strdup (key), g_strdup_printf ("%d", value));
+}
+
+static void
+metadata_float (GHashTable *meta, const char *key, float value)
+{
+  g_hash_table_replace (meta, g_strdup (key), g_strdup_printf ("%.9g", value));
 }
 
 static gboolean
@@ -168,6 +181,17 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
     g_hash_table_replace (meta, g_strdup ("calibration"), g_strdup (CELL_CALIBRATION));
   else
     g_hash_table_remove (meta, "calibration");
+  if (m->appearance.n_frames) {
+    metadata_int (meta, "appearance_frames", m->appearance.n_frames);
+    metadata_float (meta, "appearance_median", m->appearance.median);
+    metadata_float (meta, "appearance_scale", m->appearance.scale);
+    metadata_float (meta, "appearance_weight", m->appearance.weight);
+  } else {
+    g_hash_table_remove (meta, "appearance_frames");
+    g_hash_table_remove (meta, "appearance_median");
+    g_hash_table_remove (meta, "appearance_scale");
+    g_hash_table_remove (meta, "appearance_weight");
+  }
 
   GArray *specs = model_tensors (m);
   JsonBuilder *b = json_builder_new ();
@@ -300,6 +324,18 @@ parse_int (const char *s, int lo, int hi, int *out)
     return FALSE;
   *out = (int) v;
   return TRUE;
+}
+
+/* One finite float. */
+static gboolean
+parse_float (const char *s, float *out)
+{
+  if (!s)
+    return FALSE;
+  char *end;
+  double v = g_ascii_strtod (s, &end);
+  *out = (float) v;
+  return end != s && !*end && isfinite (v);
 }
 
 /* Three comma-separated floats (the input normalisation). */
@@ -458,6 +494,27 @@ funad_model_load (const char *path, GError **error)
     m->cell_scale = g_new (float, (gsize) grid * grid);
   }
 
+  /* Models from before the appearance term say nothing: patch scores alone. */
+  const char *app_frames = funad_model_get_metadata (m, "appearance_frames");
+  if (app_frames) {
+    int n_frames;
+    float median, scale, weight;
+    if (!parse_int (app_frames, 1, FUNAD_APPEARANCE_MAX_FRAMES, &n_frames)
+        || !parse_float (funad_model_get_metadata (m, "appearance_median"), &median)
+        || !parse_float (funad_model_get_metadata (m, "appearance_scale"), &scale)
+        || !parse_float (funad_model_get_metadata (m, "appearance_weight"), &weight)
+        || !(scale > 0.f) || weight < 0.f)
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata 'appearance_frames', '_median', '_scale' or "
+            "'_weight' is missing or out of range");
+    int blocks = funad_appearance_blocks (grid);
+    if ((guint64) n_frames * blocks * blocks * m->backbone.dim * 4 > funad_safetensors_size (st))
+      FAIL (FUNAD_ERROR_CORRUPT, "metadata 'appearance_frames' is larger than the file");
+    funad_appearance_alloc (&m->appearance, n_frames, blocks * blocks, m->backbone.dim);
+    m->appearance.median = median;
+    m->appearance.scale = scale;
+    m->appearance.weight = weight;
+  }
+
   specs = model_tensors (m);
   if (funad_safetensors_n_tensors (st) != specs->len)
     FAIL (FUNAD_ERROR_CORRUPT, "holds %u tensors where %u are expected",
@@ -475,6 +532,11 @@ funad_model_load (const char *path, GError **error)
         || !isfinite (m->cell_offset[c]))
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.cell_scale' or 'scorer.cell_offset' holds a "
             "non-positive or non-finite value");
+  for (int j = 0; m->appearance.n_frames && j < m->appearance.dim; j++)
+    if (!(m->appearance.std[j] >= 0.f))
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.appearance_std' holds a negative value");
+  if (m->appearance.n_frames)
+    funad_appearance_ready (&m->appearance);
   g_array_unref (specs);
   g_hash_table_unref (file_meta);
   funad_safetensors_free (st);

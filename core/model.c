@@ -31,6 +31,7 @@ funad_model_unref (FunadModel *model)
   g_free (model->bank);
   g_free (model->cell_offset);
   g_free (model->cell_scale);
+  funad_appearance_clear (&model->appearance);
   funad_bank_index_free (model->bank_index);
   g_hash_table_unref (model->metadata);
   g_free (model);

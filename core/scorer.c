@@ -138,6 +138,11 @@ funad_scorer_score (FunadScorer *s, const FunadImage *image, float *score, const
   else
     funad_model_patch_scores (m, s->features, m->grid * m->grid, &s->cache, s->patch_scores);
   funad_calibration_apply (m, s->patch_scores, 0, m->grid * m->grid);
+  if (m->appearance.n_frames) {
+    float offset;
+    funad_appearance_offsets (&m->appearance, s->features, NULL, 1, m->grid, NULL, 0, &offset);
+    funad_appearance_shift (s->patch_scores, m->grid * m->grid, offset);
+  }
   gint64 t3 = g_get_monotonic_time ();
   float best = funad_patch_scores_to_map (s->patch_scores, m->grid, m->input_size, s->map,
                                           s->tmp);

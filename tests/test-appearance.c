@@ -155,6 +155,55 @@ test_degenerate (void)
   g_free (f);
 }
 
+/* The reference term: a new frame like the reference's scores near z 0, one unlike it far
+ * above; a reference frame scored leaving itself out scores as the fit measured the spread
+ * (median z exactly 0; without the leave-out it would match itself and score lower); the
+ * weight scales z; too few frames give no term. */
+static void
+test_reference (void)
+{
+  const int odd[] = { 59 };
+  float *f = frames (5, odd, 1, 1.f);
+  int reference[50];
+  for (int i = 0; i < 50; i++)
+    reference[i] = i;
+  FunadAppearance a = { 0 };
+  g_assert_true (funad_appearance_fit (&a, f, reference, 50, G, D, 0, 1.f));
+  g_assert_cmpint (a.n_frames, ==, 50);
+  g_assert_cmpint (a.n_blocks, ==, 4);
+  int fresh[10];
+  float z[50];
+  for (int i = 0; i < 10; i++)
+    fresh[i] = 50 + i;
+  funad_appearance_offsets (&a, f, fresh, 10, G, NULL, 0, z);
+  for (int i = 0; i < 9; i++)
+    g_assert_cmpfloat (fabsf (z[i]), <, 4.f);
+  g_assert_cmpfloat (z[9], >, 20.f);
+
+  funad_appearance_offsets (&a, f, reference, 50, G, reference, 0, z);
+  g_assert_cmpfloat (fabs (funad_quantile (z, 50, 0.5)), <, 1e-4);
+  float self[50];
+  funad_appearance_offsets (&a, f, reference, 50, G, NULL, 0, self);
+  for (int i = 0; i < 50; i++)
+    g_assert_cmpfloat (self[i], <, z[i]);
+
+  float twice[10], once[10];
+  funad_appearance_offsets (&a, f, fresh, 10, G, NULL, 0, once);
+  a.weight = 2.f;
+  funad_appearance_offsets (&a, f, fresh, 10, G, NULL, 0, twice);
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpfloat (fabsf (twice[i] - 2.f * once[i]), <=, 1e-5f * (1.f + fabsf (once[i])));
+
+  g_assert_false (funad_appearance_fit (&a, f, reference, 7, G, D, 0, 1.f));
+  g_assert_cmpint (a.n_frames, ==, 0);
+  funad_appearance_offsets (&a, f, fresh, 10, G, NULL, 0, z);
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpfloat (z[i], ==, 0.f);
+  g_assert_false (funad_appearance_fit (&a, f, reference, 50, G, D, 0, 0.f));
+  funad_appearance_clear (&a);
+  g_free (f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -164,5 +213,6 @@ main (int argc, char **argv)
   g_test_add_func ("/appearance/copies", test_copies);
   g_test_add_func ("/appearance/subset", test_subset);
   g_test_add_func ("/appearance/degenerate", test_degenerate);
+  g_test_add_func ("/appearance/reference", test_reference);
   return g_test_run ();
 }

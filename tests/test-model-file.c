@@ -1,6 +1,7 @@
 /* test-model-file.c — the safetensors model file: round trip, and corrupt, truncated, lying or
  * foreign files rejected with a message that names the file and the problem. */
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include "funad-private.h"
 #include "synthetic-frames.h"
@@ -253,6 +254,68 @@ test_unwritable_keeps_old (void)
   funad_model_unref (m);
 }
 
+/* The appearance term survives a save and load bit for bit; it moves a frame's score with its
+ * weight, linearly (added to every patch score); a file whose appearance metadata lies about
+ * its tensors or holds no number is refused. */
+static void
+test_appearance (void)
+{
+  FunadTrainParams p = funad_train_default_params ();
+  p.input_size = 32;
+  p.dict_size = 8;
+  p.fit_patches = 2000;
+  FunadModel *m = synthetic_trained_model (&p, 14);
+  int n = m->appearance.n_frames;
+  g_assert_cmpint (n, >=, 10);
+  g_assert_cmpint (n, <=, 14);
+  char *path = path_in_tmp ("appearance.safetensors");
+  g_assert_true (funad_model_save (m, path, NULL));
+  GError *error = NULL;
+  FunadModel *back = funad_model_load (path, &error);
+  g_assert_no_error (error);
+  const FunadAppearance *a = &m->appearance, *b = &back->appearance;
+  g_assert_cmpint (b->n_frames, ==, n);
+  g_assert_cmpmem (b->looks, (gsize) n * a->n_blocks * a->dim * 4, a->looks,
+                   (gsize) n * a->n_blocks * a->dim * 4);
+  g_assert_cmpfloat (b->median, ==, a->median);
+  g_assert_cmpfloat (b->scale, ==, a->scale);
+  g_assert_cmpfloat (b->weight, ==, p.appearance_weight);
+  g_assert_cmpfloat (b->weight, >, 0.f);
+  assert_same_frame_score (m, back);
+
+  back->appearance.weight = 1.f;
+  float once = frame_score (back);
+  back->appearance.weight = 0.f;
+  float none = frame_score (back);
+  back->appearance.weight = 2.f;
+  float twice = frame_score (back);
+  g_assert_cmpfloat (once, !=, none);
+  g_assert_cmpfloat (fabsf ((twice - none) - 2.f * (once - none)), <=,
+                     1e-4f * (1.f + fabsf (twice)));
+
+  gsize len;
+  char *good;
+  g_assert_true (g_file_get_contents (path, &good, &len, NULL));
+  char *from = g_strdup_printf ("\"appearance_frames\":\"%d\"", n);
+  char *to = g_strdup_printf ("\"appearance_frames\":\"%d\"", n - 1);
+  char *bad = g_memdup2 (good, len);
+  patch_header (bad, len, from, to);
+  expect_rejected ("appearance-frames.safetensors", bad, len, FUNAD_ERROR_CORRUPT,
+                   "scorer.appearance_looks");
+  g_free (bad);
+  bad = g_memdup2 (good, len);
+  patch_header (bad, len, "\"appearance_weight\":\"0", "\"appearance_weight\":\"x");
+  expect_rejected ("appearance-weight.safetensors", bad, len, FUNAD_ERROR_CORRUPT,
+                   "'_weight' is missing or out of range");
+  g_free (bad);
+  g_free (to);
+  g_free (from);
+  g_free (good);
+  funad_model_unref (back);
+  funad_model_unref (m);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -262,6 +325,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-file/corrupt", test_corrupt_files);
   g_test_add_func ("/model-file/unwritable", test_unwritable_keeps_old);
   g_test_add_func ("/model-file/funad-patch-scores", test_funad_patch_scores);
+  g_test_add_func ("/model-file/appearance", test_appearance);
   int rc = g_test_run ();
   GDir *dir = g_dir_open (tmpdir, 0, NULL);
   const char *name;

@@ -134,6 +134,42 @@ test_typical_images (void)
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
 }
 
+/* The summary's integer `key` (-1 when absent). */
+static int
+summary_int (FunadModel *m, const char *key)
+{
+  const char *summary = funad_model_get_metadata (m, "training_summary");
+  char *needle = g_strdup_printf ("\"%s\":", key);
+  const char *at = strstr (summary, needle);
+  int v = at ? atoi (at + strlen (needle)) : -1;
+  g_free (needle);
+  return v;
+}
+
+/* The appearance term compares a frame with the frames the bank (or FUN-AD's last IRMB) was
+ * built from, every one of them here, and only them; a weight of 0 leaves it out. */
+static void
+test_appearance_reference (void)
+{
+  for (int kind = 0; kind < 2; kind++) {
+    FunadTrainParams p = small_params ();
+    p.scorer = kind ? FUNAD_SCORER_FUNAD : FUNAD_SCORER_MEMORY_BANK;
+    FunadModel *m = contaminated_model (&p);
+    int kept = 40 - summary_int (m, "left_out_count");
+    g_assert_cmpint (kept, <, 40);
+    g_assert_cmpint (m->appearance.n_frames, ==, kept);
+    g_assert_cmpint (summary_int (m, "appearance_frames"), ==, kept);
+    funad_model_unref (m);
+  }
+  FunadTrainParams p = small_params ();
+  p.appearance_weight = 0.f;
+  FunadModel *m = contaminated_model (&p);
+  g_assert_cmpint (m->appearance.n_frames, ==, 0);
+  g_assert_cmpint (summary_int (m, "appearance_frames"), ==, 0);
+  funad_model_unref (m);
+  g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.95);
+}
+
 /* FUN-AD's discriminator, taught only by its own pseudo-labels, finds them too. */
 static void
 test_funad_learns (void)
@@ -410,6 +446,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/finds-defects", test_finds_defects);
   g_test_add_func ("/trainer/typical-images", test_typical_images);
+  g_test_add_func ("/trainer/appearance-reference", test_appearance_reference);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
   g_test_add_func ("/trainer/funad-pseudo-label-rules", test_funad_pseudo_label_rules);
   g_test_add_func ("/trainer/funad-pseudo-label-gate", test_funad_pseudo_label_gate);

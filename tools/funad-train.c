@@ -464,6 +464,11 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
                   "left out of the bank as atypical");
     print_frames (summary, "pseudo_anomaly_frames", "pseudo_anomaly_frame_count",
                   "FUN-AD learned its anomalies from");
+    if (summary && json_object_has_member (summary, "appearance_frames")
+        && json_object_get_int_member (summary, "appearance_frames") > 0)
+      g_printerr ("  appearance: each frame compared with %" G_GINT64_FORMAT " trusted frames, "
+                  "weight %g\n", json_object_get_int_member (summary, "appearance_frames"),
+                  json_object_get_double_member (summary, "appearance_weight"));
   }
   g_object_unref (parser);
 }
@@ -483,7 +488,7 @@ main (int argc, char **argv)
   int size = params.input_size, epochs = G_MININT, threads = params.n_threads, every = 1;
   int bank_size = params.bank_size, feature_dim = G_MININT;
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
-  double appearance_z = params.appearance_z;
+  double appearance_z = params.appearance_z, appearance_weight = params.appearance_weight;
   int appearance_rounds = params.appearance_rounds;
   double synthetic_fraction = params.synthetic_fraction, synthetic_scale = params.synthetic_scale;
   double pseudo_label_z = params.pseudo_label_z;
@@ -529,6 +534,13 @@ main (int argc, char **argv)
                                            "appearance, block by block, against the others' "
                                            "has a robust z-score above Z (default %g; 0: not "
                                            "used)", params.appearance_z);
+  char *appearance_weight_help = g_strdup_printf ("Add to every patch score of a frame W "
+                                                  "times its appearance, block by block "
+                                                  "against the frames the model trusts as "
+                                                  "normal, as a robust z: a frame unlike all "
+                                                  "of them scores higher everywhere; 0 to 100 "
+                                                  "(default %g; 0: patch scores alone)",
+                                                  params.appearance_weight);
   char *dedup_help = g_strdup_printf ("Drop a frame whose 32x32 grey thumbnail differs from "
                                       "the last kept frame's by less than T grey levels (mean "
                                       "absolute difference; default %g; 0 keeps all)",
@@ -566,6 +578,8 @@ main (int argc, char **argv)
     { "typical-z", 0, 0, G_OPTION_ARG_DOUBLE, &typical_z, typical_help, "Z" },
     { "appearance-z", 0, 0, G_OPTION_ARG_DOUBLE, &appearance_z, appearance_help, "Z" },
     { "appearance-rounds", 0, 0, G_OPTION_ARG_INT, &appearance_rounds, rounds_help, "N" },
+    { "appearance-weight", 0, 0, G_OPTION_ARG_DOUBLE, &appearance_weight,
+      appearance_weight_help, "W" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-teacher", 0, 0, G_OPTION_ARG_NONE, &no_teacher, "FUN-AD ablation: IRMB starts from all "
       "images and keeps min-max-normalised scores below 0.5, as the reference does (default: "
@@ -623,6 +637,7 @@ main (int argc, char **argv)
   g_free (outlier_help);
   g_free (typical_help);
   g_free (appearance_help);
+  g_free (appearance_weight_help);
   g_free (dedup_help);
 
   if (!output)
@@ -671,6 +686,8 @@ main (int argc, char **argv)
     return cli_fail ("--bank-size must be at least 1");
   if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must be numbers, 0 or more");
+  if (!(appearance_weight >= 0 && appearance_weight <= 100))
+    return cli_fail ("--appearance-weight must be between 0 and 100");
   if (appearance_rounds < 1 || appearance_rounds > 10)
     return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
@@ -699,6 +716,7 @@ main (int argc, char **argv)
   params.typical_z = (float) typical_z;
   params.appearance_z = (float) appearance_z;
   params.appearance_rounds = appearance_rounds;
+  params.appearance_weight = (float) appearance_weight;
   params.use_irmb = !no_irmb;
   params.use_teacher = !no_teacher;
   params.use_synthetic = !no_synthetic;
