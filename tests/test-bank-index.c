@@ -23,6 +23,19 @@ clustered (GRand *rng, const float *centres, int n)
   return x;
 }
 
+/* A bank of `rows` and `nq` queries drawn around the same 40 random centres. */
+static void
+clustered_set (guint32 seed, int rows, int nq, float **bank, float **q)
+{
+  GRand *rng = g_rand_new_with_seed (seed);
+  float centres[40 * D];
+  for (int i = 0; i < 40 * D; i++)
+    centres[i] = 3.f * funad_gaussian (rng);
+  *bank = clustered (rng, centres, rows);
+  *q = clustered (rng, centres, nq);
+  g_rand_free (rng);
+}
+
 static void
 exact_nearest (const float *q, int nq, const float *bank, int rows, float *out)
 {
@@ -43,12 +56,9 @@ exact_nearest (const float *q, int nq, const float *bank, int rows, float *out)
 static void
 test_index_against_exact (void)
 {
-  GRand *rng = g_rand_new_with_seed (7);
-  float centres[40 * D];
-  for (int i = 0; i < 40 * D; i++)
-    centres[i] = 3.f * funad_gaussian (rng);
   const int rows = 6000, nq = 500;
-  float *bank = clustered (rng, centres, rows), *q = clustered (rng, centres, nq);
+  float *bank, *q;
+  clustered_set (7, rows, nq, &bank, &q);
   float *exact = g_new (float, nq), *got = g_new (float, nq);
   exact_nearest (q, nq, bank, rows, exact);
 
@@ -89,7 +99,6 @@ test_index_against_exact (void)
   g_free (exact);
   g_free (q);
   g_free (bank);
-  g_rand_free (rng);
 }
 
 /* A model whose bank is large enough to be indexed, then the same frames scored by one
@@ -100,12 +109,9 @@ test_index_against_exact (void)
 static void
 test_far_row (void)
 {
-  GRand *rng = g_rand_new_with_seed (9);
-  float centres[40 * D];
-  for (int i = 0; i < 40 * D; i++)
-    centres[i] = 3.f * funad_gaussian (rng);
   const int rows = 6000, nq = 100;
-  float *bank = clustered (rng, centres, rows), *q = clustered (rng, centres, nq);
+  float *bank, *q;
+  clustered_set (9, rows, nq, &bank, &q);
   for (int k = 0; k < rows; k += 1500)
     for (int j = 0; j < D; j++)
       bank[(gsize) k * D + j] = 1e20f;
@@ -120,7 +126,6 @@ test_far_row (void)
   g_free (got);
   g_free (q);
   g_free (bank);
-  g_rand_free (rng);
 }
 
 static void
