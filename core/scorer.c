@@ -183,4 +183,7 @@ funad_model_frame_flops (const FunadModel *m, double *backbone, double *scorer)
       macs += (double) d[l] * d[l + 1];
     *scorer = 2.0 * P * macs;
   }
+  /* the appearance term: each block's look against the reference frames' */
+  const FunadAppearance *a = &m->appearance;
+  *scorer += 2.0 * a->n_blocks * a->n_frames * a->dim;
 }
