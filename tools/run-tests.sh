@@ -32,7 +32,9 @@ tools/asan-build.sh
 GST_REGISTRY=build-asan/tests/registry.bin GST_PLUGIN_PATH=build-asan/gst GST_REGISTRY_FORK=no \
   LD_PRELOAD="$(clang-14 -print-file-name=libclang_rt.asan-x86_64.so)" \
   ASAN_OPTIONS=detect_leaks=0 gst-inspect-1.0 funaddetect > /dev/null
-meson test -C build-asan --print-errorlogs
+# Sanitized code runs several times slower: test-e2e took 460 s of its 600 on an idle 2-core
+# machine and timed out on a busy one, so the sanitized stage gets twice the time limits.
+meson test -C build-asan --print-errorlogs --timeout-multiplier 2
 stage_done "2/4"
 
 stage "3/4 fuzz smoke, 60 s per target"
