@@ -39,11 +39,9 @@ block_of (int c, int grid, int B)
 }
 
 /* looks[(b * n + i) * D]: block b of frame i (frames[i] of `features`, or i), the mean of its
- * cells' features, standardised with mean and std (NULL: as they are; a std of 0 zeroes the
- * dimension), so that each block position is one n x D matrix. */
+ * cells' features, so that each block position is one n x D matrix. */
 static void
-block_looks (const float *features, const int *frames, int n, int grid, int D,
-             const float *mean, const float *std, float *looks)
+block_looks (const float *features, const int *frames, int n, int grid, int D, float *looks)
 {
   const int B = funad_appearance_blocks (grid), nb = B * B, P = grid * grid;
   int *count = g_new0 (int, nb);
@@ -58,36 +56,41 @@ block_looks (const float *features, const int *frames, int n, int grid, int D,
       for (int j = 0; j < D; j++)
         a[j] += f[j] / count[b];
     }
-  for (gsize r = 0; mean && r < (gsize) nb * n; r++)
-    for (int j = 0; j < D; j++) {
-      float *v = looks + r * D + j;
-      *v = std[j] > 0.f ? (*v - mean[j]) / std[j] : 0.f;
-    }
   g_free (count);
 }
 
-/* Each dimension's mean and standard deviation over `rows` looks; one that never varies
- * carries no evidence and gets std 0 (zeroed, not divided by ~0). */
+/* Each dimension's mean and standard deviation over `rows` looks. */
 static void
-fit_standardisation (const float *looks, gsize rows, int D, float *mean, float *std)
+fit_standardisation (const float *looks, gsize rows, int D, double *mean, double *sd)
 {
-  double *sum = g_new0 (double, D), *sq = g_new0 (double, D);
+  double *sq = g_new0 (double, D);
+  for (int j = 0; j < D; j++)
+    mean[j] = 0.0;
   for (gsize r = 0; r < rows; r++)
     for (int j = 0; j < D; j++)
-      sum[j] += looks[r * D + j];
+      mean[j] += looks[r * D + j];
   for (int j = 0; j < D; j++)
-    mean[j] = (float) (sum[j] / MAX (rows, 1));
+    mean[j] /= MAX (rows, 1);
   for (gsize r = 0; r < rows; r++)
     for (int j = 0; j < D; j++) {
       double d = looks[r * D + j] - mean[j];
       sq[j] += d * d;
     }
-  for (int j = 0; j < D; j++) {
-    double sd = sqrt (sq[j] / MAX (rows, 1));
-    std[j] = sd > 1e-12 ? (float) sd : 0.f;
-  }
+  for (int j = 0; j < D; j++)
+    sd[j] = sqrt (sq[j] / MAX (rows, 1));
   g_free (sq);
-  g_free (sum);
+}
+
+/* Standardises `rows` looks in place; a dimension that never varies carries no evidence and
+ * is zeroed, not divided by ~0. */
+static void
+standardise (float *looks, gsize rows, int D, const double *mean, const double *sd)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (int j = 0; j < D; j++) {
+      float *v = looks + r * D + j;
+      *v = sd[j] > 1e-12 ? (float) ((*v - mean[j]) / sd[j]) : 0.f;
+    }
 }
 
 /* For nq query frames' looks (nb x nq x D), the mean over blocks of the distance to the
@@ -123,26 +126,30 @@ look_distances (const float *q, int nq, const int *q_frame, const float *ref,
   g_free (nn);
 }
 
+/* Frame numbers 0..n-1 where the caller gives none. */
+static int *
+frame_numbers (const int *frames, int n)
+{
+  int *out = g_new (int, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    out[i] = frames ? frames[i] : i;
+  return out;
+}
+
 void
 funad_appearance_outlier_scores (const float *features, const int *frames, int n, int grid,
                                  int D, int window, float *scores)
 {
   const int B = funad_appearance_blocks (grid), nb = B * B;
   float *looks = g_new (float, (gsize) nb * n * D);
-  float *mean = g_new (float, D), *std = g_new (float, D);
-  int *order = g_new (int, MAX (n, 1));
-  block_looks (features, frames, n, grid, D, NULL, NULL, looks);
-  fit_standardisation (looks, (gsize) nb * n, D, mean, std);
-  for (gsize r = 0; r < (gsize) nb * n; r++)
-    for (int j = 0; j < D; j++) {
-      float *v = looks + r * D + j;
-      *v = std[j] > 0.f ? (*v - mean[j]) / std[j] : 0.f;
-    }
-  for (int i = 0; i < n; i++)
-    order[i] = i;
+  double *mean = g_new (double, D), *sd = g_new (double, D);
+  int *order = frame_numbers (NULL, n);
+  block_looks (features, frames, n, grid, D, looks);
+  fit_standardisation (looks, (gsize) nb * n, D, mean, sd);
+  standardise (looks, (gsize) nb * n, D, mean, sd);
   look_distances (looks, n, order, looks, NULL, n, order, nb, D, window, scores);
   g_free (order);
-  g_free (std);
+  g_free (sd);
   g_free (mean);
   g_free (looks);
 }
@@ -169,16 +176,6 @@ funad_appearance_alloc (FunadAppearance *a, int n_frames, int n_blocks, int D)
   a->looks = g_new0 (float, (gsize) n_blocks * n_frames * D);
 }
 
-/* Frame numbers 0..n-1 where the caller gives none. */
-static int *
-frame_numbers (const int *frames, int n)
-{
-  int *out = g_new (int, MAX (n, 1));
-  for (int i = 0; i < n; i++)
-    out[i] = frames ? frames[i] : i;
-  return out;
-}
-
 gboolean
 funad_appearance_fit (FunadAppearance *a, const float *features, const int *frames, int n,
                       int grid, int D, int window, float weight)
@@ -188,9 +185,20 @@ funad_appearance_fit (FunadAppearance *a, const float *features, const int *fram
   if (n < MIN_REFERENCE_FRAMES || !(weight > 0.f))
     return FALSE;
   funad_appearance_alloc (a, n, nb * nb, D);
-  block_looks (features, frames, n, grid, D, NULL, NULL, a->looks);
-  fit_standardisation (a->looks, (gsize) a->n_blocks * n, D, a->mean, a->std);
-  block_looks (features, frames, n, grid, D, a->mean, a->std, a->looks);
+  block_looks (features, frames, n, grid, D, a->looks);
+  double *mean = g_new (double, D), *sd = g_new (double, D);
+  fit_standardisation (a->looks, (gsize) a->n_blocks * n, D, mean, sd);
+  /* Stored as floats, and used as stored, so that a scored frame is standardised exactly as
+   * the reference was. */
+  for (int j = 0; j < D; j++) {
+    a->mean[j] = (float) mean[j];
+    a->std[j] = sd[j] > 1e-12 ? (float) sd[j] : 0.f;
+    mean[j] = a->mean[j];
+    sd[j] = a->std[j];
+  }
+  standardise (a->looks, (gsize) a->n_blocks * n, D, mean, sd);
+  g_free (sd);
+  g_free (mean);
   /* The reference frames' own distances, each leaving out itself and its neighbours in
    * order, give the spread a new frame's distance is measured in. */
   float *own = g_new (float, n);
@@ -231,13 +239,21 @@ funad_appearance_offsets (const FunadAppearance *a, const float *features, const
   }
   const int D = a->dim;
   float *looks = g_new (float, (gsize) a->n_blocks * n * D);
+  double *mean = g_new (double, D), *sd = g_new (double, D);
   int *number = reference_frames ? frame_numbers (frames, n) : NULL;
-  block_looks (features, frames, n, grid, D, a->mean, a->std, looks);
+  for (int j = 0; j < D; j++) {
+    mean[j] = a->mean[j];
+    sd[j] = a->std[j];
+  }
+  block_looks (features, frames, n, grid, D, looks);
+  standardise (looks, (gsize) a->n_blocks * n, D, mean, sd);
   look_distances (looks, n, number, a->looks, a->norms, a->n_frames, reference_frames,
                   a->n_blocks, D, window, offsets);
   for (int i = 0; i < n; i++)
     offsets[i] = a->weight * (offsets[i] - a->median) / a->scale;
   g_free (number);
+  g_free (sd);
+  g_free (mean);
   g_free (looks);
 }
 

@@ -346,12 +346,8 @@ parse_floats3 (const char *s, float *out)
     return FALSE;
   char **parts = g_strsplit (s, ",", -1);
   gboolean ok = g_strv_length (parts) == 3;
-  for (int i = 0; ok && i < 3; i++) {
-    char *end;
-    double v = g_ascii_strtod (parts[i], &end);
-    ok = end != parts[i] && !*end && isfinite (v);
-    out[i] = (float) v;
-  }
+  for (int i = 0; ok && i < 3; i++)
+    ok = parse_float (parts[i], &out[i]);
   g_strfreev (parts);
   return ok;
 }

@@ -746,8 +746,11 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
     own = g_new (int, r->P);
     nearest = g_new (int, r->P);
   }
+  int *scored = g_new (int, MAX (count, 1));
+  for (int c = 0; c < count; c++)
+    scored[c] = (int) ((gint64) c * r->n / count);
   for (int c = 0; c < count && !cancelled (r, NULL); c++) {
-    int i = (int) ((gint64) c * r->n / count);
+    int i = scored[c];
     float *row = patch + (gsize) c * r->P;
     if (bank) {
       funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, window, row);
@@ -765,9 +768,6 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
   }
   /* Each frame's appearance offset, leaving out the reference frames near it as above. */
   float *offsets = g_new (float, MAX (count, 1));
-  int *scored = g_new (int, MAX (count, 1));
-  for (int c = 0; c < count; c++)
-    scored[c] = (int) ((gint64) c * r->n / count);
   funad_appearance_offsets (&m->appearance, r->features, scored, count, m->grid,
                             appearance_frames, window, offsets);
   if (cancelled (r, NULL))  /* the caller stops; no half-filled scores used */
