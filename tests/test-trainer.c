@@ -105,6 +105,17 @@ test_finds_defects (void)
   g_assert_cmpfloat (held_out_auroc (FUNAD_SCORER_MEMORY_BANK), >, 0.95);
 }
 
+/* A bank far smaller than the training patches covers a new frame less closely; the
+ * threshold must say so, or it flags every normal frame (held_out_auroc_with checks the false
+ * alarms). */
+static void
+test_small_bank_threshold (void)
+{
+  FunadTrainParams p = small_params ();
+  p.bank_size = 64;
+  g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.9);
+}
+
 /* Leaving atypical training images out of the bank, by their own score or by their
  * appearance, each rule alone: the contaminated images go, the model still finds held-out
  * defects, and the summary says how many images the bank drew on. */
@@ -445,6 +456,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/finds-defects", test_finds_defects);
+  g_test_add_func ("/trainer/small-bank-threshold", test_small_bank_threshold);
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/appearance-reference", test_appearance_reference);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
