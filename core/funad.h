@@ -181,9 +181,9 @@ typedef struct {
   int appearance_rounds; /* the kept images compared again among themselves, against the first
                           * cut, up to this many rounds in all (1: once) */
   float appearance_weight; /* every scored frame's appearance (block by block against the
-                          * images the bank or the last IRMB was built from: appearance.c) as
-                          * a robust z, times this, is added to its patch scores; 0: patch
-                          * scores alone */
+                          * images the bank was built from or FUN-AD's teacher kept:
+                          * appearance.c) as a robust z, times this, is added to its patch
+                          * scores; 0: patch scores alone */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

@@ -33,9 +33,11 @@
  * Patch scores: the bank's distances, or FUN-AD's logits (its sigmoid rounds to 1 in float for
  * most frames' maxima); either calibrated per cell (calibration.c) on the training frames.
  * Threshold, label-free, for either scorer: median + 3 x 1.4826 x MAD of the scores of the
- * frames the bank or the last IRMB was built from (memory bank: each leaving out its own patches
- * and those of the frames within n/20 of it, which in a video are near-copies, from the bank and
- * from a random sample of the training patches beside it; on at most 256 evenly spaced frames). */
+ * training set's confident normals: the frames the bank was built from, or those FUN-AD's
+ * teacher kept (its last IRMB's without a teacher) (memory bank: each leaving out its own
+ * patches and those of the frames within n/20 of it, which in a video are near-copies, from the
+ * bank and from the bank rows nearest a random sample of the other frames' patches; on at most
+ * 256 evenly spaced frames). */
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -229,6 +231,7 @@ typedef struct {
   FunadModel *model;
   FunadMlp *mlp;
   gboolean *pseudo_frames; /* FUN-AD: the frames any patch was pseudo-labelled anomalous in */
+  gboolean *teacher_frames; /* FUN-AD, taught: the frames the teacher trusted (NULL: all) */
 } Run;
 
 static void
@@ -807,8 +810,8 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
   return count;
 }
 
-/* The appearance term's reference: the frames the bank or the last IRMB was built from (the
- * training set's confident normals; a defective frame left in would vouch for a test frame
+/* The appearance term's reference: the frames the bank was built from or FUN-AD's teacher kept
+ * (the training set's confident normals; a defective frame left in would vouch for a test frame
  * like it), at most FUNAD_APPEARANCE_MAX_FRAMES of them, evenly spaced in order. Returns their
  * numbers (NULL: no term). On the magnetic tiles this frame score alone ranked the test images
  * at AUROC 0.932 / 0.933 / 0.904 at contamination 0 / 0.1 / 0.2, where the bank's map maximum
@@ -833,9 +836,9 @@ fit_appearance (Run *r, FunadModel *m, const gboolean *atypical)
 }
 
 /* The threshold: median + 3 x 1.4826 x MAD of the scores of the scored frames (frame i = c x
- * n / count, as score_training_frames picks them) that the bank or the last IRMB was built
- * from, the training set's confident normals; the frames left out as atypical (left_out) would
- * pull it up with the very defects it should flag. (On the magnetic tiles, seed 0, memory
+ * n / count, as score_training_frames picks them) that are the training set's confident
+ * normals (not atypical: fit_appearance's frames); the frames left out as atypical would pull
+ * it up with the very defects it should flag. (On the magnetic tiles, seed 0, memory
  * bank: F1 at the threshold 0.630 / 0.616 / 0.548 -> 0.690 / 0.690 / 0.675 at contamination
  * 0 / 0.1 / 0.2, normal test images flagged 3.2 / 4.2 / 1.1% -> 4.7 / 6.8 / 3.2%; FUN-AD at
  * 0.1: 0.078 -> 0.130; README.) All frames when none or too few remain. */
@@ -901,7 +904,7 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   }
   ADD_STR ("threshold_rule", p->scorer == FUNAD_SCORER_FUNAD
            ? "median + 3 * 1.4826 * MAD of the scores (patch logits) of the training frames "
-             "the last IRMB was built from"
+             "the teacher kept (without a teacher: those the last IRMB was built from)"
            : "median + 3 * 1.4826 * MAD of the scores of the training frames the bank was built "
              "from (each leaving out the frames within n/20 from the bank and from the bank rows "
              "nearest a sample of up to " G_STRINGIFY (REFERENCE_PATCHES) " training patches)");
@@ -1081,15 +1084,18 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
       }
       choose_candidates (r, scores, p->use_teacher, cand);
     }
-    if (taught && p->pseudo_label_z > 0.f) {
-      /* The teacher's frames stay the gate of pseudo-anomalies for the whole run: the
-       * discriminator's own later choice finds far fewer of the defective frames (README,
-       * "FUN-AD"). Nothing left out: the reference's rule. */
+    if (taught) {
+      /* The teacher's frames stay the gate of pseudo-anomalies for the whole run, and are the
+       * model's confident normals at the end: the discriminator's own later choice finds far
+       * fewer of the defective frames (README, "FUN-AD"). Nothing left out: the reference's
+       * rule. */
       int left = 0;
       for (int i = 0; i < r->n; i++)
         left += !cand[i];
       if (left > 0)
-        trusted = g_memdup2 (cand, r->n * sizeof (gboolean));
+        r->teacher_frames = g_memdup2 (cand, r->n * sizeof (gboolean));
+      if (p->pseudo_label_z > 0.f)
+        trusted = r->teacher_frames;
     }
     rebuild_bank (r, cand, &bank);
     if (epoch > 1) {
@@ -1123,8 +1129,8 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   }
   *bank_rows = bank.size;
   *n_candidates = bank.n_candidates;
-  /* The frames the last IRMB rebuild did not trust as normal, for the summary and the
-   * threshold. */
+  /* The frames the last IRMB rebuild did not trust as normal, for the summary (and, without a
+   * teacher, the threshold). */
   *n_left_out = 0;
   for (int i = 0; p->use_irmb && i < r->n; i++)
     if (!cand[i])
@@ -1132,7 +1138,6 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
   ok = TRUE;
 
 out:
-  g_free (trusted);
   g_free (image_scores);
   g_free (scratch);
   g_free (order);
@@ -1180,7 +1185,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   m->logit_scores = p->scorer == FUNAD_SCORER_FUNAD;
 
   Run r = { t, progress, user_data, g_rand_new_with_seed_array (seed, 2), t->n_images,
-            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp, NULL };
+            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp, NULL, NULL };
   r.features = g_new (float, (gsize) r.n * r.P * r.D);
   const char *stop_reason = "no training (memory bank)";
   int epochs_run = 0, bank_rows = 0, n_candidates = r.n;
@@ -1227,10 +1232,16 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
       goto out;
   }
 
-  /* The frames left out of the bank (or the last IRMB): atypical, by the training set itself. */
+  /* The frames left out of the bank: atypical, by the training set itself. FUN-AD's are those
+   * its teacher left out, where it had one, else those its last IRMB did: the discriminator's
+   * own choice keeps far more defective frames (magnetic tiles, r = 0.1: 47 of the 76 against
+   * the teacher's 10), and the appearance term then compares test frames with them (README). */
   gboolean *atypical = g_new0 (gboolean, r.n);
   for (int k = 0; k < n_left_out; k++)
     atypical[left_out[k]] = TRUE;
+  if (r.teacher_frames)
+    for (int i = 0; i < r.n; i++)
+      atypical[i] = !r.teacher_frames[i];
   int *appearance_frames = fit_appearance (&r, m, atypical);
   float *scores = g_new (float, r.n);
   int scored = score_training_frames (&r, m, bank_group, atypical, appearance_frames, scores);
@@ -1258,6 +1269,7 @@ out:
   g_free (left_out);
   g_free (bank_group);
   g_free (r.pseudo_frames);
+  g_free (r.teacher_frames);
   g_free (r.features);
   g_rand_free (r.rng);
   funad_model_unref (m);
