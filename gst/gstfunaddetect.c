@@ -101,17 +101,18 @@
  * When frames turn anomalous and back the element posts `funad-event`
  * element messages (regardless of #GstFunadDetect:post-messages). An anomaly
  * begins once #GstFunadDetect:min-anomaly-frames consecutive frames are
- * anomalous and ends once as many consecutive frames are normal; EOS and
- * flushes end one in progress. The structure contains:
+ * anomalous and ends once as many consecutive frames are normal; EOS,
+ * flushes and stopping (the element going to READY or NULL without EOS) end
+ * one in progress. The structure contains:
  *
  * * #gchararray `type`: "begin" or "end".
  * * #guint64 `timestamp`, `stream-time`, `running-time`: of the first frame
- *   of the run that began or ended the anomaly (when EOS or a flush ends it
- *   with no such run: the end of the last frame before it, its timestamp
- *   plus its duration).
- * * #guint64 `frame`: the number of that frame (when EOS or a flush ends the
- *   anomaly with no such run: of the last frame before it, an anomalous
- *   one), as in the `funad` messages and the results file.
+ *   of the run that began or ended the anomaly (when EOS, a flush or a stop
+ *   ends it with no such run: the end of the last frame before it, its
+ *   timestamp plus its duration).
+ * * #guint64 `frame`: the number of that frame (when EOS, a flush or a stop
+ *   ends the anomaly with no such run: of the last frame before it, an
+ *   anomalous one), as in the `funad` messages and the results file.
  * * #gdouble `peak-score`: the highest score of the anomaly so far.
  *
  * When #GstFunadDetect:results-location is set, the same facts are appended
@@ -286,6 +287,7 @@ static gboolean gst_funad_detect_query (GstBaseTransform * trans,
     GstPadDirection direction, GstQuery * query);
 static GstFlowReturn gst_funad_detect_transform_frame_ip (GstVideoFilter *
     filter, GstVideoFrame * frame);
+static void finish_anomaly_event (GstFunadDetect * self);
 
 static void
 gst_funad_detect_class_init (GstFunadDetectClass * klass)
@@ -934,6 +936,11 @@ gst_funad_detect_stop (GstBaseTransform * trans)
   FunadModel *model;
   FILE *results;
 
+  /* Stopping without EOS (an application setting READY or NULL) ends an
+   * anomaly in progress as EOS does, so that every "begin" has its "end".
+   * The streaming thread is out of the element by now. */
+  finish_anomaly_event (self);
+
   GST_OBJECT_LOCK (self);
   self->started = FALSE;
   priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
@@ -1386,8 +1393,9 @@ update_anomaly_event (GstFunadDetect * self, guint64 frame_no,
   }
 }
 
-/* At EOS or a flush an event in progress ends: where its normal run began,
- * or else at the last frame (an anomalous one), timed at that frame's end. */
+/* At EOS, a flush or a stop an event in progress ends: where its normal run
+ * began, or else at the last frame (an anomalous one), timed at that frame's
+ * end. */
 static void
 finish_anomaly_event (GstFunadDetect * self)
 {

@@ -1443,6 +1443,60 @@ GST_START_TEST (test_anomaly_event_flush)
 
 GST_END_TEST;
 
+/* Stopping without EOS (an application setting READY or NULL) ends an
+ * anomaly in progress as EOS does: at the last frame, timed at its end. */
+GST_START_TEST (test_anomaly_event_stop)
+{
+  const gchar *pattern = "NAA";
+  gdouble thr = texture_noise_threshold ();
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  GRand *rand = g_rand_new_with_seed (5);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  const GstStructure *end;
+  gchar *flags, *events;
+  guint64 i;
+
+  g_object_set (detect, "threshold", thr, NULL);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  for (i = 0; pattern[i]; i++)
+    fail_unless_equals_int (gst_pad_push (mysrcpad, pattern_frame (&info,
+                pattern[i], rand, i)), GST_FLOW_OK);
+  /* no EOS: straight to READY */
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  drain_element_messages (bus, msgs);
+
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (flags, "011");
+  fail_unless_equals_string (events, "b1 e2");
+  end = check_events_join (msgs);
+  fail_unless_equals_uint64 (get_uint64 (end, "timestamp"),
+      3 * FRAME_DURATION);
+  fail_unless_equals_uint64 (get_uint64 (end, "running-time"),
+      3 * FRAME_DURATION);
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
+
+  /* the next start begins with no anomaly in progress: nothing more ends */
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_inference_interval)
 {
   GPtrArray *msgs = run_sequence ("NAANAANA", "threshold", 1e300,
@@ -3066,6 +3120,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_growing_yuy2_keeps_reused_map);
   tcase_add_test (tc, test_anomaly_events);
   tcase_add_test (tc, test_anomaly_event_flush);
+  tcase_add_test (tc, test_anomaly_event_stop);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
   tcase_add_test (tc, test_n_threads);
