@@ -436,8 +436,10 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "Inspect only this rectangle of the frame, \"x,y,width,height\" in "
           "pixels (clipped to the frame); the score, map, overlay and boxes "
           "cover it alone. NULL or \"\" (or a rectangle outside the frame): "
-          "the whole frame. An invalid value scores the whole frame and posts "
-          "a warning (at once if started, else at the start). Default: NULL",
+          "the whole frame. An invalid value (not four whole numbers, x, y "
+          ">= 0, width, height > 0, each at most 2147483647) scores the whole "
+          "frame and posts a warning (at once if started, else at the start). "
+          "Default: NULL",
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -581,8 +583,32 @@ static void
 post_bad_region (GstFunadDetect * self, const gchar * region)
 {
   GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-      ("Invalid region \"%s\" (expected \"x,y,width,height\" with x, y >= 0 "
-          "and width, height > 0); scoring the whole frame.", region), (NULL));
+      ("Invalid region \"%s\" (expected \"x,y,width,height\": four whole "
+          "numbers up to %d, x, y >= 0 and width, height > 0); scoring the "
+          "whole frame.", region, G_MAXINT), (NULL));
+}
+
+/* Parses "x,y,width,height" strictly: exactly four decimal numbers (spaces
+ * around them allowed), each in range. A number past G_MAXINT or trailing
+ * text is refused, never wrapped or ignored, so the region scored is the
+ * region the user wrote. */
+static gboolean
+parse_region (const gchar * str, gint r[4])
+{
+  gchar **parts = g_strsplit (str, ",", -1);
+  gboolean ok = g_strv_length (parts) == 4;
+  guint i;
+
+  for (i = 0; ok && i < 4; i++) {
+    gint64 v;
+
+    /* x and y from 0, width and height from 1 */
+    ok = g_ascii_string_to_signed (g_strstrip (parts[i]), 10, i < 2 ? 0 : 1,
+        G_MAXINT, &v, NULL);
+    r[i] = (gint) v;
+  }
+  g_strfreev (parts);
+  return ok;
 }
 
 /* Properties read only at the start: changed while started, they would
@@ -649,9 +675,7 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       gint r[4] = { 0, 0, 0, 0 };
       gboolean bad, started;
 
-      bad = str != NULL && str[0] != '\0' && (sscanf (str, "%d,%d,%d,%d",
-              &r[0], &r[1], &r[2], &r[3]) != 4 || r[0] < 0 || r[1] < 0
-          || r[2] <= 0 || r[3] <= 0);
+      bad = str != NULL && str[0] != '\0' && !parse_region (str, r);
       if (bad) {
         /* the whole frame, as the warning says */
         memset (r, 0, sizeof (r));

@@ -1739,7 +1739,12 @@ GST_END_TEST;
  * frame is scored. */
 GST_START_TEST (test_region_invalid_warns)
 {
-  const gchar *bad[] = { "foo", "1,2,3", "10,10,0,0" };
+  /* numbers that wrap past G_MAXINT (4294967306 was read as 10) or end
+   * in trailing text (a fifth number, a unit) are refused too */
+  const gchar *bad[] = { "foo", "1,2,3", "10,10,0,0", "0,0,4294967306,10",
+    "0,0,4294967296,5", "0,0,2147483648,5", "1,2,3,4,5", "1,2,3,4px",
+    "-1,0,4,4", "1,,3,4"
+  };
   GstBus *bus;
   GstElement *detect;
   GstVideoInfo info;
@@ -1787,6 +1792,19 @@ GST_START_TEST (test_region_invalid_warns)
     cleanup_detect (detect, bus);
   }
   gst_caps_unref (caps);
+
+  /* spaces around the numbers and the largest int are fine */
+  detect = setup_detect (&bus);
+  g_object_set (detect, "region", " 0, 0 ,2147483647,5 ", NULL);
+  g_object_get (detect, "region", &str, NULL);
+  fail_unless_equals_string (str, "0,0,2147483647,5");
+  g_free (str);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  cleanup_detect (detect, bus);
 }
 
 GST_END_TEST;
