@@ -118,9 +118,11 @@
  * When #GstFunadDetect:results-location is set, the same facts are appended
  * to that file, one JSON object per line:
  * `{"frame":N,"pts":ns,"running_time":ns,"score":S,"threshold":T,"anomaly":B,"scored":B}`
- * (unknown times are written as `null`). A non-empty file that does not start
- * as JSON lines do (the model or the input video, named by mistake) is refused
- * at the start, untouched.
+ * (unknown times are written as `null`). A non-empty file whose first line is
+ * not a complete JSON object (the model, the input video or a pretty-printed
+ * JSON report, named by mistake) is refused at the start, untouched. When the
+ * file does not end with a newline (an earlier run stopped mid-line) the first
+ * record starts a new line.
  *
  * ## Example launch lines
  * |[
@@ -140,6 +142,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "gstfunaddetect.h"
 #include "gstfunadmeta-private.h"
@@ -834,25 +837,61 @@ reset_stream_state (GstFunadDetect * self)
   self->last_end = GST_CLOCK_TIME_NONE;
 }
 
-/* Whether results may be appended to path: it is missing, empty, or starts as a JSON line
- * does (a results file of an earlier run); pointing results-location at the model or the
- * input video by mistake must not append text to them. */
+/* A results line is a few hundred bytes: a longer first line is not one. */
+#define RESULTS_FIRST_LINE_MAX 65536
+
+/* Whether @line (@len bytes, NUL-terminated) starts with a line holding one
+ * complete JSON object. */
 static gboolean
-results_file_appendable (const gchar * path)
+first_line_is_json_object (const gchar * line, gsize len)
+{
+  const gchar *nl = memchr (line, '\n', len);
+  JsonParser *parser;
+  gboolean ok;
+
+  if (nl == NULL && len == RESULTS_FIRST_LINE_MAX)
+    return FALSE;
+  if (nl != NULL)
+    len = nl - line;
+  parser = json_parser_new ();
+  ok = json_parser_load_from_data (parser, line, (gssize) len, NULL) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser));
+  g_object_unref (parser);
+  return ok;
+}
+
+/* Whether results may be appended to path: it is missing, empty, or its
+ * first line is a complete JSON object, as a results file of an earlier run
+ * starts. Pointing results-location by mistake at the model, the input video
+ * or a pretty-printed JSON report (its first line a lone "{") must not
+ * append text to them. *newline_first says the file does not end with a
+ * newline (an earlier run stopped mid-line): the next record must not be
+ * glued to that line. */
+static gboolean
+results_file_appendable (const gchar * path, gboolean * newline_first)
 {
   GStatBuf st;
   FILE *f;
-  int first;
+  gchar *head;
+  gsize len;
+  gboolean ok;
 
+  *newline_first = FALSE;
   /* only a regular file is read: opening a FIFO to read would wait for a writer */
   if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
     return TRUE;                /* missing, empty or special: opening it says what fails */
   f = g_fopen (path, "rb");
   if (f == NULL)
     return TRUE;
-  first = fgetc (f);
+  head = g_malloc (RESULTS_FIRST_LINE_MAX + 1);
+  len = fread (head, 1, RESULTS_FIRST_LINE_MAX, f);
+  head[len] = '\0';
+  ok = len == 0 || first_line_is_json_object (head, len);
+  if (ok && len > 0 && fseek (f, -1, SEEK_END) == 0)
+    *newline_first = fgetc (f) != '\n';
   fclose (f);
-  return first == EOF || first == '{';
+  g_free (head);
+  return ok;
 }
 
 static gboolean
@@ -866,6 +905,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
   FILE *results = NULL;
   GError *err = NULL;
   guint n_threads;
+  gboolean newline_first = FALSE;
 
   GST_OBJECT_LOCK (self);
   model_location = g_strdup (self->model_location);
@@ -897,7 +937,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
   funad_scorer_set_threads (scorer, n_threads);
 
   if (results_location != NULL && results_location[0] != '\0'
-      && !results_file_appendable (results_location)) {
+      && !results_file_appendable (results_location, &newline_first)) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Results file \"%s\" already holds something other than JSON lines "
             "(the model, a video?); not appending to it", results_location),
@@ -918,6 +958,9 @@ gst_funad_detect_start (GstBaseTransform * trans)
       funad_model_unref (model);
       goto fail;
     }
+    /* a write error shows at the first record's flush */
+    if (newline_first)
+      fputc ('\n', results);
   }
 
   GST_INFO_OBJECT (self, "loaded model %s (input %d, threshold %g)",

@@ -2773,7 +2773,62 @@ GST_START_TEST (test_results_location_not_json)
   g_free (desc);
   g_free (after);
   g_free (contents);
+
+  /* a pretty-printed JSON report starts with '{' too, but its first line is
+   * not a JSON object */
+  contents = g_strdup ("{\n  \"auroc\": 0.9,\n  \"frames\": 10\n}\n");
+  len = strlen (contents);
+  fail_unless (g_file_set_contents (copy, contents, (gssize) len, NULL));
+  desc = g_strdup_printf ("videotestsrc num-buffers=2 ! funaddetect name=d "
+      "model=\"%s\" results-location=\"%s\" ! fakesink", model_path, copy);
+  text = expect_start_failure (desc);
+  check_error_names (text, copy, "not appending");
+  fail_unless (g_file_get_contents (copy, &after, &after_len, NULL));
+  fail_unless_equals_string (after, contents);
+  g_unlink (copy);
+  g_free (text);
+  g_free (desc);
+  g_free (after);
+  g_free (contents);
   g_free (copy);
+}
+
+GST_END_TEST;
+
+/* A results file left mid-line (an earlier run killed while writing) gets
+ * its new records on lines of their own, not glued to the broken one. */
+GST_START_TEST (test_results_location_partial_line)
+{
+  static const gchar old[] = "{\"frame\":0,\"pts\":0,\"running_time\":0,"
+      "\"score\":1,\"threshold\":2,\"anomaly\":false,\"scored\":true}\n"
+      "{\"frame\":1,\"pts";
+  gchar *results = g_build_filename (tmp_dir, "partial.jsonl", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,width=64,height=48 ! funaddetect model=\"%s\" "
+      "results-location=\"%s\" ! fakesink", model_path, results);
+  JsonParser *parser = json_parser_new ();
+  gchar *contents, **lines;
+  guint i;
+
+  fail_unless (g_file_set_contents (results, old, -1, NULL));
+  assert_eos (run_pipeline (desc, NULL));
+  fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
+  fail_unless (g_str_has_prefix (contents, old), "the old lines changed");
+  lines = g_strsplit (contents, "\n", -1);
+  /* the old record, the broken line, two new records, "" after the last */
+  fail_unless_equals_int (g_strv_length (lines), 5);
+  fail_unless_equals_string (lines[1], "{\"frame\":1,\"pts");
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int64 (json_object_get_int_member (parse_line (parser,
+                lines[2 + i]), "frame"), i);
+  fail_unless_equals_string (lines[4], "");
+
+  g_strfreev (lines);
+  g_free (contents);
+  g_object_unref (parser);
+  g_unlink (results);
+  g_free (desc);
+  g_free (results);
 }
 
 GST_END_TEST;
@@ -3161,6 +3216,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_results_location);
   tcase_add_test (tc, test_results_location_unwritable);
   tcase_add_test (tc, test_results_location_not_json);
+  tcase_add_test (tc, test_results_location_partial_line);
   tcase_add_test (tc, test_extreme_frame_sizes);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_results_location_full_disk);
