@@ -29,8 +29,15 @@
  * the frame (heatmap), the outlines of the regions above the threshold
  * (contour) or both; with none the pixels pass through untouched.
  *
- * Packed RGB formats and GRAY8 are scored from their colour (as luma); the
- * Y'CbCr formats I420, NV12 and YUY2 from their luma plane. On Y'CbCr the
+ * A model with a grey backbone (builtin) reads every format as grey: packed
+ * RGB from its colour, GRAY8 as it is, the Y'CbCr formats I420, NV12 and
+ * YUY2 from their luma plane. A model with a colour backbone (pretrained)
+ * reads RGB, as funad-train fed it: while one is loaded, the sink pad offers
+ * a negotiation that can have one only the packed RGB formats, so that a
+ * videoconvert before the element converts; caps that exclude RGB (a
+ * capsfilter fixing GRAY8, say) are still taken and scored from their
+ * brightness alone, with a warning posted once. Changing the model between
+ * the two kinds while playing asks upstream to negotiate again. On Y'CbCr the
  * heat colours are converted to BT.601 and blended into the luma and the
  * chroma at the chroma's subsampling. Caps may change mid-stream (size or
  * format); the next frame follows them.
@@ -226,9 +233,15 @@ gst_funad_detect_colormap_get_type (void)
 
 /* 8-bit packed formats whose colour bytes a FunadImage can describe, and
  * 8-bit Y'CbCr formats, scored from their luma */
+#define FUNAD_DETECT_RGB_FORMATS \
+    "RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR"
 #define FUNAD_DETECT_FORMATS \
-    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8, " \
-    "I420, NV12, YUY2 }"
+    "{ " FUNAD_DETECT_RGB_FORMATS ", GRAY8, I420, NV12, YUY2 }"
+
+/* what a model with a colour backbone is offered when upstream can send it */
+static GstStaticCaps rgb_caps =
+GST_STATIC_CAPS ("video/x-raw, format=(string){ " FUNAD_DETECT_RGB_FORMATS
+    " }");
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
@@ -533,6 +546,87 @@ update_passthrough (GstFunadDetect * self)
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), passthrough);
 }
 
+/* A colour model scoring a format with no colour would see brightness
+ * alone (three equal planes): say so on the bus, once per model. */
+static void
+warn_no_colour (GstFunadDetect * self, const gchar * format)
+{
+  gboolean warn;
+
+  GST_OBJECT_LOCK (self);
+  warn = self->colour_model && !self->warned_no_colour;
+  self->warned_no_colour |= warn;
+  GST_OBJECT_UNLOCK (self);
+  if (warn)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("The model reads colour, but %s frames are scored from their "
+            "brightness alone: let an RGB format reach funaddetect (a "
+            "videoconvert right before it, no caps that exclude RGB).",
+            format), (NULL));
+}
+
+/* Whether @caps (fixed) are a packed RGB format. */
+static gboolean
+caps_are_rgb (GstCaps * caps)
+{
+  GstCaps *rgb = gst_static_caps_get (&rgb_caps);
+  gboolean is_rgb = gst_caps_can_intersect (caps, rgb);
+
+  gst_caps_unref (rgb);
+  return is_rgb;
+}
+
+/* Narrows the caps the sink pad offers to their packed RGB part, when they
+ * have one: a colour model reads RGB, and a videoconvert upstream otherwise
+ * picks the format nearest its input (I420 from a decoder), of which only
+ * the luma would be scored. Takes @caps, returns the caps to offer. */
+static GstCaps *
+prefer_rgb (GstCaps * caps)
+{
+  GstCaps *rgb = gst_static_caps_get (&rgb_caps);
+  GstCaps *only = gst_caps_intersect_full (caps, rgb, GST_CAPS_INTERSECT_FIRST);
+
+  gst_caps_unref (rgb);
+  if (gst_caps_is_empty (only)) {
+    /* caps fixed to another format: taken, set_info() warns */
+    gst_caps_unref (only);
+    return caps;
+  }
+  gst_caps_unref (caps);
+  return only;
+}
+
+/* A colour model replaced a grey one while the frames arrive in a format
+ * with no colour: the renegotiation asked for brings RGB only if upstream
+ * and downstream both allow it. If they do not, the caps stay as they are,
+ * set_info() is not called again, and the warning must come from here. */
+static void
+check_colour_reachable (GstFunadDetect * self)
+{
+  GstPad *sinkpad = GST_BASE_TRANSFORM_SINK_PAD (self);
+  GstCaps *current = gst_pad_get_current_caps (sinkpad);
+  GstCaps *rgb, *ours, *theirs = NULL;
+
+  if (current == NULL || caps_are_rgb (current)) {
+    gst_clear_caps (&current);
+    return;
+  }
+  rgb = gst_static_caps_get (&rgb_caps);
+  ours = gst_pad_query_caps (sinkpad, rgb);
+  if (!gst_caps_is_empty (ours))
+    theirs = gst_pad_peer_query_caps (sinkpad, ours);
+  if (theirs == NULL || gst_caps_is_empty (theirs)) {
+    GstVideoInfo info;
+
+    warn_no_colour (self, gst_video_info_from_caps (&info, current) ?
+        GST_VIDEO_INFO_NAME (&info) : "these");
+  }
+  gst_clear_caps (&theirs);
+  gst_caps_unref (ours);
+  gst_caps_unref (rgb);
+  gst_caps_unref (current);
+}
+
 /* Loads @location while streaming: in the calling thread, with no lock held
  * (loading takes a while), then hands the scorer to the streaming thread. A
  * file that does not load leaves the current model in place: returns FALSE. */
@@ -543,6 +637,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
   FunadScorer *scorer, *old = NULL;
   GError *err = NULL;
   guint n_threads;
+  gboolean colour, recolour = FALSE;
 
   if (location == NULL || location[0] == '\0') {
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
@@ -564,10 +659,14 @@ reload_model (GstFunadDetect * self, const gchar * location)
   GST_OBJECT_UNLOCK (self);
   funad_scorer_set_threads (scorer, n_threads);
 
+  colour = funad_model_channels (funad_scorer_get_model (scorer)) == 3;
   GST_OBJECT_LOCK (self);
   if (self->started) {
     old = self->pending_scorer;
     self->pending_scorer = scorer;
+    recolour = self->colour_model != colour;
+    self->colour_model = colour;
+    self->warned_no_colour = FALSE;
   } else {
     /* stopped meanwhile: the next start loads model_location anyway */
     old = scorer;
@@ -575,6 +674,12 @@ reload_model (GstFunadDetect * self, const gchar * location)
   GST_OBJECT_UNLOCK (self);
   if (old)
     funad_scorer_free (old);
+  if (recolour) {
+    /* the formats on offer changed: upstream (a videoconvert) picks again */
+    gst_base_transform_reconfigure_sink (GST_BASE_TRANSFORM (self));
+    if (colour)
+      check_colour_reachable (self);
+  }
   GST_INFO_OBJECT (self, "loaded model %s, to be used from the next frame",
       location);
   return TRUE;
@@ -975,6 +1080,8 @@ gst_funad_detect_start (GstBaseTransform * trans)
   self->results_path = g_steal_pointer (&results_location);
   self->frame_count = 0;
   self->started = TRUE;
+  self->colour_model = funad_model_channels (model) == 3;
+  self->warned_no_colour = FALSE;
   /* measured afresh: the model, the machine's load may have changed */
   priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   bad_region = g_strdup (self->bad_region);
@@ -1010,6 +1117,8 @@ gst_funad_detect_stop (GstBaseTransform * trans)
 
   GST_OBJECT_LOCK (self);
   self->started = FALSE;
+  /* no model: every format on offer again */
+  self->colour_model = FALSE;
   priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   pending = g_steal_pointer (&self->pending_scorer);
   scorer = g_steal_pointer (&self->scorer);
@@ -1071,6 +1180,10 @@ gst_funad_detect_set_info (GstVideoFilter * filter, GstCaps * incaps,
       GST_VIDEO_FORMAT_INFO_NAME (finfo), layout.pixel_stride,
       layout.r_offset, layout.g_offset, layout.b_offset);
 
+  /* the sink pad offered RGB alone if upstream could send it: these caps
+   * were forced (a capsfilter, a downstream that takes nothing else) */
+  if (layout.pixel_stride == 1)
+    warn_no_colour (self, GST_VIDEO_FORMAT_INFO_NAME (finfo));
   self->layout = layout;
   return TRUE;
 
@@ -1483,7 +1596,8 @@ finish_anomaly_event (GstFunadDetect * self)
  * so every frame leaves it later than it came: a processing latency that a
  * live pipeline must add to its own, else a synchronised sink finds the
  * frames late. Answers upstream's latency plus the measured time of one
- * scored frame (0 before any). */
+ * scored frame (0 before any). A CAPS query on the sink pad, with a colour
+ * model loaded, is narrowed to RGB (prefer_rgb()). */
 static gboolean
 gst_funad_detect_query (GstBaseTransform * trans, GstPadDirection direction,
     GstQuery * query)
@@ -1491,8 +1605,30 @@ gst_funad_detect_query (GstBaseTransform * trans, GstPadDirection direction,
   GstFunadDetect *self = GST_FUNAD_DETECT (trans);
   GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
   GstClockTime min, max, ours;
-  gboolean live;
+  gboolean live, colour;
 
+  if (direction == GST_PAD_SINK && GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
+    GstCaps *caps, *filter;
+
+    if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+            query))
+      return FALSE;
+    GST_OBJECT_LOCK (self);
+    colour = self->colour_model;
+    GST_OBJECT_UNLOCK (self);
+    /* Negotiation asks with a filter (the formats upstream can make): there
+     * RGB is preferred. A query with none (a link check) gets every format,
+     * so that a capsfilter fixing GRAY8 upstream still links. */
+    gst_query_parse_caps (query, &filter);
+    gst_query_parse_caps_result (query, &caps);
+    if (colour && filter != NULL && caps != NULL) {
+      caps = prefer_rgb (gst_caps_ref (caps));
+      GST_DEBUG_OBJECT (self, "colour model: offering %" GST_PTR_FORMAT, caps);
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+    }
+    return TRUE;
+  }
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
         query);

@@ -38,6 +38,8 @@ static gdouble model_threshold;
 /* a second model (other seed, input size 32) for the reload test */
 static gchar *model2_path;
 static gdouble model2_threshold;
+/* a colour model: the committed tiny MobileNetV2 fixture as its backbone */
+static gchar *colour_model_path;
 
 #define FRAME_DURATION (GST_SECOND / 25)
 
@@ -85,6 +87,65 @@ fill_texture (guint8 * data, int w, int h, int stride, GRand * rand)
       p[2] = CLAMP (base + 10 + g_rand_int_range (rand, -20, 21), 0, 255);
     }
   }
+}
+
+/* A model whose backbone reads colour: the tiny MobileNetV2 of
+ * tests/fixtures (random weights: enough to negotiate and score), its
+ * weights copied beside the model, which names them. Trained by the test
+ * that needs it, not by the fixture: training a pretrained trunk leaves its
+ * worker threads parked in GLib's shared thread pool, and a test process
+ * forked from the fixture's would count on threads it lacks (its streaming
+ * threads would never start). */
+static const gchar *
+colour_model (void)
+{
+  FunadTrainParams params = funad_train_default_params ();
+  GRand *rand;
+  guint8 *pixels;
+  FunadImage img = { NULL, 64, 64, 64 * 3, 3, 0, 1, 2 };
+  const gchar *fixtures = g_getenv ("FUNAD_FIXTURES");
+  gchar *src, *weights, *contents;
+  FunadTrainer *trainer;
+  FunadModel *model;
+  GError *err = NULL;
+  gsize len;
+  int i;
+
+  if (colour_model_path != NULL)
+    return colour_model_path;
+  fail_unless (fixtures != NULL, "FUNAD_FIXTURES is not set");
+  rand = g_rand_new_with_seed (44);
+  pixels = img.data = g_malloc (64 * 64 * 3);
+  src = g_build_filename (fixtures, "mobilenetv2-tiny.safetensors", NULL);
+  weights = g_build_filename (tmp_dir, "mobilenetv2-tiny.safetensors", NULL);
+  fail_unless (g_file_get_contents (src, &contents, &len, &err));
+  fail_unless (g_file_set_contents (weights, contents, (gssize) len, &err));
+  g_free (contents);
+
+  params.input_size = 64;
+  params.epochs = 2;
+  params.seed = 11;
+  trainer = funad_trainer_new (&params);
+  fail_unless (funad_trainer_set_backbone (trainer, "mobilenetv2_100",
+          weights, &err));
+  g_assert_no_error (err);
+  for (i = 0; i < 8; i++) {
+    fill_texture (pixels, 64, 64, 64 * 3, rand);
+    fail_unless (funad_trainer_add_frame (trainer, &img, &err));
+  }
+  model = funad_trainer_run (trainer, NULL, NULL, &err);
+  g_assert_no_error (err);
+  fail_unless_equals_int (funad_model_channels (model), 3);
+  colour_model_path = g_build_filename (tmp_dir, "colour.funad", NULL);
+  fail_unless (funad_model_save (model, colour_model_path, &err));
+  g_assert_no_error (err);
+  funad_model_unref (model);
+  funad_trainer_free (trainer);
+  g_free (pixels);
+  g_rand_free (rand);
+  g_free (weights);
+  g_free (src);
+  return colour_model_path;
 }
 
 static void
@@ -181,6 +242,7 @@ remove_model (void)
   g_clear_pointer (&model_path, g_free);
   g_clear_pointer (&garbage_path, g_free);
   g_clear_pointer (&model2_path, g_free);
+  g_clear_pointer (&colour_model_path, g_free);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1127,6 +1189,180 @@ GST_START_TEST (test_growing_yuy2_keeps_reused_map)
   fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
       GST_STATE_CHANGE_SUCCESS);
   cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
+/* ---- colour models: RGB negotiated, warned when impossible ------------ */
+
+static gboolean
+is_rgb_format (const gchar * format)
+{
+  const GstVideoFormatInfo *finfo =
+      gst_video_format_get_info (gst_video_format_from_string (format));
+
+  return finfo != NULL && GST_VIDEO_FORMAT_INFO_IS_RGB (finfo);
+}
+
+/* The format on the sink pad of the element named "d" in @pipeline. */
+static gchar *
+sink_format (GstElement * pipeline)
+{
+  GstElement *d = gst_bin_get_by_name (GST_BIN (pipeline), "d");
+  GstPad *pad = gst_element_get_static_pad (d, "sink");
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  gchar *format;
+
+  fail_unless (caps != NULL, "nothing negotiated");
+  format = g_strdup (gst_structure_get_string (gst_caps_get_structure (caps,
+              0), "format"));
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  gst_object_unref (d);
+  return format;
+}
+
+/* Runs @desc (its funaddetect named "d") to EOS; when @swap_to is set, sets
+ * that model once the first frame was scored. Returns the format
+ * negotiated last and, in *warnings, the warnings "d" posted (joined by
+ * newlines). */
+static gchar *
+run_colour_pipeline (const gchar * desc, const gchar * swap_to,
+    gchar ** warnings)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GString *warned = g_string_new (NULL);
+  GstMessage *msg;
+  gchar *format = NULL;
+  gboolean swapped = swap_to == NULL;
+
+  g_assert_no_error (err);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING |
+              GST_MESSAGE_ELEMENT))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error (msg, &err, NULL);
+      fail ("pipeline error: %s (%s)", err->message, desc);
+    }
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      gst_message_parse_warning (msg, &err, NULL);
+      g_string_append_printf (warned, "%s%s", warned->len ? "\n" : "",
+          err->message);
+      g_clear_error (&err);
+    }
+    if (!swapped && gst_message_has_name (msg, "funad")) {
+      GstElement *d = gst_bin_get_by_name (GST_BIN (pipeline), "d");
+
+      g_free (format);
+      format = sink_format (pipeline);
+      GST_INFO ("before the swap: %s", format);
+      g_object_set (d, "model", swap_to, NULL);
+      gst_object_unref (d);
+      swapped = TRUE;
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless (msg != NULL, "pipeline timed out: %s", desc);
+  gst_message_unref (msg);
+  fail_unless (swapped, "no frame was scored before EOS");
+  g_free (format);
+  format = sink_format (pipeline);
+  GST_INFO ("negotiated %s; warnings: %s", format, warned->str);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  *warnings = g_string_free (warned, FALSE);
+  return format;
+}
+
+/* A colour model makes a videoconvert before the element convert to RGB
+ * (a decoder's I420 would be scored from its luma alone); a grey model
+ * leaves the format alone. */
+GST_START_TEST (test_colour_model_negotiates_rgb)
+{
+  const gchar *src = "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=I420,width=64,height=48 ! videoconvert ! "
+      "funaddetect name=d";
+  gchar *desc, *format, *warnings;
+  FunadModel *grey = funad_model_load (model_path, NULL);
+
+  fail_unless_equals_int (funad_model_channels (grey), 1);
+  funad_model_unref (grey);
+
+  desc = g_strdup_printf ("%s model=\"%s\" ! fakesink", src,
+      colour_model ());
+  format = run_colour_pipeline (desc, NULL, &warnings);
+  fail_unless (is_rgb_format (format), "a colour model got %s", format);
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  /* and with the caps forced downstream the frames are scored, warned once */
+  desc = g_strdup_printf ("%s model=\"%s\" ! video/x-raw,format=NV12 ! "
+      "fakesink", src, colour_model ());
+  format = run_colour_pipeline (desc, NULL, &warnings);
+  fail_unless_equals_string (format, "NV12");
+  fail_unless (strstr (warnings, "reads colour") != NULL &&
+      strstr (warnings, "NV12") != NULL && strchr (warnings, '\n') == NULL,
+      "not one warning: %s", warnings);
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  desc = g_strdup_printf ("%s model=\"%s\" ! fakesink", src, model_path);
+  format = run_colour_pipeline (desc, NULL, &warnings);
+  fail_unless_equals_string (format, "I420");
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
+/* A model swapped while playing renegotiates: grey to colour brings RGB
+ * from the videoconvert, colour to grey lets it go back to I420; with
+ * GRAY8 fixed upstream the colour model is warned about, once. */
+GST_START_TEST (test_colour_model_swap)
+{
+  const gchar *live = "videotestsrc is-live=true num-buffers=20 ! "
+      "video/x-raw,format=%s,width=64,height=48,framerate=20/1 ! %s"
+      "funaddetect name=d model=\"%s\" ! fakesink";
+  gchar *desc, *format, *warnings;
+
+  desc = g_strdup_printf (live, "I420", "videoconvert ! ", model_path);
+  format = run_colour_pipeline (desc, colour_model (), &warnings);
+  fail_unless (is_rgb_format (format), "swapped to colour, still %s",
+      format);
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  desc = g_strdup_printf (live, "I420", "videoconvert ! ", colour_model ());
+  format = run_colour_pipeline (desc, model_path, &warnings);
+  fail_unless_equals_string (format, "I420");
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  desc = g_strdup_printf (live, "GRAY8", "", model_path);
+  format = run_colour_pipeline (desc, colour_model (), &warnings);
+  fail_unless_equals_string (format, "GRAY8");
+  fail_unless (strstr (warnings, "reads colour") != NULL &&
+      strstr (warnings, "GRAY8") != NULL && strchr (warnings, '\n') == NULL,
+      "not one warning: %s", warnings);
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
 }
 
 GST_END_TEST;
@@ -3190,6 +3426,8 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_yuv_scores_luma);
   tcase_add_test (tc, test_overlay_yuv_layout);
   tcase_add_test (tc, test_caps_change);
+  tcase_add_test (tc, test_colour_model_negotiates_rgb);
+  tcase_add_test (tc, test_colour_model_swap);
   tcase_add_test (tc, test_growing_yuy2_keeps_reused_map);
   tcase_add_test (tc, test_anomaly_events);
   tcase_add_test (tc, test_anomaly_event_flush);
