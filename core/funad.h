@@ -58,6 +58,9 @@ void funad_model_unref (FunadModel *model);
 /* Side of the square frame the model looks at (e.g. 224) and of its patch grid (e.g. 28). */
 int funad_model_input_size (const FunadModel *model);
 int funad_model_grid_size (const FunadModel *model);
+/* What the model's backbone reads: 3, colour (pretrained backbones: a frame should reach it as
+ * RGB, since a grey frame gives it three equal planes); 1, grey (builtin). */
+int funad_model_channels (const FunadModel *model);
 /* The label-free anomaly threshold chosen at training time, on the frame score scale. */
 double funad_model_threshold (const FunadModel *model);
 /* A string from the file's __metadata__ (e.g. "backbone", "training_summary"), or NULL. */

@@ -72,6 +72,13 @@ funad_model_grid_size (const FunadModel *model)
   return model->grid;
 }
 
+int
+funad_model_channels (const FunadModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->backbone.channels;
+}
+
 double
 funad_model_threshold (const FunadModel *model)
 {

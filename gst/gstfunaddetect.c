@@ -29,8 +29,15 @@
  * the frame (heatmap), the outlines of the regions above the threshold
  * (contour) or both; with none the pixels pass through untouched.
  *
- * Packed RGB formats and GRAY8 are scored from their colour (as luma); the
- * Y'CbCr formats I420, NV12 and YUY2 from their luma plane. On Y'CbCr the
+ * A model with a grey backbone (builtin) reads every format as grey: packed
+ * RGB from its colour, GRAY8 as it is, the Y'CbCr formats I420, NV12 and
+ * YUY2 from their luma plane. A model with a colour backbone (pretrained)
+ * reads RGB, as funad-train fed it: while one is loaded, the sink pad offers
+ * a negotiation that can have one only the packed RGB formats, so that a
+ * videoconvert before the element converts; caps that exclude RGB (a
+ * capsfilter fixing GRAY8, say) are still taken and scored from their
+ * brightness alone, with a warning posted once. Changing the model between
+ * the two kinds while playing asks upstream to negotiate again. On Y'CbCr the
  * heat colours are converted to BT.601 and blended into the luma and the
  * chroma at the chroma's subsampling. Caps may change mid-stream (size or
  * format); the next frame follows them.
@@ -101,25 +108,28 @@
  * When frames turn anomalous and back the element posts `funad-event`
  * element messages (regardless of #GstFunadDetect:post-messages). An anomaly
  * begins once #GstFunadDetect:min-anomaly-frames consecutive frames are
- * anomalous and ends once as many consecutive frames are normal; EOS and
- * flushes end one in progress. The structure contains:
+ * anomalous and ends once as many consecutive frames are normal; EOS,
+ * flushes and stopping (the element going to READY or NULL without EOS) end
+ * one in progress. The structure contains:
  *
  * * #gchararray `type`: "begin" or "end".
  * * #guint64 `timestamp`, `stream-time`, `running-time`: of the first frame
- *   of the run that began or ended the anomaly (when EOS or a flush ends it
- *   with no such run: the end of the last frame before it, its timestamp
- *   plus its duration).
- * * #guint64 `frame`: the number of that frame (when EOS or a flush ends the
- *   anomaly with no such run: of the last frame before it, an anomalous
- *   one), as in the `funad` messages and the results file.
+ *   of the run that began or ended the anomaly (when EOS, a flush or a stop
+ *   ends it with no such run: the end of the last frame before it, its
+ *   timestamp plus its duration).
+ * * #guint64 `frame`: the number of that frame (when EOS, a flush or a stop
+ *   ends the anomaly with no such run: of the last frame before it, an
+ *   anomalous one), as in the `funad` messages and the results file.
  * * #gdouble `peak-score`: the highest score of the anomaly so far.
  *
  * When #GstFunadDetect:results-location is set, the same facts are appended
  * to that file, one JSON object per line:
  * `{"frame":N,"pts":ns,"running_time":ns,"score":S,"threshold":T,"anomaly":B,"scored":B}`
- * (unknown times are written as `null`). A non-empty file that does not start
- * as JSON lines do (the model or the input video, named by mistake) is refused
- * at the start, untouched.
+ * (unknown times are written as `null`). A non-empty file whose first line is
+ * not a complete JSON object (the model, the input video or a pretty-printed
+ * JSON report, named by mistake) is refused at the start, untouched. When the
+ * file does not end with a newline (an earlier run stopped mid-line) the first
+ * record starts a new line.
  *
  * ## Example launch lines
  * |[
@@ -139,6 +149,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "gstfunaddetect.h"
 #include "gstfunadmeta-private.h"
@@ -222,9 +233,15 @@ gst_funad_detect_colormap_get_type (void)
 
 /* 8-bit packed formats whose colour bytes a FunadImage can describe, and
  * 8-bit Y'CbCr formats, scored from their luma */
+#define FUNAD_DETECT_RGB_FORMATS \
+    "RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR"
 #define FUNAD_DETECT_FORMATS \
-    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8, " \
-    "I420, NV12, YUY2 }"
+    "{ " FUNAD_DETECT_RGB_FORMATS ", GRAY8, I420, NV12, YUY2 }"
+
+/* what a model with a colour backbone is offered when upstream can send it */
+static GstStaticCaps rgb_caps =
+GST_STATIC_CAPS ("video/x-raw, format=(string){ " FUNAD_DETECT_RGB_FORMATS
+    " }");
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
@@ -286,6 +303,7 @@ static gboolean gst_funad_detect_query (GstBaseTransform * trans,
     GstPadDirection direction, GstQuery * query);
 static GstFlowReturn gst_funad_detect_transform_frame_ip (GstVideoFilter *
     filter, GstVideoFrame * frame);
+static void finish_anomaly_event (GstFunadDetect * self);
 
 static void
 gst_funad_detect_class_init (GstFunadDetectClass * klass)
@@ -434,8 +452,10 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "Inspect only this rectangle of the frame, \"x,y,width,height\" in "
           "pixels (clipped to the frame); the score, map, overlay and boxes "
           "cover it alone. NULL or \"\" (or a rectangle outside the frame): "
-          "the whole frame. An invalid value scores the whole frame and posts "
-          "a warning (at once if started, else at the start). Default: NULL",
+          "the whole frame. An invalid value (not four whole numbers, x, y "
+          ">= 0, width, height > 0, each at most 2147483647) scores the whole "
+          "frame and posts a warning (at once if started, else at the start). "
+          "Default: NULL",
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -526,6 +546,87 @@ update_passthrough (GstFunadDetect * self)
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), passthrough);
 }
 
+/* A colour model scoring a format with no colour would see brightness
+ * alone (three equal planes): say so on the bus, once per model. */
+static void
+warn_no_colour (GstFunadDetect * self, const gchar * format)
+{
+  gboolean warn;
+
+  GST_OBJECT_LOCK (self);
+  warn = self->colour_model && !self->warned_no_colour;
+  self->warned_no_colour |= warn;
+  GST_OBJECT_UNLOCK (self);
+  if (warn)
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("The model reads colour, but %s frames are scored from their "
+            "brightness alone: let an RGB format reach funaddetect (a "
+            "videoconvert right before it, no caps that exclude RGB).",
+            format), (NULL));
+}
+
+/* Whether @caps (fixed) are a packed RGB format. */
+static gboolean
+caps_are_rgb (GstCaps * caps)
+{
+  GstCaps *rgb = gst_static_caps_get (&rgb_caps);
+  gboolean is_rgb = gst_caps_can_intersect (caps, rgb);
+
+  gst_caps_unref (rgb);
+  return is_rgb;
+}
+
+/* Narrows the caps the sink pad offers to their packed RGB part, when they
+ * have one: a colour model reads RGB, and a videoconvert upstream otherwise
+ * picks the format nearest its input (I420 from a decoder), of which only
+ * the luma would be scored. Takes @caps, returns the caps to offer. */
+static GstCaps *
+prefer_rgb (GstCaps * caps)
+{
+  GstCaps *rgb = gst_static_caps_get (&rgb_caps);
+  GstCaps *only = gst_caps_intersect_full (caps, rgb, GST_CAPS_INTERSECT_FIRST);
+
+  gst_caps_unref (rgb);
+  if (gst_caps_is_empty (only)) {
+    /* caps fixed to another format: taken, set_info() warns */
+    gst_caps_unref (only);
+    return caps;
+  }
+  gst_caps_unref (caps);
+  return only;
+}
+
+/* A colour model replaced a grey one while the frames arrive in a format
+ * with no colour: the renegotiation asked for brings RGB only if upstream
+ * and downstream both allow it. If they do not, the caps stay as they are,
+ * set_info() is not called again, and the warning must come from here. */
+static void
+check_colour_reachable (GstFunadDetect * self)
+{
+  GstPad *sinkpad = GST_BASE_TRANSFORM_SINK_PAD (self);
+  GstCaps *current = gst_pad_get_current_caps (sinkpad);
+  GstCaps *rgb, *ours, *theirs = NULL;
+
+  if (current == NULL || caps_are_rgb (current)) {
+    gst_clear_caps (&current);
+    return;
+  }
+  rgb = gst_static_caps_get (&rgb_caps);
+  ours = gst_pad_query_caps (sinkpad, rgb);
+  if (!gst_caps_is_empty (ours))
+    theirs = gst_pad_peer_query_caps (sinkpad, ours);
+  if (theirs == NULL || gst_caps_is_empty (theirs)) {
+    GstVideoInfo info;
+
+    warn_no_colour (self, gst_video_info_from_caps (&info, current) ?
+        GST_VIDEO_INFO_NAME (&info) : "these");
+  }
+  gst_clear_caps (&theirs);
+  gst_caps_unref (ours);
+  gst_caps_unref (rgb);
+  gst_caps_unref (current);
+}
+
 /* Loads @location while streaming: in the calling thread, with no lock held
  * (loading takes a while), then hands the scorer to the streaming thread. A
  * file that does not load leaves the current model in place: returns FALSE. */
@@ -536,6 +637,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
   FunadScorer *scorer, *old = NULL;
   GError *err = NULL;
   guint n_threads;
+  gboolean colour, recolour = FALSE;
 
   if (location == NULL || location[0] == '\0') {
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
@@ -557,10 +659,14 @@ reload_model (GstFunadDetect * self, const gchar * location)
   GST_OBJECT_UNLOCK (self);
   funad_scorer_set_threads (scorer, n_threads);
 
+  colour = funad_model_channels (funad_scorer_get_model (scorer)) == 3;
   GST_OBJECT_LOCK (self);
   if (self->started) {
     old = self->pending_scorer;
     self->pending_scorer = scorer;
+    recolour = self->colour_model != colour;
+    self->colour_model = colour;
+    self->warned_no_colour = FALSE;
   } else {
     /* stopped meanwhile: the next start loads model_location anyway */
     old = scorer;
@@ -568,6 +674,12 @@ reload_model (GstFunadDetect * self, const gchar * location)
   GST_OBJECT_UNLOCK (self);
   if (old)
     funad_scorer_free (old);
+  if (recolour) {
+    /* the formats on offer changed: upstream (a videoconvert) picks again */
+    gst_base_transform_reconfigure_sink (GST_BASE_TRANSFORM (self));
+    if (colour)
+      check_colour_reachable (self);
+  }
   GST_INFO_OBJECT (self, "loaded model %s, to be used from the next frame",
       location);
   return TRUE;
@@ -579,8 +691,32 @@ static void
 post_bad_region (GstFunadDetect * self, const gchar * region)
 {
   GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-      ("Invalid region \"%s\" (expected \"x,y,width,height\" with x, y >= 0 "
-          "and width, height > 0); scoring the whole frame.", region), (NULL));
+      ("Invalid region \"%s\" (expected \"x,y,width,height\": four whole "
+          "numbers up to %d, x, y >= 0 and width, height > 0); scoring the "
+          "whole frame.", region, G_MAXINT), (NULL));
+}
+
+/* Parses "x,y,width,height" strictly: exactly four decimal numbers (spaces
+ * around them allowed), each in range. A number past G_MAXINT or trailing
+ * text is refused, never wrapped or ignored, so the region scored is the
+ * region the user wrote. */
+static gboolean
+parse_region (const gchar * str, gint r[4])
+{
+  gchar **parts = g_strsplit (str, ",", -1);
+  gboolean ok = g_strv_length (parts) == 4;
+  guint i;
+
+  for (i = 0; ok && i < 4; i++) {
+    gint64 v;
+
+    /* x and y from 0, width and height from 1 */
+    ok = g_ascii_string_to_signed (g_strstrip (parts[i]), 10, i < 2 ? 0 : 1,
+        G_MAXINT, &v, NULL);
+    r[i] = (gint) v;
+  }
+  g_strfreev (parts);
+  return ok;
 }
 
 /* Properties read only at the start: changed while started, they would
@@ -647,9 +783,7 @@ gst_funad_detect_set_property (GObject * object, guint prop_id,
       gint r[4] = { 0, 0, 0, 0 };
       gboolean bad, started;
 
-      bad = str != NULL && str[0] != '\0' && (sscanf (str, "%d,%d,%d,%d",
-              &r[0], &r[1], &r[2], &r[3]) != 4 || r[0] < 0 || r[1] < 0
-          || r[2] <= 0 || r[3] <= 0);
+      bad = str != NULL && str[0] != '\0' && !parse_region (str, r);
       if (bad) {
         /* the whole frame, as the warning says */
         memset (r, 0, sizeof (r));
@@ -808,25 +942,61 @@ reset_stream_state (GstFunadDetect * self)
   self->last_end = GST_CLOCK_TIME_NONE;
 }
 
-/* Whether results may be appended to path: it is missing, empty, or starts as a JSON line
- * does (a results file of an earlier run); pointing results-location at the model or the
- * input video by mistake must not append text to them. */
+/* A results line is a few hundred bytes: a longer first line is not one. */
+#define RESULTS_FIRST_LINE_MAX 65536
+
+/* Whether @line (@len bytes, NUL-terminated) starts with a line holding one
+ * complete JSON object. */
 static gboolean
-results_file_appendable (const gchar * path)
+first_line_is_json_object (const gchar * line, gsize len)
+{
+  const gchar *nl = memchr (line, '\n', len);
+  JsonParser *parser;
+  gboolean ok;
+
+  if (nl == NULL && len == RESULTS_FIRST_LINE_MAX)
+    return FALSE;
+  if (nl != NULL)
+    len = nl - line;
+  parser = json_parser_new ();
+  ok = json_parser_load_from_data (parser, line, (gssize) len, NULL) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser));
+  g_object_unref (parser);
+  return ok;
+}
+
+/* Whether results may be appended to path: it is missing, empty, or its
+ * first line is a complete JSON object, as a results file of an earlier run
+ * starts. Pointing results-location by mistake at the model, the input video
+ * or a pretty-printed JSON report (its first line a lone "{") must not
+ * append text to them. *newline_first says the file does not end with a
+ * newline (an earlier run stopped mid-line): the next record must not be
+ * glued to that line. */
+static gboolean
+results_file_appendable (const gchar * path, gboolean * newline_first)
 {
   GStatBuf st;
   FILE *f;
-  int first;
+  gchar *head;
+  gsize len;
+  gboolean ok;
 
+  *newline_first = FALSE;
   /* only a regular file is read: opening a FIFO to read would wait for a writer */
   if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
     return TRUE;                /* missing, empty or special: opening it says what fails */
   f = g_fopen (path, "rb");
   if (f == NULL)
     return TRUE;
-  first = fgetc (f);
+  head = g_malloc (RESULTS_FIRST_LINE_MAX + 1);
+  len = fread (head, 1, RESULTS_FIRST_LINE_MAX, f);
+  head[len] = '\0';
+  ok = len == 0 || first_line_is_json_object (head, len);
+  if (ok && len > 0 && fseek (f, -1, SEEK_END) == 0)
+    *newline_first = fgetc (f) != '\n';
   fclose (f);
-  return first == EOF || first == '{';
+  g_free (head);
+  return ok;
 }
 
 static gboolean
@@ -840,6 +1010,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
   FILE *results = NULL;
   GError *err = NULL;
   guint n_threads;
+  gboolean newline_first = FALSE;
 
   GST_OBJECT_LOCK (self);
   model_location = g_strdup (self->model_location);
@@ -871,7 +1042,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
   funad_scorer_set_threads (scorer, n_threads);
 
   if (results_location != NULL && results_location[0] != '\0'
-      && !results_file_appendable (results_location)) {
+      && !results_file_appendable (results_location, &newline_first)) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Results file \"%s\" already holds something other than JSON lines "
             "(the model, a video?); not appending to it", results_location),
@@ -892,6 +1063,9 @@ gst_funad_detect_start (GstBaseTransform * trans)
       funad_model_unref (model);
       goto fail;
     }
+    /* a write error shows at the first record's flush */
+    if (newline_first)
+      fputc ('\n', results);
   }
 
   GST_INFO_OBJECT (self, "loaded model %s (input %d, threshold %g)",
@@ -906,6 +1080,8 @@ gst_funad_detect_start (GstBaseTransform * trans)
   self->results_path = g_steal_pointer (&results_location);
   self->frame_count = 0;
   self->started = TRUE;
+  self->colour_model = funad_model_channels (model) == 3;
+  self->warned_no_colour = FALSE;
   /* measured afresh: the model, the machine's load may have changed */
   priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   bad_region = g_strdup (self->bad_region);
@@ -934,8 +1110,15 @@ gst_funad_detect_stop (GstBaseTransform * trans)
   FunadModel *model;
   FILE *results;
 
+  /* Stopping without EOS (an application setting READY or NULL) ends an
+   * anomaly in progress as EOS does, so that every "begin" has its "end".
+   * The streaming thread is out of the element by now. */
+  finish_anomaly_event (self);
+
   GST_OBJECT_LOCK (self);
   self->started = FALSE;
+  /* no model: every format on offer again */
+  self->colour_model = FALSE;
   priv->latency = priv->reported = GST_CLOCK_TIME_NONE;
   pending = g_steal_pointer (&self->pending_scorer);
   scorer = g_steal_pointer (&self->scorer);
@@ -997,6 +1180,10 @@ gst_funad_detect_set_info (GstVideoFilter * filter, GstCaps * incaps,
       GST_VIDEO_FORMAT_INFO_NAME (finfo), layout.pixel_stride,
       layout.r_offset, layout.g_offset, layout.b_offset);
 
+  /* the sink pad offered RGB alone if upstream could send it: these caps
+   * were forced (a capsfilter, a downstream that takes nothing else) */
+  if (layout.pixel_stride == 1)
+    warn_no_colour (self, GST_VIDEO_FORMAT_INFO_NAME (finfo));
   self->layout = layout;
   return TRUE;
 
@@ -1386,8 +1573,9 @@ update_anomaly_event (GstFunadDetect * self, guint64 frame_no,
   }
 }
 
-/* At EOS or a flush an event in progress ends: where its normal run began,
- * or else at the last frame (an anomalous one), timed at that frame's end. */
+/* At EOS, a flush or a stop an event in progress ends: where its normal run
+ * began, or else at the last frame (an anomalous one), timed at that frame's
+ * end. */
 static void
 finish_anomaly_event (GstFunadDetect * self)
 {
@@ -1408,7 +1596,8 @@ finish_anomaly_event (GstFunadDetect * self)
  * so every frame leaves it later than it came: a processing latency that a
  * live pipeline must add to its own, else a synchronised sink finds the
  * frames late. Answers upstream's latency plus the measured time of one
- * scored frame (0 before any). */
+ * scored frame (0 before any). A CAPS query on the sink pad, with a colour
+ * model loaded, is narrowed to RGB (prefer_rgb()). */
 static gboolean
 gst_funad_detect_query (GstBaseTransform * trans, GstPadDirection direction,
     GstQuery * query)
@@ -1416,8 +1605,30 @@ gst_funad_detect_query (GstBaseTransform * trans, GstPadDirection direction,
   GstFunadDetect *self = GST_FUNAD_DETECT (trans);
   GstFunadDetectPrivate *priv = gst_funad_detect_get_instance_private (self);
   GstClockTime min, max, ours;
-  gboolean live;
+  gboolean live, colour;
 
+  if (direction == GST_PAD_SINK && GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
+    GstCaps *caps, *filter;
+
+    if (!GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+            query))
+      return FALSE;
+    GST_OBJECT_LOCK (self);
+    colour = self->colour_model;
+    GST_OBJECT_UNLOCK (self);
+    /* Negotiation asks with a filter (the formats upstream can make): there
+     * RGB is preferred. A query with none (a link check) gets every format,
+     * so that a capsfilter fixing GRAY8 upstream still links. */
+    gst_query_parse_caps (query, &filter);
+    gst_query_parse_caps_result (query, &caps);
+    if (colour && filter != NULL && caps != NULL) {
+      caps = prefer_rgb (gst_caps_ref (caps));
+      GST_DEBUG_OBJECT (self, "colour model: offering %" GST_PTR_FORMAT, caps);
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+    }
+    return TRUE;
+  }
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
         query);

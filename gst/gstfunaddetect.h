@@ -87,6 +87,11 @@ struct _GstFunadDetect
    * the object lock) until the streaming thread takes it between frames */
   gboolean started;
   FunadScorer *pending_scorer;
+  /* object lock: whether the model loaded last reads colour (its backbone
+   * is pretrained), so the sink pad offers packed RGB formats only; and
+   * whether it was warned about getting a format with no colour */
+  gboolean colour_model;
+  gboolean warned_no_colour;
 
   /* where the negotiated format keeps its colour bytes; Y'CbCr formats are
    * scored from their luma (copied to luma_copy when not contiguous) */

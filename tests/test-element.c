@@ -38,6 +38,8 @@ static gdouble model_threshold;
 /* a second model (other seed, input size 32) for the reload test */
 static gchar *model2_path;
 static gdouble model2_threshold;
+/* a colour model: the committed tiny MobileNetV2 fixture as its backbone */
+static gchar *colour_model_path;
 
 #define FRAME_DURATION (GST_SECOND / 25)
 
@@ -85,6 +87,65 @@ fill_texture (guint8 * data, int w, int h, int stride, GRand * rand)
       p[2] = CLAMP (base + 10 + g_rand_int_range (rand, -20, 21), 0, 255);
     }
   }
+}
+
+/* A model whose backbone reads colour: the tiny MobileNetV2 of
+ * tests/fixtures (random weights: enough to negotiate and score), its
+ * weights copied beside the model, which names them. Trained by the test
+ * that needs it, not by the fixture: training a pretrained trunk leaves its
+ * worker threads parked in GLib's shared thread pool, and a test process
+ * forked from the fixture's would count on threads it lacks (its streaming
+ * threads would never start). */
+static const gchar *
+colour_model (void)
+{
+  FunadTrainParams params = funad_train_default_params ();
+  GRand *rand;
+  guint8 *pixels;
+  FunadImage img = { NULL, 64, 64, 64 * 3, 3, 0, 1, 2 };
+  const gchar *fixtures = g_getenv ("FUNAD_FIXTURES");
+  gchar *src, *weights, *contents;
+  FunadTrainer *trainer;
+  FunadModel *model;
+  GError *err = NULL;
+  gsize len;
+  int i;
+
+  if (colour_model_path != NULL)
+    return colour_model_path;
+  fail_unless (fixtures != NULL, "FUNAD_FIXTURES is not set");
+  rand = g_rand_new_with_seed (44);
+  pixels = img.data = g_malloc (64 * 64 * 3);
+  src = g_build_filename (fixtures, "mobilenetv2-tiny.safetensors", NULL);
+  weights = g_build_filename (tmp_dir, "mobilenetv2-tiny.safetensors", NULL);
+  fail_unless (g_file_get_contents (src, &contents, &len, &err));
+  fail_unless (g_file_set_contents (weights, contents, (gssize) len, &err));
+  g_free (contents);
+
+  params.input_size = 64;
+  params.epochs = 2;
+  params.seed = 11;
+  trainer = funad_trainer_new (&params);
+  fail_unless (funad_trainer_set_backbone (trainer, "mobilenetv2_100",
+          weights, &err));
+  g_assert_no_error (err);
+  for (i = 0; i < 8; i++) {
+    fill_texture (pixels, 64, 64, 64 * 3, rand);
+    fail_unless (funad_trainer_add_frame (trainer, &img, &err));
+  }
+  model = funad_trainer_run (trainer, NULL, NULL, &err);
+  g_assert_no_error (err);
+  fail_unless_equals_int (funad_model_channels (model), 3);
+  colour_model_path = g_build_filename (tmp_dir, "colour.funad", NULL);
+  fail_unless (funad_model_save (model, colour_model_path, &err));
+  g_assert_no_error (err);
+  funad_model_unref (model);
+  funad_trainer_free (trainer);
+  g_free (pixels);
+  g_rand_free (rand);
+  g_free (weights);
+  g_free (src);
+  return colour_model_path;
 }
 
 static void
@@ -181,6 +242,7 @@ remove_model (void)
   g_clear_pointer (&model_path, g_free);
   g_clear_pointer (&garbage_path, g_free);
   g_clear_pointer (&model2_path, g_free);
+  g_clear_pointer (&colour_model_path, g_free);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1131,6 +1193,180 @@ GST_START_TEST (test_growing_yuy2_keeps_reused_map)
 
 GST_END_TEST;
 
+/* ---- colour models: RGB negotiated, warned when impossible ------------ */
+
+static gboolean
+is_rgb_format (const gchar * format)
+{
+  const GstVideoFormatInfo *finfo =
+      gst_video_format_get_info (gst_video_format_from_string (format));
+
+  return finfo != NULL && GST_VIDEO_FORMAT_INFO_IS_RGB (finfo);
+}
+
+/* The format on the sink pad of the element named "d" in @pipeline. */
+static gchar *
+sink_format (GstElement * pipeline)
+{
+  GstElement *d = gst_bin_get_by_name (GST_BIN (pipeline), "d");
+  GstPad *pad = gst_element_get_static_pad (d, "sink");
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  gchar *format;
+
+  fail_unless (caps != NULL, "nothing negotiated");
+  format = g_strdup (gst_structure_get_string (gst_caps_get_structure (caps,
+              0), "format"));
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  gst_object_unref (d);
+  return format;
+}
+
+/* Runs @desc (its funaddetect named "d") to EOS; when @swap_to is set, sets
+ * that model once the first frame was scored. Returns the format
+ * negotiated last and, in *warnings, the warnings "d" posted (joined by
+ * newlines). */
+static gchar *
+run_colour_pipeline (const gchar * desc, const gchar * swap_to,
+    gchar ** warnings)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GString *warned = g_string_new (NULL);
+  GstMessage *msg;
+  gchar *format = NULL;
+  gboolean swapped = swap_to == NULL;
+
+  g_assert_no_error (err);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  while ((msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING |
+              GST_MESSAGE_ELEMENT))) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error (msg, &err, NULL);
+      fail ("pipeline error: %s (%s)", err->message, desc);
+    }
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      gst_message_parse_warning (msg, &err, NULL);
+      g_string_append_printf (warned, "%s%s", warned->len ? "\n" : "",
+          err->message);
+      g_clear_error (&err);
+    }
+    if (!swapped && gst_message_has_name (msg, "funad")) {
+      GstElement *d = gst_bin_get_by_name (GST_BIN (pipeline), "d");
+
+      g_free (format);
+      format = sink_format (pipeline);
+      GST_INFO ("before the swap: %s", format);
+      g_object_set (d, "model", swap_to, NULL);
+      gst_object_unref (d);
+      swapped = TRUE;
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless (msg != NULL, "pipeline timed out: %s", desc);
+  gst_message_unref (msg);
+  fail_unless (swapped, "no frame was scored before EOS");
+  g_free (format);
+  format = sink_format (pipeline);
+  GST_INFO ("negotiated %s; warnings: %s", format, warned->str);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  *warnings = g_string_free (warned, FALSE);
+  return format;
+}
+
+/* A colour model makes a videoconvert before the element convert to RGB
+ * (a decoder's I420 would be scored from its luma alone); a grey model
+ * leaves the format alone. */
+GST_START_TEST (test_colour_model_negotiates_rgb)
+{
+  const gchar *src = "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=I420,width=64,height=48 ! videoconvert ! "
+      "funaddetect name=d";
+  gchar *desc, *format, *warnings;
+  FunadModel *grey = funad_model_load (model_path, NULL);
+
+  fail_unless_equals_int (funad_model_channels (grey), 1);
+  funad_model_unref (grey);
+
+  desc = g_strdup_printf ("%s model=\"%s\" ! fakesink", src,
+      colour_model ());
+  format = run_colour_pipeline (desc, NULL, &warnings);
+  fail_unless (is_rgb_format (format), "a colour model got %s", format);
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  /* and with the caps forced downstream the frames are scored, warned once */
+  desc = g_strdup_printf ("%s model=\"%s\" ! video/x-raw,format=NV12 ! "
+      "fakesink", src, colour_model ());
+  format = run_colour_pipeline (desc, NULL, &warnings);
+  fail_unless_equals_string (format, "NV12");
+  fail_unless (strstr (warnings, "reads colour") != NULL &&
+      strstr (warnings, "NV12") != NULL && strchr (warnings, '\n') == NULL,
+      "not one warning: %s", warnings);
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  desc = g_strdup_printf ("%s model=\"%s\" ! fakesink", src, model_path);
+  format = run_colour_pipeline (desc, NULL, &warnings);
+  fail_unless_equals_string (format, "I420");
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
+/* A model swapped while playing renegotiates: grey to colour brings RGB
+ * from the videoconvert, colour to grey lets it go back to I420; with
+ * GRAY8 fixed upstream the colour model is warned about, once. */
+GST_START_TEST (test_colour_model_swap)
+{
+  const gchar *live = "videotestsrc is-live=true num-buffers=20 ! "
+      "video/x-raw,format=%s,width=64,height=48,framerate=20/1 ! %s"
+      "funaddetect name=d model=\"%s\" ! fakesink";
+  gchar *desc, *format, *warnings;
+
+  desc = g_strdup_printf (live, "I420", "videoconvert ! ", model_path);
+  format = run_colour_pipeline (desc, colour_model (), &warnings);
+  fail_unless (is_rgb_format (format), "swapped to colour, still %s",
+      format);
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  desc = g_strdup_printf (live, "I420", "videoconvert ! ", colour_model ());
+  format = run_colour_pipeline (desc, model_path, &warnings);
+  fail_unless_equals_string (format, "I420");
+  fail_unless_equals_string (warnings, "");
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+
+  desc = g_strdup_printf (live, "GRAY8", "", model_path);
+  format = run_colour_pipeline (desc, colour_model (), &warnings);
+  fail_unless_equals_string (format, "GRAY8");
+  fail_unless (strstr (warnings, "reads colour") != NULL &&
+      strstr (warnings, "GRAY8") != NULL && strchr (warnings, '\n') == NULL,
+      "not one warning: %s", warnings);
+  g_free (format);
+  g_free (warnings);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
 /* ---- frame sequences: inference-interval, messages, events ------------- */
 
 /* Frame @i of a 64x64 RGB sequence: @c 'N' the trained texture, 'A' noise. */
@@ -1443,6 +1679,60 @@ GST_START_TEST (test_anomaly_event_flush)
 
 GST_END_TEST;
 
+/* Stopping without EOS (an application setting READY or NULL) ends an
+ * anomaly in progress as EOS does: at the last frame, timed at its end. */
+GST_START_TEST (test_anomaly_event_stop)
+{
+  const gchar *pattern = "NAA";
+  gdouble thr = texture_noise_threshold ();
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_message_unref);
+  GRand *rand = g_rand_new_with_seed (5);
+  GstBus *bus;
+  GstElement *detect = setup_detect (&bus);
+  GstVideoInfo info;
+  GstCaps *caps;
+  const GstStructure *end;
+  gchar *flags, *events;
+  guint64 i;
+
+  g_object_set (detect, "threshold", thr, NULL);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 64, 64);
+  caps = gst_video_info_to_caps (&info);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_check_setup_events (mysrcpad, detect, caps, GST_FORMAT_TIME);
+  for (i = 0; pattern[i]; i++)
+    fail_unless_equals_int (gst_pad_push (mysrcpad, pattern_frame (&info,
+                pattern[i], rand, i)), GST_FLOW_OK);
+  /* no EOS: straight to READY */
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  drain_element_messages (bus, msgs);
+
+  flags = describe_messages (msgs, &events);
+  fail_unless_equals_string (flags, "011");
+  fail_unless_equals_string (events, "b1 e2");
+  end = check_events_join (msgs);
+  fail_unless_equals_uint64 (get_uint64 (end, "timestamp"),
+      3 * FRAME_DURATION);
+  fail_unless_equals_uint64 (get_uint64 (end, "running-time"),
+      3 * FRAME_DURATION);
+  g_free (flags);
+  g_free (events);
+  g_ptr_array_unref (msgs);
+
+  /* the next start begins with no anomaly in progress: nothing more ends */
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_caps_unref (caps);
+  g_rand_free (rand);
+  cleanup_detect (detect, bus);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_inference_interval)
 {
   GPtrArray *msgs = run_sequence ("NAANAANA", "threshold", 1e300,
@@ -1685,7 +1975,12 @@ GST_END_TEST;
  * frame is scored. */
 GST_START_TEST (test_region_invalid_warns)
 {
-  const gchar *bad[] = { "foo", "1,2,3", "10,10,0,0" };
+  /* numbers that wrap past G_MAXINT (4294967306 was read as 10) or end
+   * in trailing text (a fifth number, a unit) are refused too */
+  const gchar *bad[] = { "foo", "1,2,3", "10,10,0,0", "0,0,4294967306,10",
+    "0,0,4294967296,5", "0,0,2147483648,5", "1,2,3,4,5", "1,2,3,4px",
+    "-1,0,4,4", "1,,3,4"
+  };
   GstBus *bus;
   GstElement *detect;
   GstVideoInfo info;
@@ -1733,6 +2028,19 @@ GST_START_TEST (test_region_invalid_warns)
     cleanup_detect (detect, bus);
   }
   gst_caps_unref (caps);
+
+  /* spaces around the numbers and the largest int are fine */
+  detect = setup_detect (&bus);
+  g_object_set (detect, "region", " 0, 0 ,2147483647,5 ", NULL);
+  g_object_get (detect, "region", &str, NULL);
+  fail_unless_equals_string (str, "0,0,2147483647,5");
+  g_free (str);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+  fail_unless_equals_int (gst_element_set_state (detect, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  cleanup_detect (detect, bus);
 }
 
 GST_END_TEST;
@@ -2701,7 +3009,62 @@ GST_START_TEST (test_results_location_not_json)
   g_free (desc);
   g_free (after);
   g_free (contents);
+
+  /* a pretty-printed JSON report starts with '{' too, but its first line is
+   * not a JSON object */
+  contents = g_strdup ("{\n  \"auroc\": 0.9,\n  \"frames\": 10\n}\n");
+  len = strlen (contents);
+  fail_unless (g_file_set_contents (copy, contents, (gssize) len, NULL));
+  desc = g_strdup_printf ("videotestsrc num-buffers=2 ! funaddetect name=d "
+      "model=\"%s\" results-location=\"%s\" ! fakesink", model_path, copy);
+  text = expect_start_failure (desc);
+  check_error_names (text, copy, "not appending");
+  fail_unless (g_file_get_contents (copy, &after, &after_len, NULL));
+  fail_unless_equals_string (after, contents);
+  g_unlink (copy);
+  g_free (text);
+  g_free (desc);
+  g_free (after);
+  g_free (contents);
   g_free (copy);
+}
+
+GST_END_TEST;
+
+/* A results file left mid-line (an earlier run killed while writing) gets
+ * its new records on lines of their own, not glued to the broken one. */
+GST_START_TEST (test_results_location_partial_line)
+{
+  static const gchar old[] = "{\"frame\":0,\"pts\":0,\"running_time\":0,"
+      "\"score\":1,\"threshold\":2,\"anomaly\":false,\"scored\":true}\n"
+      "{\"frame\":1,\"pts";
+  gchar *results = g_build_filename (tmp_dir, "partial.jsonl", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,width=64,height=48 ! funaddetect model=\"%s\" "
+      "results-location=\"%s\" ! fakesink", model_path, results);
+  JsonParser *parser = json_parser_new ();
+  gchar *contents, **lines;
+  guint i;
+
+  fail_unless (g_file_set_contents (results, old, -1, NULL));
+  assert_eos (run_pipeline (desc, NULL));
+  fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
+  fail_unless (g_str_has_prefix (contents, old), "the old lines changed");
+  lines = g_strsplit (contents, "\n", -1);
+  /* the old record, the broken line, two new records, "" after the last */
+  fail_unless_equals_int (g_strv_length (lines), 5);
+  fail_unless_equals_string (lines[1], "{\"frame\":1,\"pts");
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int64 (json_object_get_int_member (parse_line (parser,
+                lines[2 + i]), "frame"), i);
+  fail_unless_equals_string (lines[4], "");
+
+  g_strfreev (lines);
+  g_free (contents);
+  g_object_unref (parser);
+  g_unlink (results);
+  g_free (desc);
+  g_free (results);
 }
 
 GST_END_TEST;
@@ -3063,9 +3426,12 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_yuv_scores_luma);
   tcase_add_test (tc, test_overlay_yuv_layout);
   tcase_add_test (tc, test_caps_change);
+  tcase_add_test (tc, test_colour_model_negotiates_rgb);
+  tcase_add_test (tc, test_colour_model_swap);
   tcase_add_test (tc, test_growing_yuy2_keeps_reused_map);
   tcase_add_test (tc, test_anomaly_events);
   tcase_add_test (tc, test_anomaly_event_flush);
+  tcase_add_test (tc, test_anomaly_event_stop);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_message_interval);
   tcase_add_test (tc, test_n_threads);
@@ -3088,6 +3454,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_results_location);
   tcase_add_test (tc, test_results_location_unwritable);
   tcase_add_test (tc, test_results_location_not_json);
+  tcase_add_test (tc, test_results_location_partial_line);
   tcase_add_test (tc, test_extreme_frame_sizes);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_results_location_full_disk);
