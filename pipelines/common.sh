@@ -10,7 +10,7 @@
 # goes as one word (location=$file), and the shell never re-reads it. With
 # FUNAD_PRINT_PIPELINE=1 it only prints the description, each word quoted for the shell where
 # needed (printf %q), so that it can be pasted after gst-launch-1.0 (the tests parse it).
-# check_model, check_input, check_output, check_new_video and check_results_file:
+# check_model, check_input, check_output, check_new_video, check_results_file and check_count:
 # what the scripts check, all before they delete or open an output (a one-line error and exit 2
 # when a check fails); start_results_file empties a results file that check_results_file passed.
 
@@ -108,3 +108,10 @@ start_results_file() {
   fi
 }
 
+# check_count NAME VALUE: refuses (exit 2) a VALUE that is not a whole number from 1 to
+# 4294967295 (gst-launch-1.0 only warns about a value out of range, and goes on).
+check_count() {
+  if ! [[ $2 =~ ^[1-9][0-9]{0,9}$ ]] || [ "$2" -gt 4294967295 ]; then
+    die "$1 '$2' must be a whole number from 1 to 4294967295"
+  fi
+}

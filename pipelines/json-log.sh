@@ -16,6 +16,8 @@ set -eu
 input=$1
 model=$2
 log=$3
+interval=${INTERVAL:-1}
+check_count INTERVAL "$interval"
 check_input INPUT "$input"
 check_model "$model"
 check_output LOG "$log" INPUT "$input" MODEL "$model"
@@ -23,5 +25,5 @@ check_results_file LOG "$log"
 start_results_file "$log"
 
 run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
-  funaddetect model="$model" overlay=none inference-interval="${INTERVAL:-1}" \
+  funaddetect model="$model" overlay=none inference-interval="$interval" \
   post-messages=false results-location="$log" ! fakesink

@@ -1768,6 +1768,10 @@ test_scripts_refuse_swapped_arguments (void)
   g_assert_cmpint (run_script ("review-file.sh", force, review_again, &err), ==, 0);
   g_free (err);
 
+  /* a setting the element would only warn about, going on with its default */
+  const char *interval0[] = { "INTERVAL=0", NULL };
+  assert_script_refuses ("json-log.sh", interval0, log_again, "INTERVAL '0'");
+
   assert_file_is (recording, video, video_len);
   g_free (video);
   g_free (test_avi);
