@@ -1640,6 +1640,34 @@ test_train_interrupt_writes_nothing (void)
   g_free (model);
 }
 
+/* GOption reads "inf" and "nan" as numbers; every number option of funad-train and
+ * funad-make-demo refuses them by name (NaN used to be called "negative", inf to pass). */
+static void
+test_options_reject_non_finite_numbers (void)
+{
+  char *model = g_build_filename (work_dir, "never-written-non-finite.model", NULL);
+  char *demo = g_build_filename (work_dir, "never-written-non-finite", NULL);
+  const char *train_options[] = { "--duration", "--dedup", "--outlier-z", "--typical-z",
+                                  "--appearance-z", "--appearance-weight",
+                                  "--synthetic-fraction", "--synthetic-scale",
+                                  "--pseudo-label-z" };
+  const char *values[] = { "inf", "nan", "-inf" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (train_options); i++) {
+    const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, train_options[i],
+                           values[i % G_N_ELEMENTS (values)], "unused.avi", NULL };
+    char *expected = g_strdup_printf ("%s must be a finite number", train_options[i]);
+    assert_fails_cleanly (argv, "funad-train", expected, model);
+    g_free (expected);
+  }
+  const char *make_argv[] = { tool ("FUNAD_MAKE_DEMO"), "-o", demo, "--contamination", "nan",
+                              NULL };
+  assert_fails_cleanly (make_argv, "funad-make-demo", "--contamination must be a finite number",
+                        demo);
+  g_free (demo);
+  g_free (model);
+}
+
 /* ---- the example scripts in pipelines/ ------------------------------------------------------ */
 
 /* Runs pipelines/SCRIPT ARGS... with extra environment settings (NAME=VALUE, NULL-terminated);
@@ -1830,6 +1858,8 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
+  g_test_add_func ("/e2e/options/reject-non-finite-numbers",
+                   test_options_reject_non_finite_numbers);
   g_test_add_func ("/e2e/scripts/refuse-swapped-arguments",
                    test_scripts_refuse_swapped_arguments);
 

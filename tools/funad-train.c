@@ -639,6 +639,8 @@ main (int argc, char **argv)
   g_free (appearance_help);
   g_free (appearance_weight_help);
   g_free (dedup_help);
+  if (cli_fail_non_finite (entries))
+    return EXIT_FAILURE;
 
   if (!output)
     return cli_fail ("no model file given: use -o MODEL");
