@@ -1668,6 +1668,27 @@ test_options_reject_non_finite_numbers (void)
   g_free (model);
 }
 
+/* A parameter funad-train's checks let through but core refuses was reported once per frame
+ * ("skipped ... frame N: a training parameter is out of range", then "no usable frame"):
+ * --bank-size 1 (core wants 2 to 4194304) and a --synthetic-scale that is 0 as a float. Now
+ * one line at startup, before any frame is read. */
+static void
+test_train_rejects_out_of_range_params (void)
+{
+  char *model = g_build_filename (work_dir, "never-written-params.model", NULL);
+  const char *cases[][2] = {
+    { "--bank-size", "1" }, { "--bank-size", "4194305" }, { "--synthetic-scale", "1e-50" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "32",
+                           "--pipeline", "videotestsrc num-buffers=3", cases[i][0], cases[i][1],
+                           NULL };
+    assert_fails_cleanly (argv, "funad-train", cases[i][0], model);
+  }
+  g_free (model);
+}
+
 /* ---- the example scripts in pipelines/ ------------------------------------------------------ */
 
 /* Runs pipelines/SCRIPT ARGS... with extra environment settings (NAME=VALUE, NULL-terminated);
@@ -1858,6 +1879,8 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
+  g_test_add_func ("/e2e/train/rejects-out-of-range-params",
+                   test_train_rejects_out_of_range_params);
   g_test_add_func ("/e2e/options/reject-non-finite-numbers",
                    test_options_reject_non_finite_numbers);
   g_test_add_func ("/e2e/scripts/refuse-swapped-arguments",

@@ -15,6 +15,7 @@
  * The model is written atomically by core.
  */
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -98,6 +99,22 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
     job->n_rejected++;
   }
   return TRUE;
+}
+
+/* Core checks the training parameters on every frame it is given, and on_frame skips a frame
+ * core refuses: a parameter the option checks let through would be reported once per frame,
+ * as a skipped frame. A blank frame given to a throwaway trainer asks core once, before any
+ * input is read. */
+static gboolean
+check_params_with_core (const FunadTrainParams *params, GError **error)
+{
+  guint8 blank[8 * 8] = { 0 };
+  FunadImage image = { .data = blank, .width = 8, .height = 8, .stride = 8, .pixel_stride = 1 };
+  FunadTrainer *probe = funad_trainer_new (params);
+  gboolean ok = funad_trainer_add_frame (probe, &image, error);
+
+  funad_trainer_free (probe);
+  return ok;
 }
 
 /* Stops reading without an error: the user interrupted or ended the capture, or --max-frames
@@ -684,8 +701,10 @@ main (int argc, char **argv)
     return cli_fail ("--dedup must not be negative");
   if (feature_dim < 8 || feature_dim > 4096)
     return cli_fail ("--feature-dim must be between 8 and 4096");
-  if (bank_size < 1)
-    return cli_fail ("--bank-size must be at least 1");
+  /* the limits below are core/trainer.c check_params' (on the float it gets where it takes
+   * one); the check of the parsed params further down is the safety net */
+  if (bank_size < 2 || bank_size > (1 << 22))
+    return cli_fail ("--bank-size must be between 2 and 4194304");
   if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must be numbers, 0 or more");
   if (!(appearance_weight >= 0 && appearance_weight <= 100))
@@ -694,8 +713,8 @@ main (int argc, char **argv)
     return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
     return cli_fail ("--synthetic-fraction must be between 0 and 1");
-  if (!(synthetic_scale > 0 && synthetic_scale <= 100))
-    return cli_fail ("--synthetic-scale must be above 0 and at most 100");
+  if (!(synthetic_scale >= FLT_MIN && synthetic_scale <= 100))
+    return cli_fail ("--synthetic-scale must be above 0 (at least 1.2e-38) and at most 100");
   if (!(pseudo_label_z >= 0 && pseudo_label_z <= 100))
     return cli_fail ("--pseudo-label-z must be between 0 and 100");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
@@ -732,6 +751,8 @@ main (int argc, char **argv)
     params.scorer = FUNAD_SCORER_MEMORY_BANK;
   else if (scorer)
     return cli_fail ("unknown --scorer: use memory-bank or funad");
+  if (!check_params_with_core (&params, &error))
+    return cli_fail_error (error);
 
   TrainJob job = { 0 };
   job.inputs = inputs;
