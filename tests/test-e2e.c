@@ -1631,6 +1631,9 @@ test_train_interrupt_writes_nothing (void)
   g_test_message ("after the first line: %s", rest->str);
   g_assert_nonnull (strstr (rest->str, "interrupted"));
   g_assert_null (strstr (rest->str, "100%"));
+  /* not a terminal: no blank line before the message (the newline that ends a progress bar) */
+  g_assert_false (g_str_has_prefix (rest->str, "\n"));
+  g_assert_null (strstr (rest->str, "\n\n"));
 
   close (err_fd);
   g_spawn_close_pid (pid);

@@ -1068,6 +1068,9 @@ test_interrupt_writes_partial_report (void)
   ssize_t got = read (err_fd, rest, sizeof rest - 1);
   rest[MAX (got, 0)] = '\0';
   g_assert_nonnull (strstr (rest, "interrupted; writing the report"));
+  /* not a terminal: no blank line before it */
+  g_assert_cmpint (rest[0], !=, '\n');
+  g_assert_null (strstr (rest, "\n\n"));
   g_free (part);
   g_free (csv);
 

@@ -221,14 +221,22 @@ train_worker (gpointer user_data)
   return NULL;
 }
 
+/* On a terminal the message starts on a new line (after the progress bar or the echoed ^C);
+ * in a log, where every line is already ended, that would be a blank line. */
+static const char *
+line_break_on_tty (void)
+{
+  return isatty (STDERR_FILENO) ? "\n" : "";
+}
+
 static void
 interrupt (TrainJob *job, int signum)
 {
   if (signum == SIGINT && g_atomic_int_get (&job->capturing) &&
       !g_atomic_int_get (&job->capture_ended) && !g_atomic_int_get (&job->cancelled)) {
     /* Ctrl-C is how a capture from a camera ends: train on what came. SIGTERM still stops. */
-    g_printerr ("\nfunad-train: capture ended; training on the frames captured (interrupt again "
-                "to stop without a model)\n");
+    g_printerr ("%sfunad-train: capture ended; training on the frames captured (interrupt "
+                "again to stop without a model)\n", line_break_on_tty ());
     job->signum = SIGINT;
     g_atomic_int_set (&job->capture_ended, 1);
     g_atomic_int_set (&job->stop_reading, 1);
@@ -236,11 +244,11 @@ interrupt (TrainJob *job, int signum)
   }
   if (g_atomic_int_get (&job->cancelled)) {
     /* A second Ctrl-C: the user does not want to wait for the current step to end. */
-    g_printerr ("\nfunad-train: interrupted again; no model written\n");
+    g_printerr ("%sfunad-train: interrupted again; no model written\n", line_break_on_tty ());
     _exit (128 + signum);
   }
-  g_printerr ("\nfunad-train: interrupted; stopping (no model will be written; interrupt again "
-              "to quit at once)\n");
+  g_printerr ("%sfunad-train: interrupted; stopping (no model will be written; interrupt "
+              "again to quit at once)\n", line_break_on_tty ());
   job->signum = signum;
   g_atomic_int_set (&job->cancelled, 1);
   g_atomic_int_set (&job->stop_reading, 1);
