@@ -1674,13 +1674,17 @@ test_options_reject_non_finite_numbers (void)
 /* A parameter funad-train's checks let through but core refuses was reported once per frame
  * ("skipped ... frame N: a training parameter is out of range", then "no usable frame"):
  * --bank-size 1 (core wants 2 to 4194304) and a --synthetic-scale that is 0 as a float. Now
- * one line at startup, before any frame is read. */
+ * one line at startup, before any frame is read. And one line only: no "ignored" warning
+ * before it. */
 static void
 test_train_rejects_out_of_range_params (void)
 {
   char *model = g_build_filename (work_dir, "never-written-params.model", NULL);
+  /* the last two: options the builtin memory bank ignores, out of range, used to warn
+   * "ignored" and then fail on the same option */
   const char *cases[][2] = {
     { "--bank-size", "1" }, { "--bank-size", "4194305" }, { "--synthetic-scale", "1e-50" },
+    { "--feature-dim", "2" }, { "--epochs", "-1" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {

@@ -674,6 +674,12 @@ main (int argc, char **argv)
   if (size < 32 || size > 1024 || size % 8 != 0)
     return cli_fail ("--size must be a multiple of 8 between 32 and 1024");
   gboolean funad_scorer = scorer && g_str_equal (scorer, "funad");
+  /* a value out of range is an error even where the option does nothing: checked before the
+   * "ignored" warnings, so that it is the only message */
+  if (epochs != G_MININT && epochs < 0)
+    return cli_fail ("--epochs must not be negative");
+  if (feature_dim != G_MININT && (feature_dim < 8 || feature_dim > 4096))
+    return cli_fail ("--feature-dim must be between 8 and 4096");
   if (epochs != G_MININT && !funad_scorer)
     g_printerr ("funad-train: warning: --epochs applies to --scorer funad only; ignored\n");
   if ((no_teacher || no_irmb || no_synthetic || no_smoothness) && !funad_scorer)
@@ -686,8 +692,6 @@ main (int argc, char **argv)
     epochs = params.epochs;
   if (feature_dim == G_MININT)
     feature_dim = params.feature_dim;
-  if (epochs < 0)
-    return cli_fail ("--epochs must not be negative");
   if (epochs == 0 && scorer && g_str_equal (scorer, "funad"))
     return cli_fail ("--epochs must be at least 1 with --scorer funad (0 would write an "
                      "untrained discriminator)");
@@ -707,8 +711,6 @@ main (int argc, char **argv)
     return cli_fail ("--duration applies to --pipeline only");
   if (!(dedup >= 0))
     return cli_fail ("--dedup must not be negative");
-  if (feature_dim < 8 || feature_dim > 4096)
-    return cli_fail ("--feature-dim must be between 8 and 4096");
   /* the limits below are core/trainer.c check_params' (on the float it gets where it takes
    * one); the check of the parsed params further down is the safety net */
   if (bank_size < 2 || bank_size > (1 << 22))
