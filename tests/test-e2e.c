@@ -1296,6 +1296,24 @@ test_eval_normal_inside_anomalous (void)
   g_assert_cmpint (json_object_get_int_member (gb, "n"), ==, count_test_images (FALSE));
   g_assert_cmpint (json_object_get_int_member (gb, "n"), ==,
                    json_object_get_int_member (ga, "n"));
+  /* both folders named, not the normal one as "the dataset" (text and JSON) */
+  g_assert_cmpstr (json_object_get_string_member (a, "dataset"), ==, layout_dir);
+  g_assert_false (json_object_has_member (b, "dataset"));
+  g_assert_cmpstr (json_object_get_string_member (b, "normal"), ==, good);
+  g_assert_cmpstr (json_object_get_string_member (b, "anomalous"), ==, test_dir);
+  const char *text_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--normal", good,
+                              "--anomalous", test_dir, NULL };
+  char *text = NULL;
+  g_assert_cmpint (run_tool (text_argv, &text, &err), ==, 0);
+  char *header = g_strdup_printf ("test images:  %u normal in %s, ", count_test_images (FALSE),
+                                  good);
+  g_assert_nonnull (strstr (text, header));
+  char *defective = g_strdup_printf (" defective in %s (", test_dir);
+  g_assert_nonnull (strstr (text, defective));
+  g_free (defective);
+  g_free (header);
+  g_free (text);
+  g_free (err);
   g_object_unref (pa);
   g_object_unref (pb);
   g_free (out_a);
