@@ -13,6 +13,8 @@ set -eu
 [ $# -ge 1 ] || { echo "usage: $0 MODEL [DEVICE]" >&2; exit 2; }
 model=$1
 device=${2:-/dev/video0}
+interval=${INTERVAL:-1}
+check_count INTERVAL "$interval"
 check_model "$model"
 
 # A leaky queue drops frames when scoring falls behind, so the picture stays live
@@ -20,5 +22,5 @@ check_model "$model"
 run_pipeline v4l2src device="$device" ! videoconvert ! videoscale ! \
   "video/x-raw,width=${WIDTH:-640},height=${HEIGHT:-480}" ! \
   queue leaky=downstream max-size-buffers=2 ! \
-  funaddetect model="$model" overlay="${OVERLAY:-both}" inference-interval="${INTERVAL:-1}" ! \
+  funaddetect model="$model" overlay="${OVERLAY:-both}" inference-interval="$interval" ! \
   videoconvert ! autovideosink sync=false

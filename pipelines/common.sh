@@ -10,8 +10,9 @@
 # goes as one word (location=$file), and the shell never re-reads it. With
 # FUNAD_PRINT_PIPELINE=1 it only prints the description, each word quoted for the shell where
 # needed (printf %q), so that it can be pasted after gst-launch-1.0 (the tests parse it).
-# check_model MODEL and check_output NAME OUTPUT [INPUT_NAME INPUT]...: what the scripts check
-# before they delete or open an output (a one-line error and exit 2 when a check fails).
+# check_model, check_input, check_output, check_new_video, check_results_file and check_count:
+# what the scripts check, all before they delete or open an output (a one-line error and exit 2
+# when a check fails); start_results_file empties a results file that check_results_file passed.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FUNAD_BUILD:-$root/build}
@@ -68,4 +69,49 @@ check_output() {
     fi
     shift 2
   done
+}
+
+# check_input NAME INPUT: refuses (exit 2) an INPUT that is missing, a folder, unreadable or an
+# empty file. Swapped arguments name as the input an output not written yet, so this comes first.
+check_input() {
+  [ -e "$2" ] || die "$1 '$2' does not exist (check the order of the arguments)"
+  [ ! -d "$2" ] || die "$1 '$2' is a folder, not a video file"
+  [ -r "$2" ] || die "$1 '$2' cannot be read"
+  [ ! -f "$2" ] || [ -s "$2" ] || die "$1 '$2' is empty"
+}
+
+# check_new_video NAME OUTPUT: refuses (exit 2) to replace an existing non-empty OUTPUT unless
+# FORCE=1: a recording looks like an earlier annotated copy, and named there by mistake it
+# would be lost.
+check_new_video() {
+  if [ -s "$2" ] && [ "${FORCE:-0}" != 1 ]; then
+    die "$1 '$2' already exists; refusing to overwrite it (check the order of the arguments, or set FORCE=1 to replace it)"
+  fi
+}
+
+# check_results_file NAME FILE: refuses (exit 2) a non-empty FILE that does not start as JSON
+# lines do (a recording, notes, the model), the element's own rule, which the script's removal
+# of an old log would otherwise bypass.
+check_results_file() {
+  local first
+  [ -f "$2" ] && [ -s "$2" ] || return 0
+  first=$(head -c 1 -- "$2" 2>/dev/null) || die "$1 '$2' cannot be read"
+  [ "$first" = '{' ] ||
+    die "$1 '$2' already holds something other than JSON lines; refusing to replace it (check the order of the arguments)"
+}
+
+# start_results_file FILE: the element appends; a run starts from an empty file. Only a regular
+# file is removed (never a device or a FIFO named as the log); printing removes nothing.
+start_results_file() {
+  if [ "${FUNAD_PRINT_PIPELINE:-0}" != 1 ] && [ -f "$1" ]; then
+    rm -f -- "$1"
+  fi
+}
+
+# check_count NAME VALUE: refuses (exit 2) a VALUE that is not a whole number from 1 to
+# 4294967295 (gst-launch-1.0 only warns about a value out of range, and goes on).
+check_count() {
+  if ! [[ $2 =~ ^[1-9][0-9]{0,9}$ ]] || [ "$2" -gt 4294967295 ]; then
+    die "$1 '$2' must be a whole number from 1 to 4294967295"
+  fi
 }

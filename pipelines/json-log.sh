@@ -8,6 +8,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # usage: pipelines/json-log.sh INPUT MODEL LOG
+# An existing LOG is replaced only when it holds JSON lines (or nothing).
 # settings from the environment: INTERVAL (score every Nth frame, 1), FUNAD_BUILD
 set -eu
 . "$(dirname "$0")/common.sh"
@@ -15,10 +16,14 @@ set -eu
 input=$1
 model=$2
 log=$3
+interval=${INTERVAL:-1}
+check_count INTERVAL "$interval"
+check_input INPUT "$input"
 check_model "$model"
 check_output LOG "$log" INPUT "$input" MODEL "$model"
-[ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ] || rm -f "$log"
+check_results_file LOG "$log"
+start_results_file "$log"
 
 run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
-  funaddetect model="$model" overlay=none inference-interval="${INTERVAL:-1}" \
+  funaddetect model="$model" overlay=none inference-interval="$interval" \
   post-messages=false results-location="$log" ! fakesink

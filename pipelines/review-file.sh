@@ -8,8 +8,9 @@
 # usage: pipelines/review-file.sh INPUT MODEL OUTPUT [RESULTS]
 # The output is H.264 in MP4 when x264enc (gst-plugins-ugly) is installed and OUTPUT ends in
 # .mp4; otherwise Motion JPEG in Matroska (.mkv) or AVI (.avi), from gst-plugins-good, which
-# every GStreamer install has. RESULTS defaults to OUTPUT with .jsonl.
-# settings from the environment: OVERLAY (both), COLORMAP (inferno), FUNAD_BUILD
+# every GStreamer install has. RESULTS defaults to OUTPUT with .jsonl. An existing OUTPUT is
+# replaced only with FORCE=1; an existing RESULTS only when it holds JSON lines (or nothing).
+# settings from the environment: OVERLAY (both), COLORMAP (inferno), FORCE (0), FUNAD_BUILD
 set -eu
 . "$(dirname "$0")/common.sh"
 [ $# -ge 3 ] || { echo "usage: $0 INPUT MODEL OUTPUT [RESULTS]" >&2; exit 2; }
@@ -17,6 +18,7 @@ input=$1
 model=$2
 output=$3
 results=${4:-${output%.*}.jsonl}
+check_input INPUT "$input"
 check_model "$model"
 
 case "$output" in
@@ -33,8 +35,9 @@ case "$output" in
 esac
 check_output OUTPUT "$output" INPUT "$input" MODEL "$model"
 check_output RESULTS "$results" INPUT "$input" MODEL "$model" OUTPUT "$output"
-# the element appends: start from an empty results file
-[ "${FUNAD_PRINT_PIPELINE:-0}" = 1 ] || rm -f "$results"
+check_new_video OUTPUT "$output"
+check_results_file RESULTS "$results"
+start_results_file "$results"
 
 run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
   funaddetect model="$model" overlay="${OVERLAY:-both}" colormap="${COLORMAP:-inferno}" \

@@ -15,10 +15,12 @@ set -eu
 url=$1
 model=$2
 results=${3:-rtsp-scores.jsonl}
+interval=${INTERVAL:-1}
+check_count INTERVAL "$interval"
 check_model "$model"
 check_output RESULTS "$results" MODEL "$model"
 
 run_pipeline rtspsrc location="$url" latency="${LATENCY:-200}" ! decodebin ! \
   videoconvert ! queue leaky=downstream max-size-buffers=2 ! \
-  funaddetect model="$model" inference-interval="${INTERVAL:-1}" \
+  funaddetect model="$model" inference-interval="$interval" \
   results-location="$results" ! videoconvert ! autovideosink sync=false

@@ -5,7 +5,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The tools are found through $FUNAD_MAKE_DEMO, $FUNAD_TRAIN and $FUNAD_EVAL, the element
- * through GST_PLUGIN_PATH (tests/meson.build sets all four). One footage set and one model are
+ * through GST_PLUGIN_PATH, the example scripts through $FUNAD_PIPELINES (tests/meson.build sets
+ * them all). One footage set and one model are
  * made on first use and shared by the tests; FUNAD_E2E_KEEP=1 keeps the temporary folder.
  */
 #include <errno.h>
@@ -1295,6 +1296,24 @@ test_eval_normal_inside_anomalous (void)
   g_assert_cmpint (json_object_get_int_member (gb, "n"), ==, count_test_images (FALSE));
   g_assert_cmpint (json_object_get_int_member (gb, "n"), ==,
                    json_object_get_int_member (ga, "n"));
+  /* both folders named, not the normal one as "the dataset" (text and JSON) */
+  g_assert_cmpstr (json_object_get_string_member (a, "dataset"), ==, layout_dir);
+  g_assert_false (json_object_has_member (b, "dataset"));
+  g_assert_cmpstr (json_object_get_string_member (b, "normal"), ==, good);
+  g_assert_cmpstr (json_object_get_string_member (b, "anomalous"), ==, test_dir);
+  const char *text_argv[] = { tool ("FUNAD_EVAL"), "-q", "--model", model_path, "--normal", good,
+                              "--anomalous", test_dir, NULL };
+  char *text = NULL;
+  g_assert_cmpint (run_tool (text_argv, &text, &err), ==, 0);
+  char *header = g_strdup_printf ("test images:  %u normal in %s, ", count_test_images (FALSE),
+                                  good);
+  g_assert_nonnull (strstr (text, header));
+  char *defective = g_strdup_printf (" defective in %s (", test_dir);
+  g_assert_nonnull (strstr (text, defective));
+  g_free (defective);
+  g_free (header);
+  g_free (text);
+  g_free (err);
   g_object_unref (pa);
   g_object_unref (pb);
   g_free (out_a);
@@ -1630,6 +1649,9 @@ test_train_interrupt_writes_nothing (void)
   g_test_message ("after the first line: %s", rest->str);
   g_assert_nonnull (strstr (rest->str, "interrupted"));
   g_assert_null (strstr (rest->str, "100%"));
+  /* not a terminal: no blank line before the message (the newline that ends a progress bar) */
+  g_assert_false (g_str_has_prefix (rest->str, "\n"));
+  g_assert_null (strstr (rest->str, "\n\n"));
 
   close (err_fd);
   g_spawn_close_pid (pid);
@@ -1637,6 +1659,201 @@ test_train_interrupt_writes_nothing (void)
   g_string_free (first_line, TRUE);
   g_free (train_avi);
   g_free (model);
+}
+
+/* GOption reads "inf" and "nan" as numbers; every number option of funad-train and
+ * funad-make-demo refuses them by name (NaN used to be called "negative", inf to pass). */
+static void
+test_options_reject_non_finite_numbers (void)
+{
+  char *model = g_build_filename (work_dir, "never-written-non-finite.model", NULL);
+  char *demo = g_build_filename (work_dir, "never-written-non-finite", NULL);
+  const char *train_options[] = { "--duration", "--dedup", "--outlier-z", "--typical-z",
+                                  "--appearance-z", "--appearance-weight",
+                                  "--synthetic-fraction", "--synthetic-scale",
+                                  "--pseudo-label-z" };
+  const char *values[] = { "inf", "nan", "-inf" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (train_options); i++) {
+    const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, train_options[i],
+                           values[i % G_N_ELEMENTS (values)], "unused.avi", NULL };
+    char *expected = g_strdup_printf ("%s must be a finite number", train_options[i]);
+    assert_fails_cleanly (argv, "funad-train", expected, model);
+    g_free (expected);
+  }
+  const char *make_argv[] = { tool ("FUNAD_MAKE_DEMO"), "-o", demo, "--contamination", "nan",
+                              NULL };
+  assert_fails_cleanly (make_argv, "funad-make-demo", "--contamination must be a finite number",
+                        demo);
+  g_free (demo);
+  g_free (model);
+}
+
+/* A parameter funad-train's checks let through but core refuses was reported once per frame
+ * ("skipped ... frame N: a training parameter is out of range", then "no usable frame"):
+ * --bank-size 1 (core wants 2 to 4194304) and a --synthetic-scale that is 0 as a float. Now
+ * one line at startup, before any frame is read. And one line only: no "ignored" warning
+ * before it. */
+static void
+test_train_rejects_out_of_range_params (void)
+{
+  char *model = g_build_filename (work_dir, "never-written-params.model", NULL);
+  /* the last two: options the builtin memory bank ignores, out of range, used to warn
+   * "ignored" and then fail on the same option */
+  const char *cases[][2] = {
+    { "--bank-size", "1" }, { "--bank-size", "4194305" }, { "--synthetic-scale", "1e-50" },
+    { "--feature-dim", "2" }, { "--epochs", "-1" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *argv[] = { tool ("FUNAD_TRAIN"), "-q", "-o", model, "--size", "32",
+                           "--pipeline", "videotestsrc num-buffers=3", cases[i][0], cases[i][1],
+                           NULL };
+    assert_fails_cleanly (argv, "funad-train", cases[i][0], model);
+  }
+  g_free (model);
+}
+
+/* ---- the example scripts in pipelines/ ------------------------------------------------------ */
+
+/* Runs pipelines/SCRIPT ARGS... with extra environment settings (NAME=VALUE, NULL-terminated);
+ * returns its exit status, its stderr in *err. */
+static int
+run_script (const char *script, const char *const *settings, const char *const *args, char **err)
+{
+  char **envp = g_get_environ ();
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  GError *error = NULL;
+  int wait_status = 0;
+
+  for (int i = 0; settings && settings[i]; i++) {
+    char **pair = g_strsplit (settings[i], "=", 2);
+    envp = g_environ_setenv (envp, pair[0], pair[1], TRUE);
+    g_strfreev (pair);
+  }
+  g_ptr_array_add (argv, g_build_filename (tool ("FUNAD_PIPELINES"), script, NULL));
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, NULL, err,
+                     &wait_status, &error))
+    g_error ("could not run %s: %s", script, error->message);
+  g_test_message ("%s: status %d, stderr: %s", script, wait_status, *err);
+  g_ptr_array_unref (argv);
+  g_strfreev (envp);
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+}
+
+/* The script must stop with exit status 2 and one line naming `mentions`, having run nothing. */
+static void
+assert_script_refuses (const char *script, const char *const *settings, const char *const *args,
+                       const char *mentions)
+{
+  char *err = NULL;
+  char *prefix = g_strdup_printf ("%s: ", script);
+
+  g_assert_cmpint (run_script (script, settings, args, &err), ==, 2);
+  g_assert_true (g_str_has_prefix (err, prefix));
+  g_assert_nonnull (strchr (err, '\n'));
+  g_assert_cmpstr (strchr (err, '\n') + 1, ==, "");  /* exactly one line */
+  g_assert_nonnull (strstr (err, mentions));
+  g_free (prefix);
+  g_free (err);
+}
+
+static void
+assert_file_is (const char *path, const char *expected, gsize expected_len)
+{
+  char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_assert_cmpmem (data, len, expected, expected_len);
+  g_free (data);
+}
+
+/* json-log.sh and review-file.sh with INPUT and LOG/OUTPUT swapped used to delete or truncate
+ * the recording (rm -f of the log, filesink's truncation) before the pipeline failed on the
+ * missing input. Every case here must stop with exit 2 before a pipeline runs, the recording
+ * and the notes byte-identical; FUNAD_PRINT_PIPELINE=1 shows which outputs are accepted
+ * without running anything. */
+static void
+test_scripts_refuse_swapped_arguments (void)
+{
+  ensure_demo_and_model ();
+  char *dir = g_build_filename (work_dir, "scripts", NULL);
+  char *recording = g_build_filename (dir, "recording.avi", NULL);
+  char *log = g_build_filename (dir, "out.jsonl", NULL);
+  char *annotated = g_build_filename (dir, "annotated.avi", NULL);
+  char *notes = g_build_filename (dir, "notes.txt", NULL);
+  char *test_avi = g_build_filename (demo_dir, "test.avi", NULL);
+  char *video = NULL;
+  gsize video_len = 0;
+  const char *notes_text = "not a log\n";
+  const char *print[] = { "FUNAD_PRINT_PIPELINE=1", NULL };
+  const char *force[] = { "FUNAD_PRINT_PIPELINE=1", "FORCE=1", NULL };
+  char *err = NULL;
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_true (g_file_get_contents (test_avi, &video, &video_len, NULL));
+  g_assert_true (g_file_set_contents (recording, video, video_len, NULL));
+  g_assert_true (g_file_set_contents (notes, notes_text, -1, NULL));
+
+  /* swapped, the output not written yet: the input is missing */
+  const char *log_swapped[] = { log, model_path, recording, NULL };
+  assert_script_refuses ("json-log.sh", NULL, log_swapped, "does not exist");
+  const char *review_swapped[] = { annotated, model_path, recording, NULL };
+  assert_script_refuses ("review-file.sh", NULL, review_swapped, "does not exist");
+  assert_file_is (recording, video, video_len);
+
+  /* swapped after an earlier run: the input exists, the recording is the output */
+  g_assert_true (g_file_set_contents (log, "{\"frame\":0}\n", -1, NULL));
+  g_assert_true (g_file_set_contents (annotated, video, video_len, NULL));
+  assert_script_refuses ("json-log.sh", NULL, log_swapped, "something other than JSON lines");
+  assert_script_refuses ("review-file.sh", NULL, review_swapped, "already exists");
+  assert_file_is (recording, video, video_len);
+
+  /* a file that is not a log named as the log */
+  const char *onto_notes[] = { recording, model_path, notes, NULL };
+  assert_script_refuses ("json-log.sh", NULL, onto_notes, "something other than JSON lines");
+  assert_file_is (notes, notes_text, strlen (notes_text));
+
+  /* an empty file (a recording an earlier run truncated) or a folder as the input */
+  char *empty = g_build_filename (dir, "empty.avi", NULL);
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  const char *from_empty[] = { empty, model_path, log, NULL };
+  assert_script_refuses ("json-log.sh", NULL, from_empty, "is empty");
+  const char *from_folder[] = { dir, model_path, log, NULL };
+  assert_script_refuses ("json-log.sh", NULL, from_folder, "is a folder");
+  g_free (empty);
+
+  /* the model named as the log, the recording as the model */
+  const char *onto_model[] = { recording, model_path, model_path, NULL };
+  assert_script_refuses ("json-log.sh", NULL, onto_model, "is the same file as MODEL");
+  const char *recording_as_model[] = { recording, recording, log, NULL };
+  assert_script_refuses ("json-log.sh", NULL, recording_as_model, "is not a loadable funad model");
+
+  /* accepted: an earlier log is replaced; an existing video only with FORCE=1 */
+  const char *log_again[] = { recording, model_path, log, NULL };
+  g_assert_cmpint (run_script ("json-log.sh", print, log_again, &err), ==, 0);
+  g_free (err);
+  const char *review_again[] = { recording, model_path, annotated, NULL };
+  assert_script_refuses ("review-file.sh", print, review_again, "FORCE=1");
+  g_assert_cmpint (run_script ("review-file.sh", force, review_again, &err), ==, 0);
+  g_free (err);
+
+  /* a setting the element would only warn about, going on with its default */
+  const char *interval0[] = { "INTERVAL=0", NULL };
+  assert_script_refuses ("json-log.sh", interval0, log_again, "INTERVAL '0'");
+
+  assert_file_is (recording, video, video_len);
+  g_free (video);
+  g_free (test_avi);
+  g_free (notes);
+  g_free (annotated);
+  g_free (log);
+  g_free (recording);
+  g_free (dir);
 }
 
 int
@@ -1687,6 +1904,12 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
+  g_test_add_func ("/e2e/train/rejects-out-of-range-params",
+                   test_train_rejects_out_of_range_params);
+  g_test_add_func ("/e2e/options/reject-non-finite-numbers",
+                   test_options_reject_non_finite_numbers);
+  g_test_add_func ("/e2e/scripts/refuse-swapped-arguments",
+                   test_scripts_refuse_swapped_arguments);
 
   int rc = g_test_run ();
 

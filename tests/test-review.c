@@ -857,6 +857,28 @@ assert_fails_cleanly (const char *const *argv, const char *mentions)
   g_free (err);
 }
 
+/* GOption reads "inf" and "nan" as numbers: --min-gap inf used to be written into report.json
+ * as inf.0 (not JSON) and NaN was refused as "negative". Checked before the model is read. */
+static void
+test_rejects_non_finite_numbers (void)
+{
+  const char *review = tool ("FUNAD_REVIEW");
+  char *out = g_build_filename (work_dir, "never-written-non-finite", NULL);
+  const char *cases[][2] = {
+    { "--min-gap", "inf" }, { "--min-gap", "nan" }, { "--top-spacing", "-inf" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *argv[] = { review, "--model", "unused.model", "-o", out, cases[i][0],
+                           cases[i][1], "unused.avi", NULL };
+    char *expected = g_strdup_printf ("%s must be a finite number", cases[i][0]);
+    assert_fails_cleanly (argv, expected);
+    g_free (expected);
+  }
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_free (out);
+}
+
 static void
 test_rejects_bad_model_and_output (void)
 {
@@ -1046,6 +1068,9 @@ test_interrupt_writes_partial_report (void)
   ssize_t got = read (err_fd, rest, sizeof rest - 1);
   rest[MAX (got, 0)] = '\0';
   g_assert_nonnull (strstr (rest, "interrupted; writing the report"));
+  /* not a terminal: no blank line before it */
+  g_assert_cmpint (rest[0], !=, '\n');
+  g_assert_null (strstr (rest, "\n\n"));
   g_free (part);
   g_free (csv);
 
@@ -1083,6 +1108,7 @@ main (int argc, char **argv)
   g_test_add_func ("/review/annotated-too-small-keeps-report",
                    test_annotated_too_small_keeps_report);
   g_test_add_func ("/review/rejects-bad-model-and-output", test_rejects_bad_model_and_output);
+  g_test_add_func ("/review/rejects-non-finite-numbers", test_rejects_non_finite_numbers);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
   g_test_add_func ("/review/nothing-scored-keeps-report", test_nothing_scored_keeps_report);
   g_test_add_func ("/review/interrupt-writes-partial-report",

@@ -3,6 +3,7 @@
  * Copyright (C) 2026 funad contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "cli-error.h"
@@ -20,4 +21,19 @@ cli_fail_error (GError *error)
   int rc = cli_fail (error->message);
   g_error_free (error);
   return rc;
+}
+
+gboolean
+cli_fail_non_finite (const GOptionEntry *entries)
+{
+  for (const GOptionEntry *e = entries; e->long_name; e++) {
+    if (e->arg != G_OPTION_ARG_DOUBLE || isfinite (*(const double *) e->arg_data))
+      continue;
+    char *message = g_strdup_printf ("--%s must be a finite number, not %g", e->long_name,
+                                     *(const double *) e->arg_data);
+    cli_fail (message);
+    g_free (message);
+    return TRUE;
+  }
+  return FALSE;
 }

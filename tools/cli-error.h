@@ -13,5 +13,9 @@
 int cli_fail (const char *message);
 /* The same with error's message; frees error. */
 int cli_fail_error (GError *error);
+/* GOption takes "inf" and "nan" for numbers: the first G_OPTION_ARG_DOUBLE option in entries
+ * (ended by a NULL long_name) holding one is reported as cli_fail does, and TRUE returned;
+ * FALSE when all are finite. Every tool calls it right after parsing its options. */
+gboolean cli_fail_non_finite (const GOptionEntry *entries);
 
 #endif

@@ -379,8 +379,9 @@ list_plain (const char *normal, const char *anomalous, const char *masks, GPtrAr
     g_free (relative_dir);
   }
   if (n_normal_again > 0)
-    g_printerr ("funad-eval: warning: %u images under %s are also under %s: counted as normal "
-                "only\n", n_normal_again, anomalous, normal);
+    g_printerr ("funad-eval: warning: %u %s under %s %s also under %s: counted as normal "
+                "only\n", n_normal_again, n_normal_again == 1 ? "image" : "images", anomalous,
+                n_normal_again == 1 ? "is" : "are", normal);
   g_hash_table_unref (normal_images);
   g_ptr_array_unref (paths);
   return TRUE;
@@ -727,10 +728,13 @@ main (int argc, char **argv)
     funad_model_unref (model);
     return cli_fail_error (error);
   }
+  /* where the test images came from: with --normal/--anomalous, both folders */
+  char *source = dataset ? g_strdup (dataset) : g_strdup_printf ("%s and %s", normal, anomalous);
   if (images->len == 0) {
-    char *message = g_strdup_printf ("%s: no test images", dataset ? dataset : normal);
+    char *message = g_strdup_printf ("%s: no test images", source);
     int rc = cli_fail (message);
     g_free (message);
+    g_free (source);
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
     funad_model_unref (model);
@@ -742,6 +746,7 @@ main (int argc, char **argv)
     char *message = g_strdup_printf ("%s: cannot write: %s", scores_path, g_strerror (errno));
     int rc = cli_fail (message);
     g_free (message);
+    g_free (source);
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
     funad_model_unref (model);
@@ -855,8 +860,14 @@ main (int argc, char **argv)
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "model");
     json_builder_add_string_value (b, model_path);
-    json_builder_set_member_name (b, "dataset");
-    json_builder_add_string_value (b, dataset ? dataset : normal);
+    const char *folder_names[] = { "dataset", "normal", "anomalous", "masks" };
+    const char *folder_values[] = { dataset, normal, anomalous, masks };
+    for (guint f = 0; f < G_N_ELEMENTS (folder_names); f++) {
+      if (!folder_values[f])
+        continue;
+      json_builder_set_member_name (b, folder_names[f]);
+      json_builder_add_string_value (b, folder_values[f]);
+    }
     json_metrics (b, &all, FALSE);
     add_number_or_null (b, "aupro_max_fpr", AUPRO_MAX_FPR);
     add_number_or_null (b, "threshold", threshold);
@@ -907,8 +918,12 @@ main (int argc, char **argv)
     char x[32], y[32], z[32];
 
     g_print ("model:        %s\n", model_path);
-    g_print ("test images:  %s (%u normal, %u defective, %u with masks, %u skipped)\n",
-             dataset ? dataset : normal, n_normal, n_anomalous, n_with_mask, n_skipped);
+    if (dataset)
+      g_print ("test images:  %s (%u normal, %u defective, %u with masks, %u skipped)\n",
+               dataset, n_normal, n_anomalous, n_with_mask, n_skipped);
+    else
+      g_print ("test images:  %u normal in %s, %u defective in %s (%u with masks, %u "
+               "skipped)\n", n_normal, normal, n_anomalous, anomalous, n_with_mask, n_skipped);
     g_print ("image AUROC:  %s   F1-max %s (at score >= %g)\n", fmt (all.image_auroc, x, 32),
              fmt (all.f1_max, y, 32), all.f1_max_threshold);
     g_print ("pixel AUROC:  %s   AUPRO (FPR <= %.1f) %s   (%u pixels)\n",
@@ -922,10 +937,10 @@ main (int argc, char **argv)
       Metrics *m = &per_class[c];
 
       if (test_class->defective)
-        g_print ("  %-16s image AUROC %s, pixel AUROC %s, AUPRO %s, recall %s (%u images with "
+        g_print ("  %-16s image AUROC %s, pixel AUROC %s, AUPRO %s, recall %s (%u %s with "
                  "the normal ones)\n", test_class->name, fmt (m->image_auroc, x, 32),
                  fmt (m->pixel_auroc, y, 32), fmt (m->aupro, z, 32),
-                 fmt (m->recall, (char[32]) { 0 }, 32), m->n);
+                 fmt (m->recall, (char[32]) { 0 }, 32), m->n, m->n == 1 ? "image" : "images");
     }
   }
 
@@ -947,6 +962,7 @@ out:
   g_ptr_array_unref (images);
   g_ptr_array_unref (classes);
   g_free (model_path);
+  g_free (source);
   g_free (dataset);
   g_free (normal);
   g_free (anomalous);

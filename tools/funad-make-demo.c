@@ -937,6 +937,8 @@ main (int argc, char **argv)
     return rc;
   }
   g_option_context_free (context);
+  if (cli_fail_non_finite (entries))
+    return EXIT_FAILURE;
 
   if (!output)
     return cli_fail ("no output folder: use -o DIR");

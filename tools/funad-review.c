@@ -55,6 +55,9 @@
 #define ASSUMED_FPS 25.0       /* for frames without timestamps */
 
 static volatile sig_atomic_t interrupted;
+/* whether on_interrupt's message starts on a new line: on a terminal, after the progress line or
+ * the echoed ^C; in a log that would be a blank line (set before the handler is installed) */
+static int stderr_on_tty;
 
 /* A frame kept for a picture: packed RGB (stride 3 * width) and its anomaly map. */
 typedef struct {
@@ -513,7 +516,8 @@ on_interrupt (int signum)
   interrupted = 1;
   signal (signum, SIG_DFL);  /* a second Ctrl-C ends at once */
   /* async-signal-safe; if it fails, the report is written all the same */
-  ssize_t unused = write (STDERR_FILENO, said, sizeof said - 1);
+  const char *text = stderr_on_tty ? said : said + 1;
+  ssize_t unused = write (STDERR_FILENO, text, said + sizeof said - 1 - text);
   (void) unused;
 }
 
@@ -811,6 +815,8 @@ main (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return cli_fail_error (error);
   g_option_context_free (context);
+  if (cli_fail_non_finite (entries))
+    return EXIT_FAILURE;
 
   if (!model_path)
     return cli_fail ("no model given: use --model MODEL");
@@ -828,6 +834,7 @@ main (int argc, char **argv)
 
   /* From here on Ctrl-C ends with a report of what was scored; before any scoring, with
    * nothing written at all (an earlier report in DIR left as it was). */
+  stderr_on_tty = isatty (STDERR_FILENO);
   signal (SIGINT, on_interrupt);
   signal (SIGTERM, on_interrupt);
   FunadModel *model = funad_model_load (model_path, &error);

@@ -15,6 +15,7 @@
  * The model is written atomically by core.
  */
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -98,6 +99,22 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
     job->n_rejected++;
   }
   return TRUE;
+}
+
+/* Core checks the training parameters on every frame it is given, and on_frame skips a frame
+ * core refuses: a parameter the option checks let through would be reported once per frame,
+ * as a skipped frame. A blank frame given to a throwaway trainer asks core once, before any
+ * input is read. */
+static gboolean
+check_params_with_core (const FunadTrainParams *params, GError **error)
+{
+  guint8 blank[8 * 8] = { 0 };
+  FunadImage image = { .data = blank, .width = 8, .height = 8, .stride = 8, .pixel_stride = 1 };
+  FunadTrainer *probe = funad_trainer_new (params);
+  gboolean ok = funad_trainer_add_frame (probe, &image, error);
+
+  funad_trainer_free (probe);
+  return ok;
 }
 
 /* Stops reading without an error: the user interrupted or ended the capture, or --max-frames
@@ -204,14 +221,22 @@ train_worker (gpointer user_data)
   return NULL;
 }
 
+/* On a terminal the message starts on a new line (after the progress bar or the echoed ^C);
+ * in a log, where every line is already ended, that would be a blank line. */
+static const char *
+line_break_on_tty (void)
+{
+  return isatty (STDERR_FILENO) ? "\n" : "";
+}
+
 static void
 interrupt (TrainJob *job, int signum)
 {
   if (signum == SIGINT && g_atomic_int_get (&job->capturing) &&
       !g_atomic_int_get (&job->capture_ended) && !g_atomic_int_get (&job->cancelled)) {
     /* Ctrl-C is how a capture from a camera ends: train on what came. SIGTERM still stops. */
-    g_printerr ("\nfunad-train: capture ended; training on the frames captured (interrupt again "
-                "to stop without a model)\n");
+    g_printerr ("%sfunad-train: capture ended; training on the frames captured (interrupt "
+                "again to stop without a model)\n", line_break_on_tty ());
     job->signum = SIGINT;
     g_atomic_int_set (&job->capture_ended, 1);
     g_atomic_int_set (&job->stop_reading, 1);
@@ -219,11 +244,11 @@ interrupt (TrainJob *job, int signum)
   }
   if (g_atomic_int_get (&job->cancelled)) {
     /* A second Ctrl-C: the user does not want to wait for the current step to end. */
-    g_printerr ("\nfunad-train: interrupted again; no model written\n");
+    g_printerr ("%sfunad-train: interrupted again; no model written\n", line_break_on_tty ());
     _exit (128 + signum);
   }
-  g_printerr ("\nfunad-train: interrupted; stopping (no model will be written; interrupt again "
-              "to quit at once)\n");
+  g_printerr ("%sfunad-train: interrupted; stopping (no model will be written; interrupt "
+              "again to quit at once)\n", line_break_on_tty ());
   job->signum = signum;
   g_atomic_int_set (&job->cancelled, 1);
   g_atomic_int_set (&job->stop_reading, 1);
@@ -639,6 +664,8 @@ main (int argc, char **argv)
   g_free (appearance_help);
   g_free (appearance_weight_help);
   g_free (dedup_help);
+  if (cli_fail_non_finite (entries))
+    return EXIT_FAILURE;
 
   if (!output)
     return cli_fail ("no model file given: use -o MODEL");
@@ -647,6 +674,12 @@ main (int argc, char **argv)
   if (size < 32 || size > 1024 || size % 8 != 0)
     return cli_fail ("--size must be a multiple of 8 between 32 and 1024");
   gboolean funad_scorer = scorer && g_str_equal (scorer, "funad");
+  /* a value out of range is an error even where the option does nothing: checked before the
+   * "ignored" warnings, so that it is the only message */
+  if (epochs != G_MININT && epochs < 0)
+    return cli_fail ("--epochs must not be negative");
+  if (feature_dim != G_MININT && (feature_dim < 8 || feature_dim > 4096))
+    return cli_fail ("--feature-dim must be between 8 and 4096");
   if (epochs != G_MININT && !funad_scorer)
     g_printerr ("funad-train: warning: --epochs applies to --scorer funad only; ignored\n");
   if ((no_teacher || no_irmb || no_synthetic || no_smoothness) && !funad_scorer)
@@ -659,8 +692,6 @@ main (int argc, char **argv)
     epochs = params.epochs;
   if (feature_dim == G_MININT)
     feature_dim = params.feature_dim;
-  if (epochs < 0)
-    return cli_fail ("--epochs must not be negative");
   if (epochs == 0 && scorer && g_str_equal (scorer, "funad"))
     return cli_fail ("--epochs must be at least 1 with --scorer funad (0 would write an "
                      "untrained discriminator)");
@@ -680,10 +711,10 @@ main (int argc, char **argv)
     return cli_fail ("--duration applies to --pipeline only");
   if (!(dedup >= 0))
     return cli_fail ("--dedup must not be negative");
-  if (feature_dim < 8 || feature_dim > 4096)
-    return cli_fail ("--feature-dim must be between 8 and 4096");
-  if (bank_size < 1)
-    return cli_fail ("--bank-size must be at least 1");
+  /* the limits below are core/trainer.c check_params' (on the float it gets where it takes
+   * one); the check of the parsed params further down is the safety net */
+  if (bank_size < 2 || bank_size > (1 << 22))
+    return cli_fail ("--bank-size must be between 2 and 4194304");
   if (!(outlier_z >= 0) || !(typical_z >= 0) || !(appearance_z >= 0))
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must be numbers, 0 or more");
   if (!(appearance_weight >= 0 && appearance_weight <= 100))
@@ -692,8 +723,8 @@ main (int argc, char **argv)
     return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
     return cli_fail ("--synthetic-fraction must be between 0 and 1");
-  if (!(synthetic_scale > 0 && synthetic_scale <= 100))
-    return cli_fail ("--synthetic-scale must be above 0 and at most 100");
+  if (!(synthetic_scale >= FLT_MIN && synthetic_scale <= 100))
+    return cli_fail ("--synthetic-scale must be above 0 (at least 1.2e-38) and at most 100");
   if (!(pseudo_label_z >= 0 && pseudo_label_z <= 100))
     return cli_fail ("--pseudo-label-z must be between 0 and 100");
   if (!check_output_writable (output, &error) || !check_inputs_exist (inputs, &error)) {
@@ -730,6 +761,8 @@ main (int argc, char **argv)
     params.scorer = FUNAD_SCORER_MEMORY_BANK;
   else if (scorer)
     return cli_fail ("unknown --scorer: use memory-bank or funad");
+  if (!check_params_with_core (&params, &error))
+    return cli_fail_error (error);
 
   TrainJob job = { 0 };
   job.inputs = inputs;
