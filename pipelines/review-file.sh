@@ -9,7 +9,8 @@
 # The output is H.264 in MP4 when x264enc (gst-plugins-ugly) is installed and OUTPUT ends in
 # .mp4; otherwise Motion JPEG in Matroska (.mkv) or AVI (.avi), from gst-plugins-good, which
 # every GStreamer install has. RESULTS defaults to OUTPUT with .jsonl. An existing OUTPUT is
-# replaced only with FORCE=1; an existing RESULTS only when it holds JSON lines (or nothing).
+# replaced only with FORCE=1, and only by a run that succeeds; an existing RESULTS only when it
+# holds JSON lines (or nothing).
 # settings from the environment: OVERLAY (both), COLORMAP (inferno), FORCE (0), FUNAD_BUILD
 set -eu
 . "$(dirname "$0")/common.sh"
@@ -39,6 +40,19 @@ check_new_video OUTPUT "$output"
 check_results_file RESULTS "$results"
 start_results_file "$results"
 
+# The copy is written beside OUTPUT under a temporary name and renamed over it only when the
+# pipeline succeeds: a failed run leaves no partial OUTPUT, and (FORCE=1) the earlier copy is
+# kept until the new one is whole.
+target=$output
+if [ "${FUNAD_PRINT_PIPELINE:-0}" != 1 ]; then
+  target=$(mktemp "$(dirname -- "$output")/.$(basename -- "$output").XXXXXX") ||
+    die "cannot write beside OUTPUT '$output'"
+  trap 'rm -f -- "$target"' EXIT
+  chmod "$(printf '%o' $((0666 & ~0$(umask))))" -- "$target"
+fi
 run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
   funaddetect model="$model" overlay="${OVERLAY:-both}" colormap="${COLORMAP:-inferno}" \
-  results-location="$results" ! videoconvert ! "${encode[@]}" ! filesink location="$output"
+  results-location="$results" ! videoconvert ! "${encode[@]}" ! filesink location="$target"
+if [ "$target" != "$output" ]; then
+  mv -f -- "$target" "$output"
+fi

@@ -1842,6 +1842,18 @@ test_scripts_refuse_swapped_arguments (void)
   g_assert_cmpint (run_script ("review-file.sh", force, review_again, &err), ==, 0);
   g_free (err);
 
+  /* a run that fails (the input is no video) keeps the earlier copy whole, even with FORCE=1,
+   * and leaves no temporary file beside it */
+  const char *force_run[] = { "FORCE=1", NULL };
+  const char *review_junk[] = { notes, model_path, annotated, NULL };
+  g_assert_cmpint (run_script ("review-file.sh", force_run, review_junk, &err), !=, 0);
+  g_free (err);
+  assert_file_is (annotated, video, video_len);
+  GDir *listing = g_dir_open (dir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (listing));)
+    g_assert_false (g_str_has_prefix (name, ".annotated.avi."));
+  g_dir_close (listing);
+
   /* a setting the element would only warn about, going on with its default */
   const char *interval0[] = { "INTERVAL=0", NULL };
   assert_script_refuses ("json-log.sh", interval0, log_again, "INTERVAL '0'");
