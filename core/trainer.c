@@ -874,7 +874,8 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_INT ("frames", n);
   ADD_INT ("seed", (gint64) p->seed);
   ADD_INT ("epochs_run", epochs_run);
-  ADD_INT ("epochs_max", p->epochs);
+  if (p->scorer == FUNAD_SCORER_FUNAD)
+    ADD_INT ("epochs_max", p->epochs);
   ADD_STR ("stopped", stop_reason);
   ADD_INT ("bank_size", bank_size);
   ADD_INT ("candidate_normals", n_candidates);
@@ -927,13 +928,17 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
     ADD_STR ("typical_rule", "left out: bank score above median + typical_z * 1.4826 * MAD, "
              "or appearance (third nearest frame, block by block) above median + appearance_z "
              "* 1.4826 * MAD, of the training frames' (a z of 0: that score not used)");
-  ADD_INT ("irmb", p->use_irmb);
-  ADD_INT ("teacher", p->use_teacher);
-  ADD_DBL ("pseudo_label_z", p->pseudo_label_z);
-  ADD_INT ("synthetic", p->use_synthetic);
-  ADD_DBL ("synthetic_fraction", p->synthetic_fraction);
-  ADD_DBL ("synthetic_scale", p->synthetic_scale);
-  ADD_INT ("smoothness", p->use_smoothness);
+  /* FUN-AD's own settings only where they acted: a memory bank's summary listed them too, and
+   * read as if it had been trained with them. */
+  if (p->scorer == FUNAD_SCORER_FUNAD) {
+    ADD_INT ("irmb", p->use_irmb);
+    ADD_INT ("teacher", p->use_teacher);
+    ADD_DBL ("pseudo_label_z", p->pseudo_label_z);
+    ADD_INT ("synthetic", p->use_synthetic);
+    ADD_DBL ("synthetic_fraction", p->synthetic_fraction);
+    ADD_DBL ("synthetic_scale", p->synthetic_scale);
+    ADD_INT ("smoothness", p->use_smoothness);
+  }
 #undef ADD_INT
 #undef ADD_DBL
 #undef ADD_STR

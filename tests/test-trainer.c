@@ -176,6 +176,11 @@ test_appearance_reference (void)
   g_assert_cmpint (summary_int (funad, "appearance_frames"), ==, kept);
   g_assert_cmpint (memcmp (a->looks, b->looks, sizeof (float) * a->n_blocks * a->n_frames
                            * a->dim), ==, 0);
+  /* Each summary lists only the settings that acted: FUN-AD's are not a memory bank's. */
+  g_assert_cmpint (summary_int (bank, "irmb"), ==, -1);
+  g_assert_cmpint (summary_int (bank, "epochs_max"), ==, -1);
+  g_assert_cmpint (summary_int (funad, "irmb"), ==, 1);
+  g_assert_cmpint (summary_int (funad, "epochs_max"), ==, p.epochs);
   funad_model_unref (funad);
   funad_model_unref (bank);
   p = small_params ();
