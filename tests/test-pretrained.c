@@ -147,6 +147,12 @@ test_resnet50 (void)
 }
 
 static void
+test_wide_resnet50_2 (void)
+{
+  check_fixture ("wide_resnet50_2-tiny.safetensors", "wide_resnet50_2");
+}
+
+static void
 expect_refused (const char *arch, const char *path, const char *expect)
 {
   FunadBackbone bb;
@@ -511,6 +517,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrained/mobilenetv2", test_mobilenetv2);
   g_test_add_func ("/pretrained/resnet18", test_resnet18);
   g_test_add_func ("/pretrained/resnet50", test_resnet50);
+  g_test_add_func ("/pretrained/wide-resnet50-2", test_wide_resnet50_2);
   g_test_add_func ("/pretrained/bad-weights", test_bad_weights);
   g_test_add_func ("/pretrained/model-records-weights", test_model_records_weights);
   g_test_add_func ("/pretrained/pca-reduction", test_pca_reduction);

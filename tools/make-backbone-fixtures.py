@@ -277,6 +277,9 @@ def main():
          ResNetTrunk(False, [2, 2, 2], 8, [8, 16, 32]), imagenet_mean, imagenet_std, {}, 2)
     make(out + "/resnet50-tiny.safetensors", "resnet50",
          ResNetTrunk(True, [3, 4, 6], 8, [4, 8, 12]), imagenet_mean, imagenet_std, {}, 3)
+    # wide_resnet50_2: resnet50's blocks with twice the inner width (expansion 2, not 4)
+    make(out + "/wide_resnet50_2-tiny.safetensors", "wide_resnet50_2",
+         ResNetTrunk(True, [3, 4, 6], 8, [8, 16, 24], 2), imagenet_mean, imagenet_std, {}, 4)
 
 
 if __name__ == "__main__":
