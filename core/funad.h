@@ -190,6 +190,9 @@ typedef struct {
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);
+/* Whether every parameter is in range (FUNAD_ERROR_INPUT, one line, when not). The trainer
+ * checks them again on every frame added and at the run. */
+gboolean funad_train_params_check (const FunadTrainParams *params, GError **error);
 
 typedef struct _FunadTrainer FunadTrainer;
 

@@ -117,9 +117,10 @@ funad_trainer_free (FunadTrainer *t)
   g_free (t);
 }
 
-static gboolean
-check_params (const FunadTrainParams *p, GError **error)
+gboolean
+funad_train_params_check (const FunadTrainParams *p, GError **error)
 {
+  g_return_val_if_fail (p != NULL, FALSE);
   const char *bad = NULL;
   if (p->input_size < MIN_SIZE || p->input_size > MAX_SIZE || p->input_size % 8)
     bad = "input size must be a multiple of 8 between 32 and 1024";
@@ -182,7 +183,7 @@ gboolean
 funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **error)
 {
   g_return_val_if_fail (t != NULL && image != NULL, FALSE);
-  if (!check_params (&t->params, error))
+  if (!funad_train_params_check (&t->params, error))
     return FALSE;
   int channels = t->pretrained.name ? 3 : 1;
   gsize pixels = (gsize) channels * t->params.input_size * t->params.input_size;
@@ -1161,7 +1162,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
 {
   g_return_val_if_fail (t != NULL, NULL);
   const FunadTrainParams *p = &t->params;
-  if (!check_params (p, error))
+  if (!funad_train_params_check (p, error))
     return NULL;
   if (t->n_images < 2) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_TRAIN,

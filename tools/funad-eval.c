@@ -728,13 +728,12 @@ main (int argc, char **argv)
     funad_model_unref (model);
     return cli_fail_error (error);
   }
-  /* where the test images came from: with --normal/--anomalous, both folders */
-  char *source = dataset ? g_strdup (dataset) : g_strdup_printf ("%s and %s", normal, anomalous);
   if (images->len == 0) {
-    char *message = g_strdup_printf ("%s: no test images", source);
+    /* where the test images were looked for: with --normal/--anomalous, both folders */
+    char *message = dataset ? g_strdup_printf ("%s: no test images", dataset)
+                            : g_strdup_printf ("%s and %s: no test images", normal, anomalous);
     int rc = cli_fail (message);
     g_free (message);
-    g_free (source);
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
     funad_model_unref (model);
@@ -746,7 +745,6 @@ main (int argc, char **argv)
     char *message = g_strdup_printf ("%s: cannot write: %s", scores_path, g_strerror (errno));
     int rc = cli_fail (message);
     g_free (message);
-    g_free (source);
     g_ptr_array_unref (images);
     g_ptr_array_unref (classes);
     funad_model_unref (model);
@@ -962,7 +960,6 @@ out:
   g_ptr_array_unref (images);
   g_ptr_array_unref (classes);
   g_free (model_path);
-  g_free (source);
   g_free (dataset);
   g_free (normal);
   g_free (anomalous);

@@ -101,22 +101,6 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
   return TRUE;
 }
 
-/* Core checks the training parameters on every frame it is given, and on_frame skips a frame
- * core refuses: a parameter the option checks let through would be reported once per frame,
- * as a skipped frame. A blank frame given to a throwaway trainer asks core once, before any
- * input is read. */
-static gboolean
-check_params_with_core (const FunadTrainParams *params, GError **error)
-{
-  guint8 blank[8 * 8] = { 0 };
-  FunadImage image = { .data = blank, .width = 8, .height = 8, .stride = 8, .pixel_stride = 1 };
-  FunadTrainer *probe = funad_trainer_new (params);
-  gboolean ok = funad_trainer_add_frame (probe, &image, error);
-
-  funad_trainer_free (probe);
-  return ok;
-}
-
 /* Stops reading without an error: the user interrupted or ended the capture, or --max-frames
  * was reached. */
 static gboolean
@@ -711,7 +695,7 @@ main (int argc, char **argv)
     return cli_fail ("--duration applies to --pipeline only");
   if (!(dedup >= 0))
     return cli_fail ("--dedup must not be negative");
-  /* the limits below are core/trainer.c check_params' (on the float it gets where it takes
+  /* the limits below are funad_train_params_check's (on the float it gets where it takes
    * one); the check of the parsed params further down is the safety net */
   if (bank_size < 2 || bank_size > (1 << 22))
     return cli_fail ("--bank-size must be between 2 and 4194304");
@@ -761,7 +745,9 @@ main (int argc, char **argv)
     params.scorer = FUNAD_SCORER_MEMORY_BANK;
   else if (scorer)
     return cli_fail ("unknown --scorer: use memory-bank or funad");
-  if (!check_params_with_core (&params, &error))
+  /* core's own check, once: a parameter the option checks let through would otherwise be
+   * refused on every frame, each reported as a skipped frame */
+  if (!funad_train_params_check (&params, &error))
     return cli_fail_error (error);
 
   TrainJob job = { 0 };
