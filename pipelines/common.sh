@@ -89,14 +89,17 @@ check_new_video() {
   fi
 }
 
-# check_results_file NAME FILE: refuses (exit 2) a non-empty FILE that does not start as JSON
-# lines do (a recording, notes, the model), the element's own rule, which the script's removal
-# of an old log would otherwise bypass.
+# check_results_file NAME FILE: refuses (exit 2) a non-empty FILE whose first line is not one
+# JSON object, {...} (a recording, notes, the model, a pretty-printed report whose first line is
+# a lone "{"): the element's own rule, which the script's removal of an old log would otherwise
+# bypass. (The element parses that line; here its shape is checked.)
 check_results_file() {
   local first
   [ -f "$2" ] && [ -s "$2" ] || return 0
-  first=$(head -c 1 -- "$2" 2>/dev/null) || die "$1 '$2' cannot be read"
-  [ "$first" = '{' ] ||
+  [ -r "$2" ] || die "$1 '$2' cannot be read"
+  # a video's first "line" holds NUL bytes, which a command substitution would warn about
+  first=$(head -n 1 -- "$2" | head -c 65536 | tr -d '\0')
+  [[ $first =~ ^[[:space:]]*\{.*\}[[:space:]]*$ ]] ||
     die "$1 '$2' already holds something other than JSON lines; refusing to replace it (check the order of the arguments)"
 }
 

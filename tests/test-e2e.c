@@ -1818,6 +1818,16 @@ test_scripts_refuse_swapped_arguments (void)
   assert_script_refuses ("json-log.sh", NULL, onto_notes, "something other than JSON lines");
   assert_file_is (notes, notes_text, strlen (notes_text));
 
+  /* a pretty-printed JSON report (funad-review's report.json) named as the log: it starts with
+   * "{" but its first line is no JSON object, and the element would refuse it too */
+  char *report = g_build_filename (dir, "report.json", NULL);
+  const char *report_text = "{\n  \"frames\" : 3\n}\n";
+  g_assert_true (g_file_set_contents (report, report_text, -1, NULL));
+  const char *onto_report[] = { recording, model_path, report, NULL };
+  assert_script_refuses ("json-log.sh", NULL, onto_report, "something other than JSON lines");
+  assert_file_is (report, report_text, strlen (report_text));
+  g_free (report);
+
   /* an empty file (a recording an earlier run truncated) or a folder as the input */
   char *empty = g_build_filename (dir, "empty.avi", NULL);
   g_assert_true (g_file_set_contents (empty, "", 0, NULL));
