@@ -93,6 +93,18 @@ standardise (float *looks, gsize rows, int D, const double *mean, const double *
     }
 }
 
+/* One block's share of a frame's distance: the FUNAD_APPEARANCE_RANK-th nearest of the K
+ * squared distances d (the farthest finite one when fewer references were left; none: 0), as
+ * a distance over the nb blocks. */
+static inline float
+block_share (const float *d, int nb)
+{
+  int r = FUNAD_APPEARANCE_RANK - 1;
+  while (r > 0 && !isfinite (d[r]))
+    r--;
+  return (isfinite (d[r]) ? sqrtf (MAX (d[r], 0.f)) : 0.f) / nb;
+}
+
 /* For nq query frames' looks (nb x nq x D), the mean over blocks of the distance to the
  * FUNAD_APPEARANCE_RANK-th nearest of the nr reference looks (nb x nr x D) at the same block,
  * skipping references whose frame is within window of the query's (q_frame, r_frame; NULL:
@@ -114,13 +126,8 @@ look_distances (const float *q, int nq, const int *q_frame, const float *ref,
                         q_frame, r_frame, window, dist, nn);
     else
       funad_knn (q + (gsize) b * nq * D, nq, r, nr, D, K, q_frame, r_frame, window, dist, nn);
-    for (int i = 0; i < nq; i++) {
-      const float *d = dist + (gsize) i * K;
-      int r = K - 1;
-      while (r > 0 && !isfinite (d[r]))
-        r--;
-      out[i] += (isfinite (d[r]) ? sqrtf (MAX (d[r], 0.f)) : 0.f) / nb;
-    }
+    for (int i = 0; i < nq; i++)
+      out[i] += block_share (dist + (gsize) i * K, nb);
   }
   g_free (dist);
   g_free (nn);
@@ -264,4 +271,46 @@ funad_appearance_shift (float *patch_scores, int count, float offset)
     if (patch_scores[i] < FUNAD_SCORE_UNREACHABLE)  /* an unreachable patch stays so */
       patch_scores[i] = CLAMP (patch_scores[i] + offset, -FUNAD_SCORE_UNREACHABLE,
                                FUNAD_SCORE_UNREACHABLE);
+}
+
+/* One scored frame, in three steps, so that a scorer can share the blocks among its threads;
+ * together they give what funad_appearance_offsets gives for the frame alone, to the bit (the
+ * same products, the shares summed in block order). */
+void
+funad_appearance_frame_looks (const FunadAppearance *a, const float *features, int grid,
+                              float *looks)
+{
+  const int D = a->dim;
+  double *mean = g_new (double, D), *sd = g_new (double, D);
+  for (int j = 0; j < D; j++) {
+    mean[j] = a->mean[j];
+    sd[j] = a->std[j];
+  }
+  block_looks (features, NULL, 1, grid, D, looks);
+  standardise (looks, a->n_blocks, D, mean, sd);
+  g_free (sd);
+  g_free (mean);
+}
+
+void
+funad_appearance_frame_shares (const FunadAppearance *a, const float *looks, int b0, int b1,
+                               float *shares)
+{
+  const int K = FUNAD_APPEARANCE_RANK, D = a->dim, nr = a->n_frames;
+  float dist[FUNAD_APPEARANCE_RANK];
+  int nn[FUNAD_APPEARANCE_RANK];
+  for (int b = b0; b < b1; b++) {
+    funad_knn_normed (looks + (gsize) b * D, 1, a->looks + (gsize) b * nr * D,
+                      a->norms + (gsize) b * nr, nr, D, K, NULL, NULL, 0, dist, nn);
+    shares[b] = block_share (dist, a->n_blocks);
+  }
+}
+
+float
+funad_appearance_frame_offset (const FunadAppearance *a, const float *shares)
+{
+  float distance = 0.f;
+  for (int b = 0; b < a->n_blocks; b++)
+    distance += shares[b];
+  return a->weight * (distance - a->median) / a->scale;
 }

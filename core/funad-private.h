@@ -426,6 +426,13 @@ void funad_appearance_ready (FunadAppearance *appearance);
 void funad_appearance_offsets (const FunadAppearance *appearance, const float *features,
                                const int *frames, int n, int grid,
                                const int *reference_frames, int window, float *offsets);
+/* The same for one frame in three steps: its looks (n_blocks x dim), then blocks b0..b1-1's
+ * shares of its distance (any split of the blocks, in any threads), then its offset. */
+void funad_appearance_frame_looks (const FunadAppearance *appearance, const float *features,
+                                   int grid, float *looks);
+void funad_appearance_frame_shares (const FunadAppearance *appearance, const float *looks,
+                                    int b0, int b1, float *shares);
+float funad_appearance_frame_offset (const FunadAppearance *appearance, const float *shares);
 /* Adds a frame's offset to its patch scores (an unreachable one stays unreachable). */
 void funad_appearance_shift (float *patch_scores, int count, float offset);
 

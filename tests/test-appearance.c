@@ -204,6 +204,37 @@ test_reference (void)
   g_free (f);
 }
 
+/* A scorer's three steps for one frame (its blocks shared among threads in any split and
+ * order) give funad_appearance_offsets's offset for that frame alone, to the bit. */
+static void
+test_frame_steps (void)
+{
+  const int odd[] = { 55 };
+  float *f = frames (7, odd, 1, 0.7f);
+  int reference[50];
+  for (int i = 0; i < 50; i++)
+    reference[i] = i;
+  FunadAppearance a = { 0 };
+  g_assert_true (funad_appearance_fit (&a, f, reference, 50, G, D, 2, 0.5f));
+  float looks[4 * D], shares[4];
+  for (int i = 50; i < N; i++) {
+    const float *frame = f + (gsize) i * P * D;
+    float expected;
+    funad_appearance_offsets (&a, frame, NULL, 1, G, NULL, 0, &expected);
+    funad_appearance_frame_looks (&a, frame, G, looks);
+    memset (shares, 0xff, sizeof shares);  /* NaN: a block left out would show */
+    funad_appearance_frame_shares (&a, looks, 2, 4, shares);
+    funad_appearance_frame_shares (&a, looks, 0, 1, shares);
+    funad_appearance_frame_shares (&a, looks, 1, 2, shares);
+    float offset = funad_appearance_frame_offset (&a, shares);
+    g_assert_true (memcmp (&offset, &expected, sizeof offset) == 0);
+    if (i == 55)
+      g_assert_cmpfloat (offset, >, 5.f);
+  }
+  funad_appearance_clear (&a);
+  g_free (f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -214,5 +245,6 @@ main (int argc, char **argv)
   g_test_add_func ("/appearance/subset", test_subset);
   g_test_add_func ("/appearance/degenerate", test_degenerate);
   g_test_add_func ("/appearance/reference", test_reference);
+  g_test_add_func ("/appearance/frame-steps", test_frame_steps);
   return g_test_run ();
 }

@@ -147,6 +147,7 @@ test_threads_agree (void)
   FunadModel *model = funad_trainer_run (t, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (funad_model_bank_index (model));
+  g_assert_cmpint (model->appearance.n_frames, >, 0);  /* its blocks are shared out too */
   int pixels = p.input_size * p.input_size;
   FunadScorer *one = funad_scorer_new (model);
   for (int threads = 2; threads <= 3; threads++) {
