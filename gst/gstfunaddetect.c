@@ -389,16 +389,16 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_uint ("n-threads", "Threads",
-          "Threads that score each frame. 0: the streaming thread, with "
-          "OpenBLAS's own threads (all cores, or OPENBLAS_NUM_THREADS) inside "
-          "the matrix products. N >= 1: the frame is cut into N bands scored "
-          "at once by the element's own threads, and OpenBLAS is made "
-          "single-threaded for the whole process; in a process running several "
+          "Threads that score each frame: the frame is cut into N bands "
+          "scored at once by the element's own threads (a pretrained "
+          "backbone shares each of its layers among them), and OpenBLAS is "
+          "made single-threaded for the whole process (its own thread pool, "
+          "spinning beside the pipeline's threads, ran at half the frame "
+          "rate). 0: one per core, at most 8. In a process running several "
           "funaddetect elements give each one its share of the cores. "
-          "A pretrained backbone shares each of its layers among the same "
-          "threads. Takes effect when a model is loaded: set while PAUSED or "
-          "PLAYING, at the next start or model change (a warning says so). "
-          "Range: 0 to 64, default: 0",
+          "Takes effect when a model is loaded: set while PAUSED or PLAYING, "
+          "at the next start or model change (a warning says so). "
+          "Range: 0 to 64, default: 0 (one per core, at most 8)",
           0, 64, DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -627,6 +627,17 @@ check_colour_reachable (GstFunadDetect * self)
   gst_caps_unref (current);
 }
 
+/* The n-threads property's value as a thread count: 0 is one per core, at most
+ * MAX_AUTO_THREADS (a 28-row grid gives more bands little to share; measured on two cores
+ * only). */
+#define MAX_AUTO_THREADS 8
+static int
+scoring_threads (guint n_threads)
+{
+  return n_threads > 0 ? (int) n_threads
+      : (int) CLAMP (g_get_num_processors (), 1, MAX_AUTO_THREADS);
+}
+
 /* Loads @location while streaming: in the calling thread, with no lock held
  * (loading takes a while), then hands the scorer to the streaming thread. A
  * file that does not load leaves the current model in place: returns FALSE. */
@@ -657,7 +668,7 @@ reload_model (GstFunadDetect * self, const gchar * location)
   GST_OBJECT_LOCK (self);
   n_threads = self->n_threads;
   GST_OBJECT_UNLOCK (self);
-  funad_scorer_set_threads (scorer, n_threads);
+  funad_scorer_set_threads (scorer, scoring_threads (n_threads));
 
   colour = funad_model_channels (funad_scorer_get_model (scorer)) == 3;
   GST_OBJECT_LOCK (self);
@@ -1039,7 +1050,7 @@ gst_funad_detect_start (GstBaseTransform * trans)
     goto fail;
   }
   scorer = funad_scorer_new (model);
-  funad_scorer_set_threads (scorer, n_threads);
+  funad_scorer_set_threads (scorer, scoring_threads (n_threads));
 
   if (results_location != NULL && results_location[0] != '\0'
       && !results_file_appendable (results_location, &newline_first)) {

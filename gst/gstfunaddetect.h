@@ -68,7 +68,7 @@ struct _GstFunadDetect
   gdouble alpha;
   gchar *results_location;
   guint inference_interval;
-  guint n_threads;              /* 0: OpenBLAS's threads; N: the scorer's own (see n-threads) */
+  guint n_threads;              /* the scorer's own threads; 0: one per core (see n-threads) */
   gboolean post_messages;
   guint message_interval;
   guint min_anomaly_frames;
