@@ -1987,6 +1987,62 @@ test_scripts_refuse_swapped_arguments (void)
   const char *interval0[] = { "INTERVAL=0", NULL };
   assert_script_refuses ("json-log.sh", interval0, log_again, "INTERVAL '0'");
 
+  /* OVERLAY and COLORMAP went to gst-launch-1.0 unchecked: a value that is not one of the
+   * element's stopped it with "could not set property" and exit 1, review-file.sh's RESULTS
+   * already removed. Refused up front, naming each of the element's values; each of them is
+   * accepted, and so is an empty one (the default). */
+  GstElement *element = gst_element_factory_make ("funaddetect", NULL);
+  const struct {
+    const char *setting, *property;
+  } choices[] = { { "OVERLAY", "overlay" }, { "COLORMAP", "colormap" } };
+  const char *review_onto_log[] = { recording, model_path, annotated, log, NULL };
+  const char *camera_args[] = { model_path, "/dev/funad-no-such-camera", NULL };
+
+  g_assert_nonnull (element);
+  g_assert_true (g_file_set_contents (log, "{\"frame\":0}\n", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (choices); i++) {
+    GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (element),
+                                                      choices[i].property);
+    GEnumClass *values = G_PARAM_SPEC_ENUM (pspec)->enum_class;
+    gboolean on_camera = g_str_equal (choices[i].setting, "OVERLAY");
+
+    for (const char *const *bad = (const char *const[]) { "true", "1", "Heat map", "INFERNO",
+                                                           "both ", NULL }; *bad; bad++) {
+      char *setting = g_strdup_printf ("%s=%s", choices[i].setting, *bad);
+      const char *bad_run[] = { setting, "FORCE=1", NULL };
+      const char *bad_print[] = { setting, "FUNAD_PRINT_PIPELINE=1", NULL };
+      char *mentions = g_strdup_printf ("%s '%s' must be one of", choices[i].setting, *bad);
+
+      g_assert_cmpint (run_script ("review-file.sh", bad_run, review_onto_log, &err), ==, 2);
+      g_assert_true (g_str_has_prefix (err, "review-file.sh: "));
+      g_assert_cmpstr (strchr (err, '\n') + 1, ==, "");  /* one line */
+      g_assert_nonnull (strstr (err, mentions));
+      for (guint v = 0; v < values->n_values; v++)
+        g_assert_nonnull (strstr (err, values->values[v].value_nick));
+      g_free (err);
+      if (on_camera)
+        assert_script_refuses ("camera.sh", bad_print, camera_args, mentions);
+      g_free (mentions);
+      g_free (setting);
+    }
+    for (guint v = 0; v <= values->n_values; v++) {
+      char *setting = g_strdup_printf ("%s=%s", choices[i].setting,
+                                       v < values->n_values ? values->values[v].value_nick : "");
+      const char *good[] = { setting, "FUNAD_PRINT_PIPELINE=1", "FORCE=1", NULL };
+
+      g_assert_cmpint (run_script ("review-file.sh", good, review_onto_log, &err), ==, 0);
+      g_free (err);
+      if (on_camera) {
+        g_assert_cmpint (run_script ("camera.sh", good, camera_args, &err), ==, 0);
+        g_free (err);
+      }
+      g_free (setting);
+    }
+  }
+  gst_object_unref (element);
+  assert_file_is (log, "{\"frame\":0}\n", strlen ("{\"frame\":0}\n"));
+  assert_file_is (annotated, video, video_len);
+
   assert_file_is (recording, video, video_len);
   g_free (video);
   g_free (test_avi);
