@@ -12,6 +12,12 @@ G_BEGIN_DECLS
  * may hold newlines or other control characters; they become spaces. */
 void funad_error_one_line (GError **error);
 
+/* ---- trainer.c ---------------------------------------------------------------------------- */
+/* The most floats a trainer's frames may take, G_MAXUINT (a GArray's length is 32-bit; 16 GB):
+ * beyond it funad_trainer_add_frame() refuses every frame with FUNAD_ERROR_TRAIN. A lower one
+ * lets a test reach the limit with a few frames. */
+void funad_trainer_set_max_values (FunadTrainer *trainer, gsize max_values);
+
 /* ---- preprocess.c: any frame -> grey float [0,255] of size x size, area-averaged ---------- */
 gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError **error);
 /* The same for colour: 3 planes (R, G, B) of size x size, values [0,255]; grey frames give

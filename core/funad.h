@@ -209,7 +209,9 @@ void funad_trainer_free (FunadTrainer *trainer);
  * when that file is missing or different (a moved file is looked for in $FUNAD_WEIGHTS_DIR). */
 gboolean funad_trainer_set_backbone (FunadTrainer *trainer, const char *name,
                                      const char *weights, GError **error);
-/* Preprocesses and keeps one training frame (any size, grey or colour). */
+/* Preprocesses and keeps one training frame (any size, grey or colour). FALSE: an unusable
+ * frame (FUNAD_ERROR_INPUT), or the trainer holds as many frames as it can at this size (about
+ * 16 GB of them; FUNAD_ERROR_TRAIN), when every later frame is refused the same way. */
 gboolean funad_trainer_add_frame (FunadTrainer *trainer, const FunadImage *image, GError **error);
 int funad_trainer_n_frames (const FunadTrainer *trainer);
 /* Learns the backbone, trains the scorer and returns the new model (or NULL and an error). */

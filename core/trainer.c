@@ -53,6 +53,7 @@
 struct _FunadTrainer {
   FunadTrainParams params;
   GArray *images;    /* preprocessed frames, channels x input_size^2 floats each */
+  gsize max_values;  /* floats images may hold: G_MAXUINT, a GArray's length being 32-bit */
   int n_images;
   FunadBackbone pretrained;  /* set by funad_trainer_set_backbone(); name NULL: builtin */
   gint cancelled;
@@ -103,7 +104,15 @@ funad_trainer_new (const FunadTrainParams *params)
   FunadTrainer *t = g_new0 (FunadTrainer, 1);
   t->params = params ? *params : funad_train_default_params ();
   t->images = g_array_new (FALSE, FALSE, sizeof (float));
+  t->max_values = G_MAXUINT;
   return t;
+}
+
+void
+funad_trainer_set_max_values (FunadTrainer *t, gsize max_values)
+{
+  g_return_if_fail (t != NULL && max_values <= G_MAXUINT);
+  t->max_values = max_values;
 }
 
 void
@@ -189,7 +198,7 @@ funad_trainer_add_frame (FunadTrainer *t, const FunadImage *image, GError **erro
   gsize pixels = (gsize) channels * t->params.input_size * t->params.input_size;
   gsize old = t->images->len;
   /* GArray lengths are 32-bit: refuse a frame that would overflow it. */
-  if (old + pixels > G_MAXUINT) {
+  if (old + pixels > t->max_values) {
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_TRAIN,
                  "too many training frames at this size (%d kept); use fewer frames "
                  "(--max-frames, --every)", t->n_images);

@@ -14,7 +14,9 @@ set -eu
 model=$1
 device=${2:-/dev/video0}
 interval=${INTERVAL:-1}
+overlay=${OVERLAY:-both}
 check_count INTERVAL "$interval"
+check_overlay "$overlay"
 check_model "$model"
 
 # A leaky queue drops frames when scoring falls behind, so the picture stays live
@@ -22,5 +24,5 @@ check_model "$model"
 run_pipeline v4l2src device="$device" ! videoconvert ! videoscale ! \
   "video/x-raw,width=${WIDTH:-640},height=${HEIGHT:-480}" ! \
   queue leaky=downstream max-size-buffers=2 ! \
-  funaddetect model="$model" overlay="${OVERLAY:-both}" inference-interval="$interval" ! \
+  funaddetect model="$model" overlay="$overlay" inference-interval="$interval" ! \
   videoconvert ! autovideosink sync=false

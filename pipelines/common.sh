@@ -10,9 +10,10 @@
 # goes as one word (location=$file), and the shell never re-reads it. With
 # FUNAD_PRINT_PIPELINE=1 it only prints the description, each word quoted for the shell where
 # needed (printf %q), so that it can be pasted after gst-launch-1.0 (the tests parse it).
-# check_model, check_input, check_output, check_new_video, check_results_file and check_count:
-# what the scripts check, all before they delete or open an output (a one-line error and exit 2
-# when a check fails); start_results_file empties a results file that check_results_file passed.
+# check_model, check_input, check_output, check_new_video, check_results_file, check_count,
+# check_overlay and check_colormap: what the scripts check, all before they delete or open an
+# output (a one-line error and exit 2 when a check fails); start_results_file empties a results
+# file that check_results_file passed.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FUNAD_BUILD:-$root/build}
@@ -117,4 +118,28 @@ check_count() {
   if ! [[ $2 =~ ^[1-9][0-9]{0,9}$ ]] || [ "$2" -gt 4294967295 ]; then
     die "$1 '$2' must be a whole number from 1 to 4294967295"
   fi
+}
+
+# check_choice NAME VALUE CHOICE...: refuses (exit 2) a VALUE that is not one of the CHOICEs
+# (gst-launch-1.0 stops on it with "could not set property" and exit 1, naming no choice).
+check_choice() {
+  local name=$1 value=$2 choice list
+  shift 2
+  for choice in "$@"; do
+    [ "$value" != "$choice" ] || return 0
+  done
+  list=$(printf '%s, ' "$@")
+  die "$name '$value' must be one of ${list%, }"
+}
+
+# check_overlay VALUE, check_colormap VALUE: funaddetect's overlay and colormap properties, by
+# their values' names in gst/gstfunaddetect.c (gst_funad_detect_overlay_get_type and
+# gst_funad_detect_colormap_get_type; /e2e/scripts/refuse-swapped-arguments compares the two
+# lists with the element's).
+check_overlay() {
+  check_choice OVERLAY "$1" none heatmap contour both
+}
+
+check_colormap() {
+  check_choice COLORMAP "$1" inferno viridis
 }

@@ -19,6 +19,10 @@ input=$1
 model=$2
 output=$3
 results=${4:-${output%.*}.jsonl}
+overlay=${OVERLAY:-both}
+colormap=${COLORMAP:-inferno}
+check_overlay "$overlay"
+check_colormap "$colormap"
 check_input INPUT "$input"
 check_model "$model"
 
@@ -51,7 +55,7 @@ if [ "${FUNAD_PRINT_PIPELINE:-0}" != 1 ]; then
   chmod "$(printf '%o' $((0666 & ~0$(umask))))" -- "$target"
 fi
 run_pipeline filesrc location="$input" ! decodebin ! videoconvert ! \
-  funaddetect model="$model" overlay="${OVERLAY:-both}" colormap="${COLORMAP:-inferno}" \
+  funaddetect model="$model" overlay="$overlay" colormap="$colormap" \
   results-location="$results" ! videoconvert ! "${encode[@]}" ! filesink location="$target"
 if [ "$target" != "$output" ]; then
   mv -f -- "$target" "$output"

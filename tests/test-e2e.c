@@ -1467,6 +1467,125 @@ test_train_interrupt_during_capture (void)
   interrupt_capture (SIGTERM, 143);
 }
 
+/* Ctrl-C during a capture whose source has gone silent: no frame and no EOS comes through (a
+ * valve that drops everything, a camera that hung). The end of the capture waited out its
+ * whole 5 s allowance for the EOS it sends to drain; it must end within 3 s. First after three
+ * frames (a funnel passes EOS on only once its other, silent, input has one too): the capture
+ * ends and the three are trained on, exit 0. Then before any frame (a tee's other branch writes
+ * the file that says the pipeline runs; async=false: it does not wait for the silent appsink to
+ * preroll): nothing to train on, exit 130. */
+static void
+test_train_interrupt_silent_capture (void)
+{
+  char *model = g_build_filename (work_dir, "silent-capture.model", NULL);
+  char *marker = g_build_filename (work_dir, "silent-capture-started.raw", NULL);
+  char *silent_from_start = g_strdup_printf ("videotestsrc is-live=true num-buffers=1 ! tee name=t "
+                                             "! queue ! filesink sync=false async=false "
+                                             "location=%s t. ! queue ! "
+                                             "valve drop=true", marker);
+  const char *after_frames[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--threads",
+                                 "2", "--pipeline", "videotestsrc is-live=true ! valve drop=true "
+                                 "! f. videotestsrc is-live=true num-buffers=3 pattern=snow ! "
+                                 "funnel name=f", NULL };
+  const char *no_frame[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--pipeline",
+                             silent_from_start, NULL };
+  GError *error = NULL;
+  GString *line = g_string_new (NULL);
+  gboolean capture_over = FALSE;
+  int wait_status = 0, reaped = 0, err_fd;
+  gint64 sent, deadline;
+  GPid pid;
+  char c;
+
+  /* three frames, then silence */
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) after_frames, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+                                           NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  /* the first progress line: a frame came, so the capture runs */
+  while (read (err_fd, &c, 1) == 1 && c != '\n')
+    g_string_append_c (line, c);
+  g_test_message ("first line: %s", line->str);
+  g_assert_true (g_str_has_prefix (line->str, "funad-train: reading"));
+  g_usleep (G_USEC_PER_SEC / 2);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  sent = g_get_monotonic_time ();
+  /* reading ends (its 100% line) and training begins */
+  g_string_truncate (line, 0);
+  while (!capture_over && read (err_fd, &c, 1) == 1) {
+    if (c != '\n') {
+      g_string_append_c (line, c);
+      continue;
+    }
+    g_test_message ("then: %s", line->str);
+    capture_over = g_str_has_prefix (line->str, "funad-train: reading") &&
+                   strstr (line->str, "100%") != NULL;
+    g_string_truncate (line, 0);
+  }
+  g_assert_true (capture_over);
+  g_test_message ("capture ended %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
+  deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not end within 120 s of SIGINT");
+  }
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
+  FunadModel *loaded = funad_model_load (model, &error);
+  g_assert_no_error (error);
+  funad_model_unref (loaded);
+  g_assert_cmpint (g_unlink (model), ==, 0);
+  close (err_fd);
+  g_spawn_close_pid (pid);
+
+  /* silent from the start */
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) no_frame, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+                                           NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  GStatBuf st;
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while ((g_stat (marker, &st) != 0 || st.st_size == 0) && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  g_assert_cmpint (st.st_size, >, 0);
+  g_usleep (G_USEC_PER_SEC / 2);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  sent = g_get_monotonic_time ();
+  deadline = sent + 60 * G_USEC_PER_SEC;
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not end within 60 s of SIGINT");
+  }
+  g_test_message ("exited %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
+  GString *said = g_string_new (NULL);
+  char buf[4096];
+  ssize_t got;
+  while ((got = read (err_fd, buf, sizeof buf)) > 0)
+    g_string_append_len (said, buf, got);
+  g_test_message ("it said: %s", said->str);
+  g_assert_nonnull (strstr (said->str, "capture ended; training on the frames captured"));
+  g_assert_nonnull (strstr (said->str, "no frame came before the capture ended; no model "
+                            "written"));
+  close (err_fd);
+  g_spawn_close_pid (pid);
+  g_string_free (said, TRUE);
+  g_string_free (line, TRUE);
+  g_free (silent_from_start);
+  g_free (marker);
+  g_free (model);
+}
+
 /* Ctrl-C once training proper has begun: exit 130, and the model already at the output path
  * is left exactly as it was. */
 static void
@@ -1868,6 +1987,62 @@ test_scripts_refuse_swapped_arguments (void)
   const char *interval0[] = { "INTERVAL=0", NULL };
   assert_script_refuses ("json-log.sh", interval0, log_again, "INTERVAL '0'");
 
+  /* OVERLAY and COLORMAP went to gst-launch-1.0 unchecked: a value that is not one of the
+   * element's stopped it with "could not set property" and exit 1, review-file.sh's RESULTS
+   * already removed. Refused up front, naming each of the element's values; each of them is
+   * accepted, and so is an empty one (the default). */
+  GstElement *element = gst_element_factory_make ("funaddetect", NULL);
+  const struct {
+    const char *setting, *property;
+  } choices[] = { { "OVERLAY", "overlay" }, { "COLORMAP", "colormap" } };
+  const char *review_onto_log[] = { recording, model_path, annotated, log, NULL };
+  const char *camera_args[] = { model_path, "/dev/funad-no-such-camera", NULL };
+
+  g_assert_nonnull (element);
+  g_assert_true (g_file_set_contents (log, "{\"frame\":0}\n", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (choices); i++) {
+    GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (element),
+                                                      choices[i].property);
+    GEnumClass *values = G_PARAM_SPEC_ENUM (pspec)->enum_class;
+    gboolean on_camera = g_str_equal (choices[i].setting, "OVERLAY");
+
+    for (const char *const *bad = (const char *const[]) { "true", "1", "Heat map", "INFERNO",
+                                                           "both ", NULL }; *bad; bad++) {
+      char *setting = g_strdup_printf ("%s=%s", choices[i].setting, *bad);
+      const char *bad_run[] = { setting, "FORCE=1", NULL };
+      const char *bad_print[] = { setting, "FUNAD_PRINT_PIPELINE=1", NULL };
+      char *mentions = g_strdup_printf ("%s '%s' must be one of", choices[i].setting, *bad);
+
+      g_assert_cmpint (run_script ("review-file.sh", bad_run, review_onto_log, &err), ==, 2);
+      g_assert_true (g_str_has_prefix (err, "review-file.sh: "));
+      g_assert_cmpstr (strchr (err, '\n') + 1, ==, "");  /* one line */
+      g_assert_nonnull (strstr (err, mentions));
+      for (guint v = 0; v < values->n_values; v++)
+        g_assert_nonnull (strstr (err, values->values[v].value_nick));
+      g_free (err);
+      if (on_camera)
+        assert_script_refuses ("camera.sh", bad_print, camera_args, mentions);
+      g_free (mentions);
+      g_free (setting);
+    }
+    for (guint v = 0; v <= values->n_values; v++) {
+      char *setting = g_strdup_printf ("%s=%s", choices[i].setting,
+                                       v < values->n_values ? values->values[v].value_nick : "");
+      const char *good[] = { setting, "FUNAD_PRINT_PIPELINE=1", "FORCE=1", NULL };
+
+      g_assert_cmpint (run_script ("review-file.sh", good, review_onto_log, &err), ==, 0);
+      g_free (err);
+      if (on_camera) {
+        g_assert_cmpint (run_script ("camera.sh", good, camera_args, &err), ==, 0);
+        g_free (err);
+      }
+      g_free (setting);
+    }
+  }
+  gst_object_unref (element);
+  assert_file_is (log, "{\"frame\":0}\n", strlen ("{\"frame\":0}\n"));
+  assert_file_is (annotated, video, video_len);
+
   assert_file_is (recording, video, video_len);
   g_free (video);
   g_free (test_avi);
@@ -1925,6 +2100,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/counts-truncated-video", test_train_counts_truncated_video);
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
+  g_test_add_func ("/e2e/train/interrupt-silent-capture", test_train_interrupt_silent_capture);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
   g_test_add_func ("/e2e/train/rejects-out-of-range-params",
                    test_train_rejects_out_of_range_params);

@@ -22,8 +22,12 @@
 /* Symbolic links can make a folder tree cyclic; no real dataset nests this deep. */
 #define MAX_FOLDER_DEPTH 64
 
-/* After a capture pipeline is told to end (EOS), how long it may take to drain. */
+/* After a capture pipeline is told to end (EOS), how long it may take to drain, and how long
+ * it may stay silent meanwhile (no frame, no EOS): then the event is not coming through (an
+ * element dropped it, the source is stuck), and waiting out the rest would hold up the end of
+ * a capture, a Ctrl-C's among them, for seconds. A source that honours EOS ends at once. */
 #define EOS_TIMEOUT_NS (5 * GST_SECOND)
+#define EOS_QUIET_NS (250 * GST_MSECOND)
 
 static const char *const image_extensions[] = {
   "png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff", "gif", "webp", "ppm", "pgm", "pnm", NULL
@@ -302,20 +306,26 @@ send_eos (gpointer pipeline)
 }
 
 /* Ends a pipeline politely: EOS from the sources, then a bounded wait for it to drain, so a
- * live source (a camera, an RTSP stream) closes its connection cleanly. The event is sent from
- * a helper thread: a source holds its lock while it pushes into a full appsink, so sending
- * from here, without pulling, would wait for ever. */
+ * live source (a camera, an RTSP stream) closes its connection cleanly; the wait ends early
+ * once nothing has come for EOS_QUIET_NS. The event is sent from a helper thread: a source
+ * holds its lock while it pushes into a full appsink, so sending from here, without pulling,
+ * would wait for ever. */
 static void
 stop_with_eos (GstElement *pipeline, GstAppSink *appsink)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   GThread *sender = g_thread_new ("funad-eos", send_eos, pipeline);
-  gint64 deadline = g_get_monotonic_time () + EOS_TIMEOUT_NS / GST_USECOND;
+  gint64 now = g_get_monotonic_time ();
+  gint64 deadline = now + EOS_TIMEOUT_NS / GST_USECOND;
+  gint64 quiet_until = now + EOS_QUIET_NS / GST_USECOND;
 
-  while (g_get_monotonic_time () < deadline && !gst_app_sink_is_eos (appsink)) {
+  while (g_get_monotonic_time () < MIN (deadline, quiet_until)
+         && !gst_app_sink_is_eos (appsink)) {
     GstSample *sample = gst_app_sink_try_pull_sample (appsink, 20 * GST_MSECOND);
-    if (sample)
+    if (sample) {
       gst_sample_unref (sample);
+      quiet_until = g_get_monotonic_time () + EOS_QUIET_NS / GST_USECOND;
+    }
     GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
     if (msg) {
       gst_message_unref (msg);

@@ -78,7 +78,9 @@ gboolean frame_source_foreach (const char *input, FrameFormat format, FrameFunc 
  * Stops at the end of the stream, when func returns FALSE, when *stop (atomic; may be NULL)
  * becomes non-zero, checked every 50 ms whether frames come or not, or, when max_seconds > 0,
  * once the frames' timestamps span max_seconds (wall-clock time if they carry none); then it
- * sends EOS and waits a bounded time for the pipeline to drain. Returns TRUE when it ended by
+ * sends EOS and waits for the pipeline to drain, at most 5 s and no longer than a quarter of a
+ * second without a frame (a silent source, or one whose EOS an element drops, ends at once
+ * rather than after the 5 s). Returns TRUE when it ended by
  * itself or by max_seconds; FALSE when func or *stop stopped it or it failed (error set: bad
  * description, no frame for 30 s, a pipeline error). */
 gboolean frame_source_capture (const char *description, double max_seconds, FrameFormat format,

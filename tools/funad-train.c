@@ -33,6 +33,7 @@
 #include "frame-source.h"
 #include "funad.h"
 #include "progress.h"
+#include "trainer-feed.h"
 
 #define EXIT_INTERRUPTED 130   /* 128 + SIGINT */
 #define DEFAULT_DEDUP 1.0
@@ -60,7 +61,8 @@ typedef struct {
   guint64 n_read;          /* frames decoded, before --every and de-duplication */
   guint64 n_duplicates;    /* near-duplicates dropped */
   guint64 n_rejected;      /* frames the trainer refused (unusable) */
-  gboolean enough_frames;
+  gboolean enough_frames;  /* --max-frames reached */
+  gboolean trainer_full;   /* the trainer took all the frames it can at this size */
   FunadModel *model;
   GError *error;
   double decode_seconds, train_seconds;
@@ -72,7 +74,6 @@ static gboolean
 on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GError **error)
 {
   TrainJob *job = user_data;
-  GError *frame_error = NULL;
 
   if (g_atomic_int_get (&job->stop_reading))
     return FALSE;
@@ -90,23 +91,25 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
     job->n_duplicates++;
     return TRUE;
   }
-  if (!funad_trainer_add_frame (job->trainer, image, &frame_error)) {
-    /* One unusable frame is skipped and counted, never fatal. */
-    progress_break_line (job->progress);
-    g_printerr ("funad-train: warning: skipped %s frame %" G_GUINT64_FORMAT ": %s\n", info->path,
-                info->index, frame_error->message);
-    g_error_free (frame_error);
+  switch (trainer_feed_frame (job->trainer, image, info, job->progress)) {
+  case TRAINER_FEED_ADDED:
+    break;
+  case TRAINER_FEED_UNUSABLE:
     job->n_rejected++;
+    break;
+  case TRAINER_FEED_FULL:
+    job->trainer_full = TRUE;
+    return FALSE;
   }
   return TRUE;
 }
 
-/* Stops reading without an error: the user interrupted or ended the capture, or --max-frames
- * was reached. */
+/* Stops reading without an error: the user interrupted or ended the capture, --max-frames
+ * was reached or the trainer is full. */
 static gboolean
 stopped_on_purpose (TrainJob *job, GError **input_error)
 {
-  if (g_atomic_int_get (&job->stop_reading) || job->enough_frames) {
+  if (g_atomic_int_get (&job->stop_reading) || job->enough_frames || job->trainer_full) {
     g_clear_error (input_error);
     return TRUE;
   }
