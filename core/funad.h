@@ -80,6 +80,11 @@ FunadModel *funad_scorer_get_model (FunadScorer *scorer);
  * not cut into bands: each of its layers is shared among the same threads instead. Call
  * before scoring, not during. */
 void funad_scorer_set_threads (FunadScorer *scorer, int n_threads);
+/* One per core, at most 8: the threads funaddetect's n-threads=0 (its default), funad-eval and
+ * funad-review score with. The same count cuts a frame the same way, so on one machine they
+ * give a frame the same score to the bit (other counts split the matrix products
+ * differently: about 1e-4 apart). */
+int funad_scorer_auto_threads (void);
 
 /* Scores one frame of any size. *score receives the frame score (maximum of the map); if map
  * is not NULL it receives the anomaly map, input_size x input_size floats owned by the scorer

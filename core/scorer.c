@@ -105,6 +105,14 @@ funad_scorer_set_threads (FunadScorer *s, int n_threads)
     s->workers = funad_workers_new (n_threads);
 }
 
+#define MAX_AUTO_THREADS 8  /* a 28-row grid gives more bands little to share (measured on
+                               * two cores only) */
+int
+funad_scorer_auto_threads (void)
+{
+  return (int) CLAMP (g_get_num_processors (), 1, MAX_AUTO_THREADS);
+}
+
 /* Part `part` of n: a band of grid rows of the features, then the same rows' patch scores. */
 static void
 score_band (gpointer data, int part, int n)

@@ -627,15 +627,12 @@ check_colour_reachable (GstFunadDetect * self)
   gst_caps_unref (current);
 }
 
-/* The n-threads property's value as a thread count: 0 is one per core, at most
- * MAX_AUTO_THREADS (a 28-row grid gives more bands little to share; measured on two cores
- * only). */
-#define MAX_AUTO_THREADS 8
+/* The n-threads property's value as a thread count: 0 is one per core, at most 8, as
+ * funad-eval and funad-review score (the same count: the same score to the bit). */
 static int
 scoring_threads (guint n_threads)
 {
-  return n_threads > 0 ? (int) n_threads
-      : (int) CLAMP (g_get_num_processors (), 1, MAX_AUTO_THREADS);
+  return n_threads > 0 ? (int) n_threads : funad_scorer_auto_threads ();
 }
 
 /* Loads @location while streaming: in the calling thread, with no lock held

@@ -753,6 +753,8 @@ main (int argc, char **argv)
 
   EvalRun run = { 0 };
   run.scorer = funad_scorer_new (model);
+  /* funaddetect's default threads: the same score for a frame, to the bit */
+  funad_scorer_set_threads (run.scorer, funad_scorer_auto_threads ());
   run.heatmaps = heatmaps;
   run.pixel_scores = g_array_new (FALSE, FALSE, sizeof (float));
   run.pixel_regions = g_array_new (FALSE, FALSE, sizeof (guint32));

@@ -889,6 +889,8 @@ main (int argc, char **argv)
   review.out_dir = out_dir;
   review.n_inputs = g_strv_length (inputs);
   review.scorer = funad_scorer_new (model);
+  /* funaddetect's default threads: the same score for a frame, to the bit */
+  funad_scorer_set_threads (review.scorer, funad_scorer_auto_threads ());
   review.map_size = funad_model_input_size (model);
   review.report = report;
   review.csv = csv;
