@@ -1587,6 +1587,73 @@ test_train_interrupt_silent_capture (void)
   g_free (model);
 }
 
+/* Ctrl-C while the source is stuck pushing into a branch other than funad's: a tee feeds a file
+ * (the marker: the pipeline runs), a queue of one buffer before a sink that waits for the
+ * pipeline to preroll, which the silent appsink branch never lets it do, so the source blocks
+ * in its push, and funad's branch, which drops everything. The EOS that ends the capture waited
+ * in the stuck source holding the state locks that going to NULL needs: funad-train never
+ * ended (a third Ctrl-C killed it). It must end within 3 s: no frame came, exit 130. */
+static void
+test_train_interrupt_stuck_branch (void)
+{
+  char *model = g_build_filename (work_dir, "stuck-branch.model", NULL);
+  char *marker = g_build_filename (work_dir, "stuck-branch-started.raw", NULL);
+  char *stuck = g_build_filename (work_dir, "stuck-branch.raw", NULL);
+  char *description = g_strdup_printf ("videotestsrc is-live=true ! tee name=t ! queue ! "
+                                       "filesink sync=false async=false location=%s t. ! "
+                                       "queue max-size-buffers=1 ! filesink location=%s t. ! "
+                                       "queue ! valve drop=true", marker, stuck);
+  const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--pipeline",
+                         description, NULL };
+  GError *error = NULL;
+  int wait_status = 0, reaped = 0, err_fd;
+  gint64 sent, deadline;
+  GStatBuf st;
+  GPid pid;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+                                           NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while ((g_stat (marker, &st) != 0 || st.st_size == 0) && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  g_assert_cmpint (st.st_size, >, 0);
+  /* the stuck branch's queue fills with its second buffer */
+  g_usleep (G_USEC_PER_SEC / 2);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  sent = g_get_monotonic_time ();
+  deadline = sent + 60 * G_USEC_PER_SEC;
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not end within 60 s of SIGINT");
+  }
+  g_test_message ("exited %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
+  GString *said = g_string_new (NULL);
+  char buf[4096];
+  ssize_t got;
+  while ((got = read (err_fd, buf, sizeof buf)) > 0)
+    g_string_append_len (said, buf, got);
+  g_test_message ("it said: %s", said->str);
+  g_assert_nonnull (strstr (said->str, "capture ended; training on the frames captured"));
+  g_assert_nonnull (strstr (said->str, "no frame came before the capture ended; no model "
+                            "written"));
+  close (err_fd);
+  g_spawn_close_pid (pid);
+  g_string_free (said, TRUE);
+  g_free (description);
+  g_free (stuck);
+  g_free (marker);
+  g_free (model);
+}
+
 /* Ctrl-C once training proper has begun: exit 130, and the model already at the output path
  * is left exactly as it was. */
 static void
@@ -2102,6 +2169,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/train/interrupt-during-capture", test_train_interrupt_during_capture);
   g_test_add_func ("/e2e/train/interrupt-keeps-old-model", test_train_interrupt_keeps_old_model);
   g_test_add_func ("/e2e/train/interrupt-silent-capture", test_train_interrupt_silent_capture);
+  g_test_add_func ("/e2e/train/interrupt-stuck-branch", test_train_interrupt_stuck_branch);
   g_test_add_func ("/e2e/inspect/reports-model", test_inspect_reports_model);
   g_test_add_func ("/e2e/train/rejects-out-of-range-params",
                    test_train_rejects_out_of_range_params);

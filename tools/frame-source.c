@@ -298,23 +298,55 @@ typedef enum {
   PUMP_FAILED    /* decoding failed or stalled; error is set */
 } PumpResult;
 
+typedef struct {
+  GstElement *pipeline;
+  gint sent;            /* atomic: the sources have taken the EOS */
+} EosSender;
+
 static gpointer
-send_eos (gpointer pipeline)
+send_eos (gpointer data)
 {
-  gst_element_send_event (pipeline, gst_event_new_eos ());
+  EosSender *sender = data;
+
+  gst_element_send_event (sender->pipeline, gst_event_new_eos ());
+  g_atomic_int_set (&sender->sent, 1);
   return NULL;
+}
+
+static gboolean
+push_flush_start (GstElement *element, GstPad *pad, gpointer unused)
+{
+  gst_pad_push_event (pad, gst_event_new_flush_start ());
+  return TRUE;
+}
+
+static void
+flush_from_source (const GValue *item, gpointer unused)
+{
+  GstElement *element = g_value_get_object (item);
+
+  if (GST_OBJECT_FLAG_IS_SET (element, GST_ELEMENT_FLAG_SOURCE))
+    gst_element_foreach_src_pad (element, push_flush_start, NULL);
 }
 
 /* Ends a pipeline politely: EOS from the sources, then a bounded wait for it to drain, so a
  * live source (a camera, an RTSP stream) closes its connection cleanly; the wait ends early
  * once nothing has come for EOS_QUIET_NS. The event is sent from a helper thread: a source
- * holds its lock while it pushes into a full appsink, so sending from here, without pulling,
- * would wait for ever. */
+ * takes it only between two pushes, and it holds its lock while it pushes into a full appsink,
+ * so sending from here, without pulling, would wait for ever.
+ *
+ * A source stuck pushing into another branch (a queue before a sink that waits for the silent
+ * appsink to preroll) never takes the event, and the helper waits in it holding the pipeline's
+ * and the source's state locks, which going to NULL needs before anything is stopped: the
+ * capture would never end. So when the helper has not come back by the end of the wait, a
+ * flush is pushed down from every source, as a flushing seek starts, which makes the stuck
+ * pushes return; the source then takes the EOS and the helper returns. */
 static void
 stop_with_eos (GstElement *pipeline, GstAppSink *appsink)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
-  GThread *sender = g_thread_new ("funad-eos", send_eos, pipeline);
+  EosSender sender = { pipeline, 0 };
+  GThread *thread = g_thread_new ("funad-eos", send_eos, &sender);
   gint64 now = g_get_monotonic_time ();
   gint64 deadline = now + EOS_TIMEOUT_NS / GST_USECOND;
   gint64 quiet_until = now + EOS_QUIET_NS / GST_USECOND;
@@ -332,9 +364,16 @@ stop_with_eos (GstElement *pipeline, GstAppSink *appsink)
       break;
     }
   }
-  /* Going to NULL unblocks a source that never took the event; then the sender returns. */
+  if (!g_atomic_int_get (&sender.sent)) {
+    GstIterator *elements = gst_bin_iterate_recurse (GST_BIN (pipeline));
+
+    gst_iterator_foreach (elements, flush_from_source, NULL);
+    gst_iterator_free (elements);
+  }
+  /* The helper has returned, or will once the stuck pushes have: going to NULL, which needs its
+   * locks, waits no longer than that. */
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  g_thread_join (sender);
+  g_thread_join (thread);
   gst_object_unref (bus);
 }
 
