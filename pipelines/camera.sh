@@ -15,14 +15,18 @@ model=$1
 device=${2:-/dev/video0}
 interval=${INTERVAL:-1}
 overlay=${OVERLAY:-both}
+width=${WIDTH:-640}
+height=${HEIGHT:-480}
 check_count INTERVAL "$interval"
 check_overlay "$overlay"
+check_whole WIDTH "$width" 1 32768
+check_whole HEIGHT "$height" 1 32768
 check_model "$model"
 
 # A leaky queue drops frames when scoring falls behind, so the picture stays live
 # (funaddetect itself never drops: QoS is off so that every frame it sees is scored).
 run_pipeline v4l2src device="$device" ! videoconvert ! videoscale ! \
-  "video/x-raw,width=${WIDTH:-640},height=${HEIGHT:-480}" ! \
+  "video/x-raw,width=$width,height=$height" ! \
   queue leaky=downstream max-size-buffers=2 ! \
   funaddetect model="$model" overlay="$overlay" inference-interval="$interval" ! \
   videoconvert ! autovideosink sync=false

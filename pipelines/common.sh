@@ -10,8 +10,8 @@
 # goes as one word (location=$file), and the shell never re-reads it. With
 # FUNAD_PRINT_PIPELINE=1 it only prints the description, each word quoted for the shell where
 # needed (printf %q), so that it can be pasted after gst-launch-1.0 (the tests parse it).
-# check_model, check_input, check_output, check_new_video, check_results_file, check_count,
-# check_overlay and check_colormap: what the scripts check, all before they delete or open an
+# check_model, check_input, check_output, check_new_video, check_results_file, check_whole,
+# check_count, check_overlay and check_colormap: what the scripts check, all before they delete or open an
 # output (a one-line error and exit 2 when a check fails); start_results_file empties a results
 # file that check_results_file passed.
 
@@ -112,12 +112,18 @@ start_results_file() {
   fi
 }
 
-# check_count NAME VALUE: refuses (exit 2) a VALUE that is not a whole number from 1 to
-# 4294967295 (gst-launch-1.0 only warns about a value out of range, and goes on).
-check_count() {
-  if ! [[ $2 =~ ^[1-9][0-9]{0,9}$ ]] || [ "$2" -gt 4294967295 ]; then
-    die "$1 '$2' must be a whole number from 1 to 4294967295"
+# check_whole NAME VALUE MIN MAX: refuses (exit 2) a VALUE that is not a whole number from MIN
+# to MAX (gst-launch-1.0 only warns about a property out of range, and goes on; a size that is
+# no number stops it with a caps error that names no setting).
+check_whole() {
+  if ! [[ $2 =~ ^(0|[1-9][0-9]{0,9})$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
+    die "$1 '$2' must be a whole number from $3 to $4"
   fi
+}
+
+# check_count NAME VALUE: a whole number from 1 to 4294967295 (a guint property).
+check_count() {
+  check_whole "$1" "$2" 1 4294967295
 }
 
 # check_choice NAME VALUE CHOICE...: refuses (exit 2) a VALUE that is not one of the CHOICEs

@@ -16,11 +16,13 @@ url=$1
 model=$2
 results=${3:-rtsp-scores.jsonl}
 interval=${INTERVAL:-1}
+latency=${LATENCY:-200}
 check_count INTERVAL "$interval"
+check_whole LATENCY "$latency" 0 4294967295
 check_model "$model"
 check_output RESULTS "$results" MODEL "$model"
 
-run_pipeline rtspsrc location="$url" latency="${LATENCY:-200}" ! decodebin ! \
+run_pipeline rtspsrc location="$url" latency="$latency" ! decodebin ! \
   videoconvert ! queue leaky=downstream max-size-buffers=2 ! \
   funaddetect model="$model" inference-interval="$interval" \
   results-location="$results" ! videoconvert ! autovideosink sync=false

@@ -2108,6 +2108,40 @@ test_scripts_refuse_swapped_arguments (void)
     }
   }
   gst_object_unref (element);
+
+  /* WIDTH, HEIGHT (camera.sh) and LATENCY (rtsp.sh) went to gst-launch-1.0 unchecked too */
+  const struct {
+    const char *script, *setting, *good;
+  } numbers[] = {
+    { "camera.sh", "WIDTH=wide", "WIDTH=320" },
+    { "camera.sh", "HEIGHT=-1", "HEIGHT=240" },
+    { "camera.sh", "WIDTH=0", NULL },
+    { "rtsp.sh", "LATENCY=fast", "LATENCY=0" },
+    { "rtsp.sh", "LATENCY=1.5", NULL },
+  };
+  char *rtsp_log = g_build_filename (dir, "rtsp.jsonl", NULL);
+  const char *rtsp_args[] = { "rtsp://127.0.0.1:1/none", model_path, rtsp_log, NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++) {
+    gboolean camera = g_str_equal (numbers[i].script, "camera.sh");
+    const char **args = camera ? camera_args : rtsp_args;
+    const char *bad[] = { numbers[i].setting, "FUNAD_PRINT_PIPELINE=1", NULL };
+    char *name = g_strndup (numbers[i].setting, strcspn (numbers[i].setting, "="));
+    char *mentions = g_strdup_printf ("%s '%s' must be a whole number", name,
+                                      strchr (numbers[i].setting, '=') + 1);
+
+    assert_script_refuses (numbers[i].script, bad, args, mentions);
+    if (numbers[i].good) {
+      const char *good[] = { numbers[i].good, "FUNAD_PRINT_PIPELINE=1", NULL };
+
+      g_assert_cmpint (run_script (numbers[i].script, good, args, &err), ==, 0);
+      g_free (err);
+    }
+    g_free (mentions);
+    g_free (name);
+  }
+  g_assert_false (g_file_test (rtsp_log, G_FILE_TEST_EXISTS));
+  g_free (rtsp_log);
   assert_file_is (log, "{\"frame\":0}\n", strlen ("{\"frame\":0}\n"));
   assert_file_is (annotated, video, video_len);
 
