@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints funad's speed and memory figures on this machine (issue: performance):
 #   - the sgemm peak, the ceiling everything is measured against;
-#   - the core alone (threads 0: OpenBLAS's own threads; 2: the scorer's) and funaddetect in a
-#     real pipeline (n-threads 1, and 0: one per core, the default), per model input size (224, 320),
+#   - the core alone and funaddetect in a real pipeline, with 1 thread and with the element's
+#     default (n-threads 0: one per core), per model input size (224, 320),
 #     overlay on and off, 640x480 RGB frames: fps, ms per stage, GFLOP/s, peak RSS;
 #   - funad-train's wall time and peak RSS against the number of frames.
 # Footage comes from funad-make-demo, so nothing outside the project is needed.
@@ -59,7 +59,7 @@ for entry in $models; do
   echo
   echo "## $name"
   for overlay in "" "--overlay"; do
-    for threads in 0 2; do
+    for threads in 1 0; do   # 0: one per core (the element's default)
       "$bench" core "$model" -n "$frames" --threads "$threads" $overlay
     done
   done

@@ -19,7 +19,7 @@
 
 static int opt_frames = 200, opt_width = 640, opt_height = 480;
 static gboolean opt_overlay = FALSE;
-static int opt_threads = -1;   /* -1: the default of the core or element */
+static int opt_threads = 0;    /* as n-threads: 0 is the element's default, one per core */
 
 static double
 now_s (void)
@@ -91,8 +91,9 @@ bench_core (const char *model_path)
   guint8 *pixels = make_frame (opt_width, opt_height);
   FunadImage image = { pixels, opt_width, opt_height, opt_width * 3, 3, 0, 1, 2 };
   FunadScorer *scorer = funad_scorer_new (model);
-  if (opt_threads >= 0)
-    funad_scorer_set_threads (scorer, opt_threads);
+  /* as the element's n-threads: 0 (or none given) is its default, one per core */
+  int threads = opt_threads > 0 ? opt_threads : funad_scorer_auto_threads ();
+  funad_scorer_set_threads (scorer, threads);
   int size = funad_model_input_size (model);
   double sum[FUNAD_N_STAGES] = { 0 }, overlay_ms = 0;
   const float *map = NULL;
@@ -122,7 +123,7 @@ bench_core (const char *model_path)
     ms[s] = sum[s] / opt_frames;
   printf ("core    input %d  %dx%d  threads %d  overlay %-3s  %.1f fps  %.2f ms/frame: preprocess %.2f  "
           "backbone %.2f  scorer %.2f  map %.2f  overlay %.2f\n",
-          size, opt_width, opt_height, MAX (opt_threads, 0), opt_overlay ? "on" : "off", 1e3 / total_ms, total_ms,
+          size, opt_width, opt_height, threads, opt_overlay ? "on" : "off", 1e3 / total_ms, total_ms,
           ms[FUNAD_STAGE_PREPROCESS], ms[FUNAD_STAGE_BACKBONE], ms[FUNAD_STAGE_SCORER],
           ms[FUNAD_STAGE_MAP], overlay_ms / opt_frames);
   printf ("        GFLOP/frame: backbone %.3f  scorer %.3f;  GFLOP/s: backbone %.1f  scorer %.1f  "
@@ -194,9 +195,8 @@ run_pipeline (const char *description)
 static int
 bench_element (const char *model_path)
 {
-  char threads[32] = "";
-  if (opt_threads >= 0)
-    g_snprintf (threads, sizeof threads, "n-threads=%d", opt_threads);
+  char threads[32];
+  g_snprintf (threads, sizeof threads, "n-threads=%d", opt_threads);
   char *description = g_strdup_printf (
       "videotestsrc num-buffers=%d pattern=ball ! video/x-raw,format=RGB,width=%d,height=%d ! "
       "funaddetect model=\"%s\" overlay=%s post-messages=false %s ! fakesink sync=false",
@@ -207,7 +207,7 @@ bench_element (const char *model_path)
   if (seconds < 0)
     return 1;
   printf ("element %dx%d  %s  overlay %-3s  %.1f fps  %.2f ms/frame  peak RSS %.0f MB\n",
-          opt_width, opt_height, threads[0] ? threads : "n-threads default", opt_overlay ? "on" : "off", opt_frames / seconds,
+          opt_width, opt_height, threads, opt_overlay ? "on" : "off", opt_frames / seconds,
           seconds * 1e3 / opt_frames, peak_rss_mb ());
   return 0;
 }
@@ -220,7 +220,7 @@ main (int argc, char **argv)
     { "width", 0, 0, G_OPTION_ARG_INT, &opt_width, "Frame width (default 640)", "W" },
     { "height", 0, 0, G_OPTION_ARG_INT, &opt_height, "Frame height (default 480)", "H" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads,
-      "Threads per frame (n-threads; default: the element's default)", "N" },
+      "Threads per frame, as the element's n-threads (default 0: one per core, at most 8, the element's default)", "N" },
     { "overlay", 0, 0, G_OPTION_ARG_NONE, &opt_overlay, "Blend the heat map into each frame",
       NULL },
     { NULL }
@@ -236,8 +236,8 @@ main (int argc, char **argv)
   g_option_context_free (context);
   if (opt_frames < 1 || opt_width < 1 || opt_height < 1)
     return cli_fail ("--frames, --width and --height must be positive");
-  if (opt_threads > 64)
-    return cli_fail ("--threads must be at most 64 (the element's n-threads range)");
+  if (opt_threads < 0 || opt_threads > 64)
+    return cli_fail ("--threads must be from 0 to 64 (the element's n-threads range)");
   if (argc == 2 && strcmp (argv[1], "peak") == 0) {
     printf ("sgemm peak %.1f GFLOP/s\n", sgemm_peak_gflops ());
     return 0;
