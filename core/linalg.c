@@ -56,10 +56,13 @@ funad_sym_eigen (float *a, int n, float *eval)
   return info == 0;
 }
 
+/* Only when the count changes: OpenBLAS's setting is process-wide and not safe while another
+ * thread is inside a threaded product, and every scorer (each element start, each model swap)
+ * asks for 1. */
 void
 funad_set_threads (int n_threads)
 {
-  if (n_threads > 0)
+  if (n_threads > 0 && openblas_get_num_threads () != n_threads)
     openblas_set_num_threads (n_threads);
 }
 

@@ -367,7 +367,10 @@ stop_with_eos (GstElement *pipeline, GstAppSink *appsink)
   if (!g_atomic_int_get (&sender.sent)) {
     GstIterator *elements = gst_bin_iterate_recurse (GST_BIN (pipeline));
 
-    gst_iterator_foreach (elements, flush_from_source, NULL);
+    /* a bin that adds or removes a child meanwhile (decodebin, rtspsrc) makes the walk start
+     * again; a source flushed twice is harmless */
+    while (gst_iterator_foreach (elements, flush_from_source, NULL) == GST_ITERATOR_RESYNC)
+      gst_iterator_resync (elements);
     gst_iterator_free (elements);
   }
   /* The helper has returned, or will once the stuck pushes have: going to NULL, which needs its

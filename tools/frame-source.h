@@ -81,7 +81,8 @@ gboolean frame_source_foreach (const char *input, FrameFormat format, FrameFunc 
  * sends EOS and waits for the pipeline to drain, at most 5 s and no longer than a quarter of a
  * second without a frame (a silent source, or one whose EOS an element drops, ends at once
  * rather than after the 5 s); a source still stuck pushing into another branch by then is
- * flushed, so the capture ends all the same. Returns TRUE when it ended by
+ * flushed, which frees a source blocked in a push (one blocked elsewhere, in an element that
+ * ignores the flush, would still hold the capture up). Returns TRUE when it ended by
  * itself or by max_seconds; FALSE when func or *stop stopped it or it failed (error set: bad
  * description, no frame for 30 s, a pipeline error). */
 gboolean frame_source_capture (const char *description, double max_seconds, FrameFormat format,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ThreadSanitizer check of the thread-safety contract in core/funad.h: eight threads score
-# with one shared FunadModel, each with its own FunadScorer (tests/test-load.c), and a
+# with one shared FunadModel, each with its own FunadScorer, alone and with two threads of
+# its own (tests/test-load.c), and a
 # pretrained trunk's layers run in parts on a scorer's threads (tests/test-pretrained.c); any
 # report fails. Builds build-tsan/ with clang.
 #   tools/tsan-check.sh [--pipelines]
@@ -17,8 +18,10 @@ meson compile -C build-tsan test-load test-pretrained gstfunad >/dev/null
 export GST_REGISTRY_FORK=no GST_PLUGIN_PATH=$PWD/build-tsan/gst \
   GST_REGISTRY=$PWD/build-tsan/tests/registry.bin OPENBLAS_NUM_THREADS=1 G_SLICE=always-malloc
 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-  build-tsan/tests/test-load -p /load/eight-threads-share-one-model
-echo "tsan-check: eight threads sharing one model: no report"
+  build-tsan/tests/test-load -p /load/eight-threads-share-one-model \
+  -p /load/eight-banded-scorers-share-one-model
+echo "tsan-check: eight threads sharing one model, alone and each with two threads of its own" \
+  "(bands, the appearance term's blocks): no report"
 # A pretrained trunk's layers shared among a scorer's threads (the fixtures, 5 threads).
 FUNAD_FIXTURES=$PWD/tests/fixtures \
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$PWD/tools/tsan-suppressions.txt" \
