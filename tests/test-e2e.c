@@ -1468,6 +1468,57 @@ test_train_interrupt_during_capture (void)
   interrupt_capture (SIGTERM, 143);
 }
 
+/* Starts funad-train (argv) on a capture that gives no frame, waits for `marker` to be written
+ * (another branch of the pipeline: it runs) and half a second more, then sends SIGINT: it must
+ * end within 3 s (a hang fails after 60), exit 130, write no model and say that no frame came
+ * before the capture ended. */
+static void
+sigint_before_any_frame (const char *const *argv, const char *marker, const char *model)
+{
+  GError *error = NULL;
+  int wait_status = 0, reaped = 0, err_fd;
+  gint64 sent, deadline;
+  GStatBuf st;
+  GPid pid;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+                                           NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while ((g_stat (marker, &st) != 0 || st.st_size == 0) && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  g_assert_cmpint (st.st_size, >, 0);
+  g_usleep (G_USEC_PER_SEC / 2);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  sent = g_get_monotonic_time ();
+  deadline = sent + 60 * G_USEC_PER_SEC;
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not end within 60 s of SIGINT");
+  }
+  g_test_message ("exited %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
+  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
+  GString *said = g_string_new (NULL);
+  char buf[4096];
+  ssize_t got;
+  while ((got = read (err_fd, buf, sizeof buf)) > 0)
+    g_string_append_len (said, buf, got);
+  g_test_message ("it said: %s", said->str);
+  g_assert_nonnull (strstr (said->str, "capture ended; training on the frames captured"));
+  g_assert_nonnull (strstr (said->str, "no frame came before the capture ended; no model "
+                            "written"));
+  close (err_fd);
+  g_spawn_close_pid (pid);
+  g_string_free (said, TRUE);
+}
+
 /* Ctrl-C during a capture whose source has gone silent: no frame and no EOS comes through (a
  * valve that drops everything, a camera that hung). The end of the capture waited out its
  * whole 5 s allowance for the EOS it sends to drain; it must end within 3 s. First after three
@@ -1544,43 +1595,7 @@ test_train_interrupt_silent_capture (void)
   g_spawn_close_pid (pid);
 
   /* silent from the start */
-  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) no_frame, NULL,
-                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
-                                           NULL, &err_fd, &error));
-  g_assert_no_error (error);
-  GStatBuf st;
-  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while ((g_stat (marker, &st) != 0 || st.st_size == 0) && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  g_assert_cmpint (st.st_size, >, 0);
-  g_usleep (G_USEC_PER_SEC / 2);
-  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
-  sent = g_get_monotonic_time ();
-  deadline = sent + 60 * G_USEC_PER_SEC;
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not end within 60 s of SIGINT");
-  }
-  g_test_message ("exited %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
-  g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
-  g_assert_true (WIFEXITED (wait_status));
-  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
-  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
-  GString *said = g_string_new (NULL);
-  char buf[4096];
-  ssize_t got;
-  while ((got = read (err_fd, buf, sizeof buf)) > 0)
-    g_string_append_len (said, buf, got);
-  g_test_message ("it said: %s", said->str);
-  g_assert_nonnull (strstr (said->str, "capture ended; training on the frames captured"));
-  g_assert_nonnull (strstr (said->str, "no frame came before the capture ended; no model "
-                            "written"));
-  close (err_fd);
-  g_spawn_close_pid (pid);
-  g_string_free (said, TRUE);
+  sigint_before_any_frame (no_frame, marker, model);
   g_string_free (line, TRUE);
   g_free (silent_from_start);
   g_free (marker);
@@ -1605,49 +1620,9 @@ test_train_interrupt_stuck_branch (void)
                                        "queue ! valve drop=true", marker, stuck);
   const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--pipeline",
                          description, NULL };
-  GError *error = NULL;
-  int wait_status = 0, reaped = 0, err_fd;
-  gint64 sent, deadline;
-  GStatBuf st;
-  GPid pid;
 
-  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
-                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
-                                           NULL, &err_fd, &error));
-  g_assert_no_error (error);
-  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while ((g_stat (marker, &st) != 0 || st.st_size == 0) && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  g_assert_cmpint (st.st_size, >, 0);
-  /* the stuck branch's queue fills with its second buffer */
-  g_usleep (G_USEC_PER_SEC / 2);
-  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
-  sent = g_get_monotonic_time ();
-  deadline = sent + 60 * G_USEC_PER_SEC;
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not end within 60 s of SIGINT");
-  }
-  g_test_message ("exited %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
-  g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
-  g_assert_true (WIFEXITED (wait_status));
-  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
-  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
-  GString *said = g_string_new (NULL);
-  char buf[4096];
-  ssize_t got;
-  while ((got = read (err_fd, buf, sizeof buf)) > 0)
-    g_string_append_len (said, buf, got);
-  g_test_message ("it said: %s", said->str);
-  g_assert_nonnull (strstr (said->str, "capture ended; training on the frames captured"));
-  g_assert_nonnull (strstr (said->str, "no frame came before the capture ended; no model "
-                            "written"));
-  close (err_fd);
-  g_spawn_close_pid (pid);
-  g_string_free (said, TRUE);
+  /* the half second before SIGINT lets the stuck branch's queue fill with its second buffer */
+  sigint_before_any_frame (argv, marker, model);
   g_free (description);
   g_free (stuck);
   g_free (marker);
