@@ -1411,6 +1411,25 @@ test_train_rejects_output_under_file (void)
   g_free (file);
 }
 
+/* Waits for funad-train (pid) to exit, at most `seconds` after it was sent `after`; one still
+ * running then is killed and the test fails (a hang never ends by itself). Returns its wait
+ * status. */
+static int
+wait_for_exit (GPid pid, int seconds, const char *after)
+{
+  int wait_status = 0, reaped;
+  gint64 deadline = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+
+  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  if (reaped == 0) {
+    kill (pid, SIGKILL);
+    waitpid (pid, &wait_status, 0);
+    g_error ("funad-train did not end within %d s of %s", seconds, after);
+  }
+  return wait_status;
+}
+
 /* A signal while capturing from a live source that never ends, about a second in. Ctrl-C is
  * how such a capture ends: it trains on the frames captured and writes the model (exit 0).
  * SIGTERM (a service manager stopping it) stops: exit 143, no model. */
@@ -1437,15 +1456,7 @@ interrupt_capture (int signum, int expected_status)
 
   /* After Ctrl-C it still trains on what it captured: under ASan on a busy two-core machine
    * training alone took 21 s of the 30 this once allowed. A hang never ends. */
-  int wait_status = 0, reaped = 0;
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not end within 120 s of signal %d", signum);
-  }
+  int wait_status = wait_for_exit (pid, 120, g_strsignal (signum));
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, expected_status);
   if (expect_model) {
@@ -1476,7 +1487,7 @@ static void
 sigint_before_any_frame (const char *const *argv, const char *marker, const char *model)
 {
   GError *error = NULL;
-  int wait_status = 0, reaped = 0, err_fd;
+  int wait_status, err_fd;
   gint64 sent, deadline;
   GStatBuf st;
   GPid pid;
@@ -1492,14 +1503,7 @@ sigint_before_any_frame (const char *const *argv, const char *marker, const char
   g_usleep (G_USEC_PER_SEC / 2);
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
   sent = g_get_monotonic_time ();
-  deadline = sent + 60 * G_USEC_PER_SEC;
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not end within 60 s of SIGINT");
-  }
+  wait_status = wait_for_exit (pid, 60, "SIGINT");
   g_test_message ("exited %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
   g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
   g_assert_true (WIFEXITED (wait_status));
@@ -1544,8 +1548,8 @@ test_train_interrupt_silent_capture (void)
   GError *error = NULL;
   GString *line = g_string_new (NULL);
   gboolean capture_over = FALSE;
-  int wait_status = 0, reaped = 0, err_fd;
-  gint64 sent, deadline;
+  int wait_status, err_fd;
+  gint64 sent;
   GPid pid;
   char c;
 
@@ -1577,14 +1581,7 @@ test_train_interrupt_silent_capture (void)
   g_assert_true (capture_over);
   g_test_message ("capture ended %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
   g_assert_cmpint (g_get_monotonic_time () - sent, <, 3 * G_USEC_PER_SEC);
-  deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not end within 120 s of SIGINT");
-  }
+  wait_status = wait_for_exit (pid, 120, "SIGINT");
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
   FunadModel *loaded = funad_model_load (model, &error);
@@ -1669,15 +1666,7 @@ test_train_interrupt_keeps_old_model (void)
   g_assert_true (training);
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
 
-  int wait_status = 0, reaped = 0;
-  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not stop within 60 s of SIGINT");
-  }
+  int wait_status = wait_for_exit (pid, 60, "SIGINT");
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
 
@@ -1788,16 +1777,7 @@ test_train_interrupt_writes_nothing (void)
   g_assert_true (g_str_has_prefix (first_line->str, "funad-train: "));
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
 
-  int wait_status = 0, reaped = 0;
-  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-
-  while ((reaped = waitpid (pid, &wait_status, WNOHANG)) == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  if (reaped == 0) {
-    kill (pid, SIGKILL);
-    waitpid (pid, &wait_status, 0);
-    g_error ("funad-train did not stop within 60 s of SIGINT");
-  }
+  int wait_status = wait_for_exit (pid, 60, "SIGINT");
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
   g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
