@@ -24,6 +24,18 @@ gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError
  * three equal planes. */
 gboolean funad_preprocess_rgb (const FunadImage *image, int size, float *out, GError **error);
 
+/* ---- cpu-quota.c: the cores a cgroup's CPU quota leaves this process ----------------------- */
+/* Cores a cgroup v2 cpu.max text grants ("200000 100000": 2), 0 for "max" or unreadable. */
+double funad_cpu_quota_parse_v2 (const char *cpu_max);
+/* The same from v1's cpu.cfs_quota_us and cpu.cfs_period_us texts (a quota of -1: 0). */
+double funad_cpu_quota_parse_v1 (const char *quota_us, const char *period_us);
+/* The smallest quota along the process's cgroups (proc_self_cgroup: /proc/self/cgroup's text)
+ * under cgroup_root (/sys/fs/cgroup), v2 or v1; 0 when none is set. */
+double funad_cpu_quota_at (const char *cgroup_root, const char *proc_self_cgroup);
+/* Processors this process may run on (its affinity), lowered to a CPU quota rounded down;
+ * at least 1. */
+int funad_available_cores (void);
+
 /* ---- workers.c: fork-join over a scorer's own threads ------------------------------------ */
 /* Does part `part` of n_parts of a job. */
 typedef void (*FunadPartFunc) (gpointer data, int part, int n_parts);

@@ -80,7 +80,8 @@ FunadModel *funad_scorer_get_model (FunadScorer *scorer);
  * not cut into bands: each of its layers is shared among the same threads instead. Call
  * before scoring, not during. */
 void funad_scorer_set_threads (FunadScorer *scorer, int n_threads);
-/* One per core, at most 8: the threads funaddetect's n-threads=0 (its default), funad-eval and
+/* One per core this process may use (its CPU affinity and any cgroup CPU quota), at most 8:
+ * the threads funaddetect's n-threads=0 (its default), funad-eval and
  * funad-review score with. The same count cuts a frame the same way, so on one machine they
  * give a frame the same score to the bit (other counts split the matrix products
  * differently: about 1e-4 apart). */
@@ -137,8 +138,9 @@ typedef struct {
   FunadScorerKind scorer;
   int input_size;        /* frames are resized to input_size x input_size (multiple of 8) */
   guint64 seed;          /* same frames + seed + n_threads give a byte-identical model */
-  int n_threads;         /* 0: OpenBLAS's count as it stands (all cores, unless a scorer
-                          * with threads of its own made it 1 in this process: then give n) */
+  int n_threads;         /* 0: OpenBLAS's count as it stands (all cores, lowered to a cgroup
+                          * CPU quota; unless a scorer with threads of its own made it 1 in
+                          * this process: then give n) */
 
   /* builtin backbone: whitened 7x7 patch dictionary at scales 1 and 1/2 */
   int dict_size;         /* k-means centroids per scale */

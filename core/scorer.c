@@ -110,7 +110,7 @@ funad_scorer_set_threads (FunadScorer *s, int n_threads)
 int
 funad_scorer_auto_threads (void)
 {
-  return (int) CLAMP (g_get_num_processors (), 1, MAX_AUTO_THREADS);
+  return CLAMP (funad_available_cores (), 1, MAX_AUTO_THREADS);
 }
 
 /* Part `part` of n: a band of grid rows of the features, then the same rows' patch scores. */

@@ -1178,7 +1178,12 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
                  "need at least 2 usable frames to train, got %d", t->n_images);
     return NULL;
   }
-  funad_set_threads (p->n_threads);
+  /* 0 keeps OpenBLAS's own count, which follows the CPU affinity only: lowered to a cgroup's
+   * CPU quota (a container's), where more threads would only be throttled. */
+  int threads = p->n_threads;
+  if (threads == 0 && funad_get_threads () > funad_available_cores ())
+    threads = funad_available_cores ();
+  funad_set_threads (threads);
   guint32 seed[2] = { (guint32) p->seed, (guint32) (p->seed >> 32) };
   FunadModel *m = funad_model_new_empty ();
   m->input_size = p->input_size;

@@ -571,7 +571,7 @@ main (int argc, char **argv)
     { "dedup", 0, 0, G_OPTION_ARG_DOUBLE, &dedup, dedup_help, "T" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size, size_help, "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, seed_help, "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads (default 0: all cores)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads (default 0: all cores, at most a cgroup CPU quota's)", "N" },
     { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone, "builtin (default: learned from the "
       "frames) or a pretrained trunk and its timm-layout weights file, NAME:WEIGHTS.safetensors, "
       "NAME one of mobilenetv2_100, resnet18, resnet34, resnet50, wide_resnet50_2; the model "
