@@ -940,6 +940,9 @@ test_train_captures_pipeline (void)
 
   o = train_json (by_count, parser);
   g_assert_cmpint (json_object_get_int_member (o, "frames_used"), ==, 12);
+  /* stopped by --max-frames, not by a full trainer */
+  g_assert_true (json_object_has_member (o, "stopped_reading_full"));
+  g_assert_false (json_object_get_boolean_member (o, "stopped_reading_full"));
   /* --every 2: twice as many frames read as kept (the last one read stops the capture) */
   g_assert_cmpint (json_object_get_int_member (o, "frames_read"), >=, 23);
   g_assert_cmpint (json_object_get_int_member (o, "frames_read"), <=, 24);

@@ -429,6 +429,8 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
     ADD_INT ("frames_read", job->n_read);
     ADD_INT ("duplicates_dropped", job->n_duplicates);
     ADD_INT ("frames_unusable", job->n_rejected);
+    json_builder_set_member_name (b, "stopped_reading_full");
+    json_builder_add_boolean_value (b, job->trainer_full);
     ADD_INT ("files", job->stats.n_files);
     ADD_INT ("files_skipped", job->stats.n_failed);
     ADD_INT ("files_partly_decoded", job->stats.n_partial);
@@ -466,6 +468,9 @@ print_summary (TrainJob *job, const char *output, gboolean as_json, double secon
     g_printerr ("  frames:    %d used of %" G_GUINT64_FORMAT " read; %" G_GUINT64_FORMAT
                 " near-duplicates dropped, %" G_GUINT64_FORMAT " unusable\n", used, job->n_read,
                 job->n_duplicates, job->n_rejected);
+    if (job->trainer_full)
+      g_printerr ("  reading:   stopped at the trainer's limit (16 GB of frames at this --size); "
+                  "the rest was not read (--every N spreads the frames over all the footage)\n");
     g_printerr ("  files:     %u read, %u skipped (could not be decoded), %u broke part-way\n",
                 job->stats.n_files, job->stats.n_failed, job->stats.n_partial);
     g_printerr ("  threshold: %.6g (%s)\n", funad_model_threshold (job->model), rule);
