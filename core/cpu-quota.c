@@ -2,7 +2,9 @@
  * on a 64-core host sees 64 processors (g_get_num_processors and OpenBLAS follow the CPU
  * affinity, not the scheduler's quota): threads beyond the quota only get throttled, and a
  * frame waits for the slowest. The quota is the cgroup's: cpu.max (v2) or cpu.cfs_quota_us
- * over cpu.cfs_period_us (v1), the smallest along the process's cgroup path. */
+ * over cpu.cfs_period_us (v1), the smallest along the process's cgroup path, found through
+ * /proc/self/mountinfo (where each hierarchy is mounted, and which part of it the mount
+ * shows) and /proc/self/cgroup (the process's path in each). */
 #include "funad-private.h"
 
 #include <math.h>
@@ -86,16 +88,16 @@ smaller_limit (double a, double b)
   return MIN (a, b);
 }
 
-/* The smallest quota in mount + path and each directory above it, up to the mount itself. */
+/* The smallest quota in dir + path and each directory above it, up to dir itself. */
 static double
-quota_along (const char *mount, const char *cgroup_path)
+quota_along (const char *dir, const char *cgroup_path)
 {
   double cores = 0;
   char *rel = g_strdup (cgroup_path);
   for (;;) {
-    char *dir = g_build_filename (mount, rel, NULL);
-    cores = smaller_limit (cores, quota_in (dir));
-    g_free (dir);
+    char *at = g_build_filename (dir, rel, NULL);
+    cores = smaller_limit (cores, quota_in (at));
+    g_free (at);
     char *slash = strrchr (rel, '/');
     if (!slash || (slash == rel && rel[1] == '\0'))
       break;
@@ -108,38 +110,76 @@ quota_along (const char *mount, const char *cgroup_path)
   return cores;
 }
 
-double
-funad_cpu_quota_at (const char *cgroup_root, const char *proc_self_cgroup)
+/* The process's cgroup path as seen inside a mount showing `root` of the hierarchy. A path
+ * outside it (a container's mount shows only its own part, while /proc may list the host's
+ * path) means the process sits at the mount's top. */
+static const char *
+path_in_mount (const char *path, const char *root)
 {
-  double cores = 0;
+  if (strcmp (root, "/") == 0)
+    return path;
+  gsize n = strlen (root);
+  if (strncmp (path, root, n) == 0 && (path[n] == '/' || path[n] == '\0'))
+    return path[n] ? path + n : "/";
+  return "/";
+}
+
+static gboolean
+lists (const char *comma_separated, const char *name)
+{
+  char **items = g_strsplit (comma_separated, ",", -1);
+  gboolean found = g_strv_contains ((const char *const *) items, name);
+  g_strfreev (items);
+  return found;
+}
+
+double
+funad_cpu_quota_find (const char *mountinfo, const char *proc_self_cgroup, const char *prefix)
+{
+  /* /proc/self/cgroup: "0::/path" (v2), "4:cpu,cpuacct:/path" (v1) */
+  char *v2_path = NULL, *v1_path = NULL;
   char **lines = g_strsplit (proc_self_cgroup ? proc_self_cgroup : "", "\n", -1);
   for (int i = 0; lines[i]; i++) {
-    /* "0::/path" (v2) or "4:cpu,cpuacct:/path" (v1) */
     char **f = g_strsplit (lines[i], ":", 3);
     if (g_strv_length (f) == 3 && f[2][0] == '/') {
-      char **controllers = g_strsplit (f[1], ",", -1);
-      gboolean v2 = f[1][0] == '\0', cpu = g_strv_contains ((const char *const *) controllers, "cpu");
-      if (v2)
-        cores = smaller_limit (cores, quota_along (cgroup_root, f[2]));
-      if (cpu) {
-        char *mount = g_build_filename (cgroup_root, f[1], NULL);
-        char *mount_cpu = g_build_filename (cgroup_root, "cpu", NULL);
-        cores = smaller_limit (cores, quota_along (mount, f[2]));
-        cores = smaller_limit (cores, quota_along (mount_cpu, f[2]));
-        g_free (mount);
-        g_free (mount_cpu);
-      }
-      g_strfreev (controllers);
+      if (f[1][0] == '\0' && !v2_path)
+        v2_path = g_strdup (f[2]);
+      else if (lists (f[1], "cpu") && !v1_path)
+        v1_path = g_strdup (f[2]);
     }
     g_strfreev (f);
   }
   g_strfreev (lines);
-  /* A container with its own cgroup namespace sees its cgroup at the mount's root, whatever
-   * path /proc lists: the roots' own files count too. */
-  cores = smaller_limit (cores, quota_in (cgroup_root));
-  char *v1 = g_build_filename (cgroup_root, "cpu", NULL);
-  cores = smaller_limit (cores, quota_in (v1));
-  g_free (v1);
+
+  /* /proc/self/mountinfo: "ID PARENT DEV ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE
+   * SUPEROPTIONS" */
+  double cores = 0;
+  lines = g_strsplit (mountinfo ? mountinfo : "", "\n", -1);
+  for (int i = 0; lines[i]; i++) {
+    const char *dash = strstr (lines[i], " - ");
+    if (!dash)
+      continue;
+    char *left = g_strndup (lines[i], dash - lines[i]);
+    char **l = g_strsplit (left, " ", -1), **r = g_strsplit (dash + 3, " ", -1);
+    if (g_strv_length (l) >= 5 && g_strv_length (r) >= 3) {
+      const char *path = NULL;
+      if (strcmp (r[0], "cgroup2") == 0)
+        path = v2_path;
+      else if (strcmp (r[0], "cgroup") == 0 && lists (r[2], "cpu"))
+        path = v1_path;
+      if (path) {
+        char *dir = g_build_filename (prefix ? prefix : "/", l[4], NULL);
+        cores = smaller_limit (cores, quota_along (dir, path_in_mount (path, l[3])));
+        g_free (dir);
+      }
+    }
+    g_strfreev (l);
+    g_strfreev (r);
+    g_free (left);
+  }
+  g_strfreev (lines);
+  g_free (v2_path);
+  g_free (v1_path);
   return cores;
 }
 
@@ -147,10 +187,13 @@ int
 funad_available_cores (void)
 {
   int processors = (int) g_get_num_processors ();
+  char *mountinfo = read_small_file ("/proc/self/mountinfo");
   char *self = read_small_file ("/proc/self/cgroup");
-  double quota = funad_cpu_quota_at ("/sys/fs/cgroup", self);
+  double quota = funad_cpu_quota_find (mountinfo, self, NULL);
+  g_free (mountinfo);
   g_free (self);
-  /* Rounded down, at least one: a thread more than the quota is throttled every period. */
+  /* Rounded down, at least one: a thread more than the quota is throttled every period, and
+   * OpenBLAS's threads spin. */
   if (quota > 0)
     processors = MIN (processors, MAX (1, (int) floor (quota)));
   return MAX (processors, 1);

@@ -29,9 +29,11 @@ gboolean funad_preprocess_rgb (const FunadImage *image, int size, float *out, GE
 double funad_cpu_quota_parse_v2 (const char *cpu_max);
 /* The same from v1's cpu.cfs_quota_us and cpu.cfs_period_us texts (a quota of -1: 0). */
 double funad_cpu_quota_parse_v1 (const char *quota_us, const char *period_us);
-/* The smallest quota along the process's cgroups (proc_self_cgroup: /proc/self/cgroup's text)
- * under cgroup_root (/sys/fs/cgroup), v2 or v1; 0 when none is set. */
-double funad_cpu_quota_at (const char *cgroup_root, const char *proc_self_cgroup);
+/* The smallest CPU quota along the process's cgroups, v2 or v1, from the texts of
+ * /proc/self/mountinfo and /proc/self/cgroup, the mount points read under prefix (NULL: "/";
+ * tests build a tree elsewhere); 0 when none is set. */
+double funad_cpu_quota_find (const char *mountinfo, const char *proc_self_cgroup,
+                             const char *prefix);
 /* Processors this process may run on (its affinity), lowered to a CPU quota rounded down;
  * at least 1. */
 int funad_available_cores (void);

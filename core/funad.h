@@ -82,7 +82,7 @@ FunadModel *funad_scorer_get_model (FunadScorer *scorer);
 void funad_scorer_set_threads (FunadScorer *scorer, int n_threads);
 /* One per core this process may use (its CPU affinity and any cgroup CPU quota), at most 8:
  * the threads funaddetect's n-threads=0 (its default), funad-eval and
- * funad-review score with. The same count cuts a frame the same way, so on one machine they
+ * funad-review score with. The same count cuts a frame the same way, so on one machine (under one quota) they
  * give a frame the same score to the bit (other counts split the matrix products
  * differently: about 1e-4 apart). */
 int funad_scorer_auto_threads (void);

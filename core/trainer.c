@@ -1181,8 +1181,11 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   /* 0 keeps OpenBLAS's own count, which follows the CPU affinity only: lowered to a cgroup's
    * CPU quota (a container's), where more threads would only be throttled. */
   int threads = p->n_threads;
-  if (threads == 0 && funad_get_threads () > funad_available_cores ())
-    threads = funad_available_cores ();
+  if (threads == 0) {
+    int cores = funad_available_cores ();
+    if (funad_get_threads () > cores)
+      threads = cores;
+  }
   funad_set_threads (threads);
   guint32 seed[2] = { (guint32) p->seed, (guint32) (p->seed >> 32) };
   FunadModel *m = funad_model_new_empty ();
