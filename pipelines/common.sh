@@ -116,6 +116,9 @@ start_results_file() {
 # to MAX (gst-launch-1.0 only warns about a property out of range, and goes on; a size that is
 # no number stops it with a caps error that names no setting).
 check_whole() {
+  if [[ $2 =~ ^0[0-9]+$ ]]; then
+    die "$1 '$2' must be written without leading zeros (from $3 to $4)"
+  fi
   if ! [[ $2 =~ ^(0|[1-9][0-9]{0,9})$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
     die "$1 '$2' must be a whole number from $3 to $4"
   fi

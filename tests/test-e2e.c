@@ -2098,6 +2098,10 @@ test_scripts_refuse_swapped_arguments (void)
     g_free (mentions);
     g_free (name);
   }
+  /* a leading zero is refused as such, not as "not a whole number" */
+  const char *zero[] = { "WIDTH=0320", "FUNAD_PRINT_PIPELINE=1", NULL };
+  assert_script_refuses ("camera.sh", zero, camera_args,
+                         "WIDTH '0320' must be written without leading zeros");
   g_assert_false (g_file_test (rtsp_log, G_FILE_TEST_EXISTS));
   g_free (rtsp_log);
   assert_file_is (log, "{\"frame\":0}\n", strlen ("{\"frame\":0}\n"));
