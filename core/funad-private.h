@@ -24,6 +24,21 @@ gboolean funad_preprocess (const FunadImage *image, int size, float *out, GError
  * three equal planes. */
 gboolean funad_preprocess_rgb (const FunadImage *image, int size, float *out, GError **error);
 
+/* ---- irmb.c: the IRMB's candidate normals and pseudo-labels -------------------------------- */
+/* Candidate normals from image scores: robust, scores at most median + z x 1.4826 x MAD;
+ * otherwise the reference's rule, min-max-normalised score below 0.5 (all when the scores are
+ * equal). Fewer than funad_irmb_min_candidates (n) falls back to the scores at most the
+ * median, so the bank is never starved. */
+void funad_irmb_candidates (const float *scores, int n, gboolean robust, double z,
+                            gboolean *candidate);
+int funad_irmb_min_candidates (int n);
+/* Pseudo-labels of `frames` x `per` sampled patches from their distances to the bank (inf:
+ * no neighbour outside their own frame). kept NULL: the reference's rule, (d - lo) / (hi - lo)
+ * above 0.5. Otherwise gated: none in a frame the teacher kept (kept[b]); in the others, the
+ * finite distances above median + z x 1.4826 x MAD of the frame's own finite distances. */
+void funad_irmb_pseudo_labels (const float *dist, int frames, int per, float lo, float hi,
+                               const gboolean *kept, float z, guint8 *label);
+
 /* ---- cpu-quota.c: the cores a cgroup's CPU quota leaves this process ----------------------- */
 /* Cores a cgroup v2 cpu.max text grants ("200000 100000": 2), 0 for "max" or unreadable. */
 double funad_cpu_quota_parse_v2 (const char *cpu_max);

@@ -358,47 +358,19 @@ bank_adapt (Run *r, Bank *bank, gboolean normalise)
 
 #define TEACHER_Z 1.0   /* taught IRMB: candidates at most this robust z above the median */
 
-/* Fewer candidate normals than this, of n images, would starve the IRMB: every rule that
- * chooses them falls back to a wider set. */
-static inline int
-min_candidates (int n)
-{
-  return MAX (2, n / 10);
-}
-
 /* IRMB's candidate normals from image scores (NULL: every image). The reference keeps images
  * whose min-max-normalised score is below 0.5; one outlier stretches that range, so the taught
- * loop (robust) keeps images at most TEACHER_Z robust deviations above the median instead. */
+ * loop (robust) keeps images at most TEACHER_Z robust deviations above the median instead
+ * (core/irmb.c). */
 static void
 choose_candidates (Run *r, const float *scores, gboolean robust, gboolean *candidate)
 {
-  int n = r->n, n_cand = 0;
   if (scores) {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int i = 0; i < n; i++)
-      lo = MIN (lo, scores[i]), hi = MAX (hi, scores[i]);
-    double cut = robust ? funad_robust_cut (scores, n, TEACHER_Z, NULL, NULL) : 0.0;
-    for (int i = 0; i < n; i++) {
-      if (robust)
-        candidate[i] = scores[i] <= cut;
-      else
-        candidate[i] = hi > lo ? (scores[i] - lo) / (hi - lo) < 0.5f : TRUE;
-      n_cand += candidate[i];
-    }
-    /* A tiny candidate set (one outlier stretching the min-max) must never starve the bank:
-     * fall back to the lower-scoring half of the images. */
-    if (n_cand < min_candidates (n)) {
-      float median = (float) funad_quantile (scores, n, 0.5);
-      n_cand = 0;
-      for (int i = 0; i < n; i++) {
-        candidate[i] = scores[i] <= median;
-        n_cand += candidate[i];
-      }
-    }
-  } else {
-    for (int i = 0; i < n; i++)
-      candidate[i] = TRUE;
+    funad_irmb_candidates (scores, r->n, robust, TEACHER_Z, candidate);
+    return;
   }
+  for (int i = 0; i < r->n; i++)
+    candidate[i] = TRUE;
 }
 
 /* IRMB: a random half of the candidate images into the bank. */
@@ -460,28 +432,6 @@ typedef struct {
   int positives, synthetic, pairs, rows;
 } StepStats;
 
-/* Each batch image's cut for pseudo-anomalies: its sampled patches' distances above robust z
- * `z` within the frame (a defect stands out within its own frame; rare normal texture of a
- * frame the teacher kept is never labelled). Frames the teacher kept get +inf. */
-static void
-frame_cuts (const float *dist, const int *batch, int nb, int per, const gboolean *trusted,
-            float z, float *cut)
-{
-  float *finite = g_new (float, per);
-  for (int b = 0; b < nb; b++) {
-    cut[b] = INFINITY;
-    if (trusted[batch[b]])
-      continue;
-    int m = 0;
-    for (int j = 0; j < per; j++)
-      if (isfinite (dist[b * per + j]))
-        finite[m++] = dist[b * per + j];
-    if (m > 0)
-      cut[b] = (float) funad_robust_cut (finite, m, z, NULL, NULL);
-  }
-  g_free (finite);
-}
-
 /* One optimisation step on the images batch[0..nb). trusted: the frames the teacher kept, when
  * pseudo-anomalies are gated by it (pseudo_label_z); NULL: the reference's rule. */
 static void
@@ -532,14 +482,16 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, const gboolean *
       sigma[j] = (float) sqrt (MAX (s2 / n - mean * mean, 0.0));
     }
   }
-  float *cut = NULL;
+  gboolean *kept = NULL;
   if (trusted) {
-    cut = g_new (float, nb);
-    frame_cuts (dist, batch, nb, per, trusted, p->pseudo_label_z, cut);
+    kept = g_new (gboolean, nb);
+    for (int b = 0; b < nb; b++)
+      kept[b] = trusted[batch[b]];
   }
+  funad_irmb_pseudo_labels (dist, nb, per, bank->lo, bank->hi, kept, p->pseudo_label_z, label);
+  g_free (kept);
   for (int i = 0; i < n; i++) {
     float dn = isfinite (dist[i]) ? (dist[i] - bank->lo) / (bank->hi - bank->lo) : 0.f;
-    label[i] = trusted ? isfinite (dist[i]) && dist[i] > cut[i / per] : dn > 0.5f;
     stats->positives += label[i];
     if (label[i])
       r->pseudo_frames[img[i]] = TRUE;
@@ -563,7 +515,6 @@ train_step (Run *r, const int *batch, int nb, const Bank *bank, const gboolean *
     }
   }
 
-  g_free (cut);
   funad_mlp_forward (r->mlp, x, n, cache);
   float *dlogit = g_new0 (float, n);
   const float *logit = cache->pre[FUNAD_MLP_LAYERS - 1];
@@ -1082,7 +1033,7 @@ train_funad (Run *r, int *epochs_run, const char **stop_reason, int *bank_rows,
       int *kept = g_new (int, r->n);
       int n_kept = typical_images (r, m, kept);
       for (int i = 0; i < r->n; i++)
-        cand[i] = n_kept < min_candidates (r->n);
+        cand[i] = n_kept < funad_irmb_min_candidates (r->n);
       for (int k = 0; k < n_kept; k++)
         cand[kept[k]] = TRUE;
       g_free (kept);
