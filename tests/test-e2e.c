@@ -1433,6 +1433,37 @@ wait_for_exit (GPid pid, int seconds, const char *after)
   return wait_status;
 }
 
+/* Reads the next line a child wrote to fd into `line` (without its newline). FALSE when the
+ * output has ended and nothing was left to read. */
+static gboolean
+read_line (int fd, GString *line)
+{
+  gboolean any = FALSE;
+  char c;
+
+  g_string_truncate (line, 0);
+  while (read (fd, &c, 1) == 1) {
+    any = TRUE;
+    if (c == '\n')
+      break;
+    g_string_append_c (line, c);
+  }
+  return any;
+}
+
+/* Everything a child writes to fd until it closes it. */
+static char *
+read_rest (int fd)
+{
+  GString *rest = g_string_new (NULL);
+  char buf[4096];
+  ssize_t got;
+
+  while ((got = read (fd, buf, sizeof buf)) > 0)
+    g_string_append_len (rest, buf, got);
+  return g_string_free (rest, FALSE);
+}
+
 /* A signal while capturing from a live source that never ends, about a second in. Ctrl-C is
  * how such a capture ends: it trains on the frames captured and writes the model (exit 0).
  * SIGTERM (a service manager stopping it) stops: exit 143, no model. */
@@ -1444,16 +1475,16 @@ interrupt_capture (int signum, int expected_status)
   const char *argv[] = { tool ("FUNAD_TRAIN"), "-o", model, "--size", "64", "--pipeline",
                          "videotestsrc is-live=true pattern=snow", NULL };
   GError *error = NULL;
+  GString *line = g_string_new (NULL);
   GPid pid;
   int err_fd;
-  char c;
 
   g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
                                            NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
   g_assert_no_error (error);
   /* The first progress line: capture runs; then some frames. */
-  while (read (err_fd, &c, 1) == 1 && c != '\n')
-    ;
+  read_line (err_fd, line);
+  g_string_free (line, TRUE);
   g_usleep (G_USEC_PER_SEC);
   g_assert_cmpint (kill (pid, signum), ==, 0);
 
@@ -1512,18 +1543,13 @@ sigint_before_any_frame (const char *const *argv, const char *marker, const char
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, 130);
   g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
-  GString *said = g_string_new (NULL);
-  char buf[4096];
-  ssize_t got;
-  while ((got = read (err_fd, buf, sizeof buf)) > 0)
-    g_string_append_len (said, buf, got);
-  g_test_message ("it said: %s", said->str);
-  g_assert_nonnull (strstr (said->str, "capture ended; training on the frames captured"));
-  g_assert_nonnull (strstr (said->str, "no frame came before the capture ended; no model "
-                            "written"));
+  char *said = read_rest (err_fd);
+  g_test_message ("it said: %s", said);
+  g_assert_nonnull (strstr (said, "capture ended; training on the frames captured"));
+  g_assert_nonnull (strstr (said, "no frame came before the capture ended; no model written"));
   close (err_fd);
   g_spawn_close_pid (pid);
-  g_string_free (said, TRUE);
+  g_free (said);
 }
 
 /* Ctrl-C during a capture whose source has gone silent: no frame and no EOS comes through (a
@@ -1554,7 +1580,6 @@ test_train_interrupt_silent_capture (void)
   int wait_status, err_fd;
   gint64 sent;
   GPid pid;
-  char c;
 
   /* three frames, then silence */
   g_assert_true (g_spawn_async_with_pipes (NULL, (char **) after_frames, NULL,
@@ -1562,24 +1587,17 @@ test_train_interrupt_silent_capture (void)
                                            NULL, &err_fd, &error));
   g_assert_no_error (error);
   /* the first progress line: a frame came, so the capture runs */
-  while (read (err_fd, &c, 1) == 1 && c != '\n')
-    g_string_append_c (line, c);
+  read_line (err_fd, line);
   g_test_message ("first line: %s", line->str);
   g_assert_true (g_str_has_prefix (line->str, "funad-train: reading"));
   g_usleep (G_USEC_PER_SEC / 2);
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
   sent = g_get_monotonic_time ();
   /* reading ends (its 100% line) and training begins */
-  g_string_truncate (line, 0);
-  while (!capture_over && read (err_fd, &c, 1) == 1) {
-    if (c != '\n') {
-      g_string_append_c (line, c);
-      continue;
-    }
+  while (!capture_over && read_line (err_fd, line)) {
     g_test_message ("then: %s", line->str);
     capture_over = g_str_has_prefix (line->str, "funad-train: reading") &&
                    strstr (line->str, "100%") != NULL;
-    g_string_truncate (line, 0);
   }
   g_assert_true (capture_over);
   g_test_message ("capture ended %.2f s after SIGINT", (g_get_monotonic_time () - sent) / 1e6);
@@ -1656,16 +1674,9 @@ test_train_interrupt_keeps_old_model (void)
   /* Read progress lines until a training stage starts (reading is over). */
   GString *line = g_string_new (NULL);
   gboolean training = FALSE;
-  char c;
-  while (!training && read (err_fd, &c, 1) == 1) {
-    if (c != '\n') {
-      g_string_append_c (line, c);
-      continue;
-    }
+  while (!training && read_line (err_fd, line))
     training = g_str_has_prefix (line->str, "funad-train: backbone") ||
                g_str_has_prefix (line->str, "funad-train: features");
-    g_string_truncate (line, 0);
-  }
   g_assert_true (training);
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
 
@@ -1772,10 +1783,8 @@ test_train_interrupt_writes_nothing (void)
 
   /* Its first progress line means the signal handlers are in place and decoding runs. */
   GString *first_line = g_string_new (NULL);
-  char c;
 
-  while (read (err_fd, &c, 1) == 1 && c != '\n')
-    g_string_append_c (first_line, c);
+  read_line (err_fd, first_line);
   g_test_message ("first line: %s", first_line->str);
   g_assert_true (g_str_has_prefix (first_line->str, "funad-train: "));
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
@@ -1786,21 +1795,17 @@ test_train_interrupt_writes_nothing (void)
   g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
 
   /* The rest of what it said: the interruption, and no reading reported as finished. */
-  GString *rest = g_string_new (NULL);
-  char buf[4096];
-  ssize_t got;
-  while ((got = read (err_fd, buf, sizeof buf)) > 0)
-    g_string_append_len (rest, buf, got);
-  g_test_message ("after the first line: %s", rest->str);
-  g_assert_nonnull (strstr (rest->str, "interrupted"));
-  g_assert_null (strstr (rest->str, "100%"));
+  char *rest = read_rest (err_fd);
+  g_test_message ("after the first line: %s", rest);
+  g_assert_nonnull (strstr (rest, "interrupted"));
+  g_assert_null (strstr (rest, "100%"));
   /* not a terminal: no blank line before the message (the newline that ends a progress bar) */
-  g_assert_false (g_str_has_prefix (rest->str, "\n"));
-  g_assert_null (strstr (rest->str, "\n\n"));
+  g_assert_false (g_str_has_prefix (rest, "\n"));
+  g_assert_null (strstr (rest, "\n\n"));
 
   close (err_fd);
   g_spawn_close_pid (pid);
-  g_string_free (rest, TRUE);
+  g_free (rest);
   g_string_free (first_line, TRUE);
   g_free (train_avi);
   g_free (model);
