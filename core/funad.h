@@ -138,9 +138,9 @@ typedef struct {
   FunadScorerKind scorer;
   int input_size;        /* frames are resized to input_size x input_size (multiple of 8) */
   guint64 seed;          /* same frames + seed + n_threads give a byte-identical model */
-  int n_threads;         /* 0: OpenBLAS's count as it stands (all cores, lowered to a cgroup
-                          * CPU quota; unless a scorer with threads of its own made it 1 in
-                          * this process: then give n) */
+  int n_threads;         /* 0 to 64; 0: OpenBLAS's count as it stands (all cores, lowered
+                          * to a cgroup CPU quota; unless a scorer with threads of its own
+                          * made it 1 in this process: then give n) */
 
   /* builtin backbone: whitened 7x7 patch dictionary at scales 1 and 1/2 */
   int dict_size;         /* k-means centroids per scale */

@@ -314,6 +314,28 @@ test_synthetic_params (void)
   }
 }
 
+/* A thread count outside the element's range (0 to 64) is refused by name: a thousand threads
+ * on two cores trained ten times slower. */
+static void
+test_thread_count_range (void)
+{
+  const int counts[] = { -1, 65 };
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++) {
+    FunadTrainParams p = small_params ();
+    p.n_threads = counts[i];
+    FunadTrainer *t = funad_trainer_new (&p);
+    guint8 rgb[W * H * 3];
+    synthetic_frame (rgb, W, H, 1, FALSE, 9);
+    FunadImage im = synthetic_image (rgb, W, H);
+    GError *error = NULL;
+    g_assert_false (funad_trainer_add_frame (t, &im, &error));
+    g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT);
+    g_assert_cmpstr (error->message, ==, "n_threads must be 0 to 64");
+    g_error_free (error);
+    funad_trainer_free (t);
+  }
+}
+
 static char *
 train_to_bytes (const FunadTrainParams *p, gsize *len)
 {
@@ -475,6 +497,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/funad-pseudo-label-gate", test_funad_pseudo_label_gate);
   g_test_add_func ("/trainer/funad-teacher", test_funad_teacher);
   g_test_add_func ("/trainer/synthetic-params", test_synthetic_params);
+  g_test_add_func ("/trainer/thread-count-range", test_thread_count_range);
   g_test_add_func ("/trainer/deterministic", test_deterministic);
   g_test_add_func ("/trainer/degenerate", test_degenerate_inputs);
   g_test_add_func ("/trainer/cancel", test_cancel);

@@ -576,7 +576,7 @@ main (int argc, char **argv)
     { "dedup", 0, 0, G_OPTION_ARG_DOUBLE, &dedup, dedup_help, "T" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size, size_help, "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, seed_help, "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads (default 0: all cores, at most a cgroup CPU quota's)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Worker threads, 0 to 64 (default 0: all cores, at most a cgroup CPU quota's)", "N" },
     { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone, "builtin (default: learned from the "
       "frames) or a pretrained trunk and its timm-layout weights file, NAME:WEIGHTS.safetensors, "
       "NAME one of mobilenetv2_100, resnet18, resnet34, resnet50, wide_resnet50_2; the model "
@@ -687,8 +687,8 @@ main (int argc, char **argv)
   if (epochs == 0 && scorer && g_str_equal (scorer, "funad"))
     return cli_fail ("--epochs must be at least 1 with --scorer funad (0 would write an "
                      "untrained discriminator)");
-  if (threads < 0)
-    return cli_fail ("--threads must not be negative");
+  if (threads < 0 || threads > 64)
+    return cli_fail ("--threads must be from 0 to 64 (the element's n-threads range)");
   if (neighbourhood < 0 || neighbourhood > 4)
     return cli_fail ("--neighbourhood must be between 0 and 4");
   if (backbone && g_str_has_prefix (backbone, "builtin:"))
