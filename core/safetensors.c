@@ -105,10 +105,12 @@ funad_safetensors_open (const char *path, const char *what, GError **error)
   for (int i = 0; i < 8; i++)
     hlen |= (guint64) (guint8) st->contents[i] << (8 * i);
   if (hlen > st->len - 8 || hlen > MAX_HEADER || hlen < 2) {
-    funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "header length %" G_GUINT64_FORMAT
-                            " does not fit the file (%" G_GSIZE_FORMAT " bytes); truncated or "
-                            "not a %s", hlen, st->len, strcmp (what, "model file") == 0
-                            ? "model" : "safetensors file");
+    /* Not the length itself: read from another kind of file (a video given as the model) it
+     * is a meaningless 17-digit number. */
+    funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "not a %s, or truncated: the "
+                            "header length it starts with does not fit its %" G_GSIZE_FORMAT
+                            " bytes", strcmp (what, "model file") == 0 ? "model"
+                            : "safetensors file", st->len);
     goto fail;
   }
   if (json_depth (st->contents + 8, hlen) > MAX_JSON_DEPTH) {

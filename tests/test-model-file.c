@@ -104,14 +104,15 @@ test_corrupt_files (void)
   expect_rejected ("empty.safetensors", "", 0, FUNAD_ERROR_CORRUPT, "too short");
   expect_rejected ("truncated-len.safetensors", good, 5, FUNAD_ERROR_CORRUPT, "too short");
   expect_rejected ("truncated-header.safetensors", good, 100, FUNAD_ERROR_CORRUPT,
-                   "does not fit the file");
+                   "not a model, or truncated: the header length it starts with does not fit "
+                   "its 100 bytes");
   expect_rejected ("truncated-data.safetensors", good, len - 16, FUNAD_ERROR_CORRUPT,
                    "outside the file");
   char garbage[4096];
   for (gsize i = 0; i < sizeof garbage; i++)
     garbage[i] = (char) (i * 7919 % 251);
   expect_rejected ("garbage.safetensors", garbage, sizeof garbage, FUNAD_ERROR_CORRUPT,
-                   "header length");
+                   "not a model, or truncated");
 
   char *bad = g_memdup2 (good, len);
   patch_header (bad, len, "\"F32\"", "\"F16\"");
