@@ -55,6 +55,47 @@ input_normalisation (GHashTable *meta, float *mean, float *std)
   }
 }
 
+/* The weights file at path and its SHA-256 (*sha256), checked against what the model recorded
+ * (expect_size > 0 and expect_sha256, when known): NULL with error set when it is not that
+ * file. The path may come from an untrusted model file: only a regular file of a sane size
+ * (and, when known, the expected size) is read, never a device or a fifo. */
+static FunadSafetensors *
+open_weights (const char *path, gint64 expect_size, const char *expect_sha256, char **sha256,
+              GError **error)
+{
+  GStatBuf sb;
+  if (g_stat (path, &sb) == 0 && (!S_ISREG (sb.st_mode) || sb.st_size > MAX_WEIGHTS_BYTES)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "weights file '%s': %s", path,
+                 !S_ISREG (sb.st_mode) ? "not a regular file" : "larger than any supported "
+                 "network");
+    return NULL;
+  }
+  if (g_stat (path, &sb) == 0 && expect_size > 0 && sb.st_size != expect_size) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "weights file '%s': %" G_GINT64_FORMAT
+                 " bytes where the model was trained with a file of %" G_GINT64_FORMAT " bytes; "
+                 "not the same weights", path, (gint64) sb.st_size, expect_size);
+    return NULL;
+  }
+  FunadSafetensors *st = funad_safetensors_open (path, "weights file", error);
+  if (!st)
+    return NULL;
+  if (expect_size > 0 && (gint64) funad_safetensors_size (st) != expect_size) {
+    /* Changed between the stat and the read. */
+    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "changed while being read");
+    funad_safetensors_free (st);
+    return NULL;
+  }
+  *sha256 = funad_safetensors_sha256 (st);
+  if (expect_sha256 && g_ascii_strcasecmp (*sha256, expect_sha256) != 0) {
+    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "SHA-256 %s where the model was "
+                            "trained with %s; not the same weights", *sha256, expect_sha256);
+    g_clear_pointer (sha256, g_free);
+    funad_safetensors_free (st);
+    return NULL;
+  }
+  return st;
+}
+
 gboolean
 funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char *weights,
                                 int input_size, gint64 expect_size, const char *expect_sha256,
@@ -69,55 +110,41 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
     return FALSE;
   }
   char *path = g_strdup (weights);
-  const char *dir = g_getenv (WEIGHTS_DIR_ENV);
-  if (expect_sha256 && dir && *dir && !g_file_test (path, G_FILE_TEST_EXISTS)) {
-    char *base = g_path_get_basename (weights);
-    g_free (path);
-    path = g_build_filename (dir, base, NULL);
-    g_free (base);
-  }
-  FunadSafetensors *st = NULL;
   GHashTable *meta = NULL;
   gboolean ok = FALSE;
-  /* The path may come from an untrusted model file: only a regular file of a sane size (and,
-   * when known, the expected size) is read, never a device or a fifo. */
-  GStatBuf sb;
-  if (g_stat (path, &sb) == 0 && (!S_ISREG (sb.st_mode) || sb.st_size > MAX_WEIGHTS_BYTES)) {
-    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "weights file '%s': %s", path,
-                 !S_ISREG (sb.st_mode) ? "not a regular file" : "larger than any supported "
-                 "network");
-    goto out;
-  }
-  if (g_stat (path, &sb) == 0 && expect_size > 0 && sb.st_size != expect_size) {
-    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION, "weights file '%s': %" G_GINT64_FORMAT
-                 " bytes where the model was trained with a file of %" G_GINT64_FORMAT " bytes; "
-                 "not the same weights", path, (gint64) sb.st_size, expect_size);
-    goto out;
-  }
-  st = funad_safetensors_open (path, "weights file", error);
-  if (!st) {
-    /* A model names the file it was trained with; moved files are looked for in one folder. */
-    if (error && *error && expect_sha256 && !g_file_test (path, G_FILE_TEST_EXISTS)
-        && !(dir && *dir)) {
-      char *hint = g_strdup_printf ("%s (moved? set " WEIGHTS_DIR_ENV " to the folder that "
-                                    "holds it now)", (*error)->message);
-      g_free ((*error)->message);
-      (*error)->message = hint;
+  GError *recorded_error = NULL;
+  char *sha256 = NULL;
+  FunadSafetensors *st = open_weights (path, expect_size, expect_sha256, &sha256,
+                                       &recorded_error);
+  /* A model names the file it was trained with. Where that file is gone, or is other weights
+   * now, a file of the same name in $FUNAD_WEIGHTS_DIR is tried: the user's word for where
+   * they are. Its error is the one told, unless it has no such file and the recorded one
+   * exists. */
+  const char *dir = g_getenv (WEIGHTS_DIR_ENV);
+  if (!st && expect_sha256 && dir && *dir) {
+    char *base = g_path_get_basename (weights);
+    char *moved = g_build_filename (dir, base, NULL);
+    g_free (base);
+    gboolean recorded_exists = g_file_test (path, G_FILE_TEST_EXISTS);
+    if (g_file_test (moved, G_FILE_TEST_EXISTS) || !recorded_exists) {
+      g_clear_error (&recorded_error);
+      g_free (path);
+      path = moved;
+      st = open_weights (path, expect_size, expect_sha256, &sha256, &recorded_error);
+    } else {
+      g_free (moved);
     }
+  } else if (!st && expect_sha256 && !g_file_test (path, G_FILE_TEST_EXISTS)) {
+    char *hint = g_strdup_printf ("%s (moved? set " WEIGHTS_DIR_ENV " to the folder that "
+                                  "holds it now)", recorded_error->message);
+    g_free (recorded_error->message);
+    recorded_error->message = hint;
+  }
+  if (!st) {
+    g_propagate_error (error, recorded_error);
     goto out;
   }
-  if (expect_size > 0 && (gint64) funad_safetensors_size (st) != expect_size) {
-    /* Changed between the stat and the read. */
-    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "changed while being read");
-    goto out;
-  }
-  bb->weights_sha256 = funad_safetensors_sha256 (st);
-  if (expect_sha256 && g_ascii_strcasecmp (bb->weights_sha256, expect_sha256) != 0) {
-    funad_safetensors_fail (st, error, FUNAD_ERROR_VERSION, "SHA-256 %s where the model was "
-                            "trained with %s; not the same weights", bb->weights_sha256,
-                            expect_sha256);
-    goto out;
-  }
+  bb->weights_sha256 = sha256;
   gboolean present;
   meta = funad_safetensors_metadata (st, &present, error);
   if (!meta)

@@ -308,9 +308,25 @@ test_model_records_weights (void)
   /* what a program (funad-inspect) reads is the file found, not the recorded one */
   g_assert_cmpstr (funad_model_get_metadata (back, "backbone_weights"), ==, moved);
   funad_model_unref (back);
+
+  /* Other weights under the recorded name: FUNAD_WEIGHTS_DIR's file is taken (it was tried
+   * only when the recorded file was gone); with none there, the recorded file's error. */
+  contents[len - 1] ^= 0x01;
+  g_assert_true (g_file_set_contents (weights, contents, (gssize) len, NULL));
+  contents[len - 1] ^= 0x01;
+  back = funad_model_load (model_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (funad_model_get_metadata (back, "backbone_weights"), ==, moved);
+  funad_model_unref (back);
+  g_unlink (moved);
+  g_assert_null (funad_model_load (model_path, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_VERSION);
+  g_assert_nonnull (strstr (error->message, weights));
+  g_assert_nonnull (strstr (error->message, "SHA-256"));
+  g_clear_error (&error);
   g_unsetenv ("FUNAD_WEIGHTS_DIR");
 
-  g_unlink (moved);
+  g_unlink (weights);
   g_rmdir (moved_dir);
   g_unlink (model_path);
   g_rmdir (dir);
