@@ -992,6 +992,55 @@ test_nothing_scored_keeps_report (void)
   g_free (notes);
 }
 
+/* A single file that is not a video: the one error line alone (no "0 frames scored" line for a
+ * file that gave no frame), status 1, and no empty folder left behind. Among good videos, a
+ * second such file is named in a warning (the run's error line names only the first). */
+static void
+test_undecodable_input_writes_nothing (void)
+{
+  ensure_review ();
+
+  char *labels = g_build_filename (work_dir, "labels.csv", NULL);
+  char *more = g_build_filename (work_dir, "more-labels.csv", NULL);
+  char *out = g_build_filename (work_dir, "review-undecodable", NULL);
+  const char *single[] = { tool ("FUNAD_REVIEW"), "--model", model_path, "-o", out, labels,
+                           NULL };
+  const char *mixed[] = { tool ("FUNAD_REVIEW"), "--every", "16", "--model", model_path, "-o",
+                          out, test_avi, labels, more, NULL };
+  char *std_out = NULL, *err = NULL;
+
+  g_assert_true (g_file_set_contents (labels, "frame,defect\n0,0\n1,1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (more, "frame,defect\n0,1\n", -1, NULL));
+  g_assert_cmpint (run_tool (single, &std_out, &err), ==, 1);
+  g_test_message ("stderr: %s", err);
+  g_assert_true (g_str_has_prefix (err, "funad-review: error: "));
+  g_assert_nonnull (strstr (err, labels));
+  g_assert_nonnull (strstr (err, "nothing written"));
+  g_assert_cmpuint (count_occurrences (err, "\n"), ==, 1);
+  g_assert_true (g_str_has_suffix (err, "\n"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&std_out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_tool (mixed, &std_out, &err), ==, 1);
+  g_test_message ("stderr: %s", err);
+  g_assert_null (strstr (err, "0 frames scored"));
+  char *warning = g_strdup_printf ("funad-review: warning: %s: ", more);
+  char *last_line = g_strdup_printf ("funad-review: error: %s: ", labels);
+  g_assert_nonnull (strstr (err, warning));
+  g_assert_nonnull (strstr (err, last_line));
+  g_assert_cmpstr (strchr (strstr (err, last_line), '\n'), ==, "\n");  /* the last line */
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_DIR));  /* test.avi's report */
+
+  g_free (last_line);
+  g_free (warning);
+  g_free (std_out);
+  g_free (err);
+  g_free (out);
+  g_free (more);
+  g_free (labels);
+}
+
 /* Ctrl-C: decoding stops, the report of what was scored is still written, status 130. */
 static void
 test_interrupt_writes_partial_report (void)
@@ -1111,6 +1160,8 @@ main (int argc, char **argv)
   g_test_add_func ("/review/rejects-non-finite-numbers", test_rejects_non_finite_numbers);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
   g_test_add_func ("/review/nothing-scored-keeps-report", test_nothing_scored_keeps_report);
+  g_test_add_func ("/review/undecodable-input-writes-nothing",
+                   test_undecodable_input_writes_nothing);
   g_test_add_func ("/review/interrupt-writes-partial-report",
                    test_interrupt_writes_partial_report);
 

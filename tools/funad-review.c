@@ -508,6 +508,8 @@ report_progress (Review *review, gboolean force)
 
 /* ---- scoring -------------------------------------------------------------------------------- */
 
+static FILE *open_output (const char *dir, GError **error);
+
 static void
 on_interrupt (int signum)
 {
@@ -566,6 +568,10 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
                  image->width, image->height, input->width, input->height);
     return FALSE;
   }
+  /* DIR and scores.csv only with the first frame to score: a run that scores nothing leaves
+   * no empty folder behind. Failing here is the run's error, not this input's. */
+  if (!review->csv && !(review->csv = open_output (review->out_dir, &review->error)))
+    return FALSE;
 
   float score;
   const float *map;
@@ -654,7 +660,17 @@ review_input (Review *review, const char *path)
     input->duration = last + MAX (step, 0.0);
   }
 
-  if (!review->quiet) {
+  /* A file that failed before a frame was scored has no progress to show: the run's error or
+   * the first broken input is what the run ends with, a later one is named here so that none
+   * goes unmentioned. */
+  if (!review->quiet && frames->len == 0 && (input->error || review->error)) {
+    gboolean earlier_broken = FALSE;
+    for (guint i = 0; i < review->input_index; i++)
+      earlier_broken |= ((ReviewInput *) g_ptr_array_index (review->report->inputs, i))->error
+                        != NULL;
+    if (input->error && earlier_broken)
+      g_printerr ("funad-review: warning: %s\n", input->error);
+  } else if (!review->quiet) {
     if (review->progress_on_tty)
       g_printerr ("\r\033[K");
     report_progress (review, TRUE);
@@ -692,8 +708,40 @@ check_inputs (char **inputs, GError **error)
   return TRUE;
 }
 
-/* Creates DIR and opens DIR/scores.csv: a folder that cannot be written fails here, before any
- * decoding. */
+/* DIR is made only when a frame is scored (open_output); a folder that could not be made or
+ * written fails here, before any decoding, and nothing is created. */
+static gboolean
+check_output (const char *dir, GError **error)
+{
+  if (g_file_test (dir, G_FILE_TEST_EXISTS) && !g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: exists and is not a folder", dir);
+    return FALSE;
+  }
+  /* DIR itself, or the nearest existing folder above it that it would be made in */
+  char *existing = g_strdup (dir);
+  while (!g_file_test (existing, G_FILE_TEST_EXISTS)) {
+    char *parent = g_path_get_dirname (existing);
+    gboolean top = strcmp (parent, existing) == 0;
+
+    g_free (existing);
+    existing = parent;
+    if (top)
+      break;
+  }
+  int saved = 0;
+  if (!g_file_test (existing, G_FILE_TEST_IS_DIR))
+    saved = ENOTDIR;
+  else if (access (existing, W_OK | X_OK) != 0)
+    saved = errno;
+  if (saved)
+    g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, strcmp (existing, dir) == 0 ?
+                 "%s: cannot write: %s" : "%s: cannot create folder: %s", dir,
+                 g_strerror (saved));
+  g_free (existing);
+  return saved == 0;
+}
+
+/* Creates DIR and opens DIR/scores.csv, at the first frame to score. */
 static FILE *
 open_output (const char *dir, GError **error)
 {
@@ -849,8 +897,7 @@ main (int argc, char **argv)
     g_printerr ("funad-review: interrupted before scoring; nothing written\n");
     return EXIT_INTERRUPTED;
   }
-  FILE *csv = open_output (out_dir, &error);
-  if (!csv) {
+  if (!check_output (out_dir, &error)) {
     funad_model_unref (model);
     return cli_fail_error (error);
   }
@@ -893,7 +940,6 @@ main (int argc, char **argv)
   funad_scorer_set_threads (review.scorer, funad_scorer_auto_threads ());
   review.map_size = funad_model_input_size (model);
   review.report = report;
-  review.csv = csv;
   review.top_candidates = g_ptr_array_new_with_free_func (candidate_free);
   review.thumbnailed = g_ptr_array_new ();
   review.used_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -931,13 +977,15 @@ main (int argc, char **argv)
 
   report->generated_at = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
   g_date_time_unref (now);
-  if (fclose (csv) != 0 && !review.error)
+  /* no scores.csv opened means no frame scored: review.error is set and nothing is written */
+  gboolean csv_opened = review.csv != NULL;
+  if (csv_opened && fclose (review.csv) != 0 && !review.error)
     g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write: %s", csv_part,
                  g_strerror (errno));
   if (!review.error && g_rename (csv_part, csv_path) != 0)
     g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot rename to %s: %s",
                  csv_part, csv_path, g_strerror (errno));
-  if (review.error)
+  if (review.error && csv_opened)
     g_unlink (csv_part);
   if (!review.error)
     finish_top (&review, &review.error);
