@@ -1056,6 +1056,10 @@ test_interrupt_writes_partial_report (void)
   argv[n++] = model_path;
   argv[n++] = "-o";
   argv[n++] = out;
+  /* first a file that gives no frame: the closing line is not its error, so it is warned of */
+  char *broken = g_build_filename (work_dir, "interrupted-labels.csv", NULL);
+  g_assert_true (g_file_set_contents (broken, "frame,defect\n0,0\n", -1, NULL));
+  argv[n++] = broken;
   /* copies of the same video (one file named twice is refused), so scoring outlasts the
    * interrupt */
   char *video = NULL, *copies[7];
@@ -1084,7 +1088,7 @@ test_interrupt_writes_partial_report (void)
   while (read (err_fd, &c, 1) == 1 && c != '\n')
     g_string_append_c (line, c);
   g_test_message ("first line: %s", line->str);
-  g_assert_true (g_str_has_prefix (line->str, "funad-review: [1/7]"));
+  g_assert_true (g_str_has_prefix (line->str, "funad-review: [2/8]"));
   g_assert_cmpint (kill (pid, SIGINT), ==, 0);
 
   int wait_status = 0, reaped = 0;
@@ -1103,8 +1107,8 @@ test_interrupt_writes_partial_report (void)
   JsonObject *report = load_report (out, parser);
   g_assert_true (json_object_get_boolean_member (report, "interrupted"));
   guint n_inputs = json_array_get_length (json_object_get_array_member (report, "inputs"));
-  g_assert_cmpuint (n_inputs, >=, 1);
-  g_assert_cmpuint (n_inputs, <, 7);
+  g_assert_cmpuint (n_inputs, >=, 2);
+  g_assert_cmpuint (n_inputs, <, 8);
   char *html = read_text (out, "index.html");
   g_assert_nonnull (strstr (html, "The review was interrupted"));
   /* scores.csv is in place (written under a temporary name until the report was) */
@@ -1117,6 +1121,9 @@ test_interrupt_writes_partial_report (void)
   ssize_t got = read (err_fd, rest, sizeof rest - 1);
   rest[MAX (got, 0)] = '\0';
   g_assert_nonnull (strstr (rest, "interrupted; writing the report"));
+  char *warning = g_strdup_printf ("funad-review: warning: %s: ", broken);
+  g_assert_nonnull (strstr (rest, warning));
+  g_free (warning);
   /* not a terminal: no blank line before it */
   g_assert_cmpint (rest[0], !=, '\n');
   g_assert_null (strstr (rest, "\n\n"));
@@ -1130,6 +1137,7 @@ test_interrupt_writes_partial_report (void)
   g_string_free (line, TRUE);
   for (int i = 0; i < 7; i++)
     g_free (copies[i]);
+  g_free (broken);
   g_free (out);
 }
 

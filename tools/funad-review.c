@@ -568,17 +568,16 @@ on_frame (const FunadImage *image, const FrameInfo *info, gpointer user_data, GE
                  image->width, image->height, input->width, input->height);
     return FALSE;
   }
-  /* DIR and scores.csv only with the first frame to score: a run that scores nothing leaves
-   * no empty folder behind. Failing here is the run's error, not this input's. */
-  if (!review->csv && !(review->csv = open_output (review->out_dir, &review->error)))
-    return FALSE;
-
   float score;
   const float *map;
   if (!funad_scorer_score (review->scorer, image, &score, &map, error)) {
     g_prefix_error (error, "%s: frame %" G_GUINT64_FORMAT ": ", info->path, info->index);
     return FALSE;
   }
+  /* DIR and scores.csv only with the first frame scored: a run that scores nothing leaves no
+   * empty folder behind. Failing here is the run's error, not this input's. */
+  if (!review->csv && !(review->csv = open_output (review->out_dir, &review->error)))
+    return FALSE;
 
   double time;
   if (info->pts != G_MAXUINT64) {
@@ -660,17 +659,9 @@ review_input (Review *review, const char *path)
     input->duration = last + MAX (step, 0.0);
   }
 
-  /* A file that failed before a frame was scored has no progress to show: the run's error or
-   * the first broken input is what the run ends with, a later one is named here so that none
-   * goes unmentioned. */
-  if (!review->quiet && frames->len == 0 && (input->error || review->error)) {
-    gboolean earlier_broken = FALSE;
-    for (guint i = 0; i < review->input_index; i++)
-      earlier_broken |= ((ReviewInput *) g_ptr_array_index (review->report->inputs, i))->error
-                        != NULL;
-    if (input->error && earlier_broken)
-      g_printerr ("funad-review: warning: %s\n", input->error);
-  } else if (!review->quiet) {
+  /* A file that failed before a frame was scored has no progress to show; main names it
+   * (warn_unscored_inputs). */
+  if (!review->quiet && !(frames->len == 0 && (input->error || review->error))) {
     if (review->progress_on_tty)
       g_printerr ("\r\033[K");
     report_progress (review, TRUE);
@@ -678,6 +669,18 @@ review_input (Review *review, const char *path)
       g_printerr ("\n");
   }
   return review->error == NULL;
+}
+
+/* Names, as warnings, the inputs that failed before a frame of theirs was scored (they printed
+ * no progress line), but for `told`, the one the run's closing error names. */
+static void
+warn_unscored_inputs (const ReviewReport *report, const char *told)
+{
+  for (guint i = 0; i < report->inputs->len; i++) {
+    ReviewInput *input = g_ptr_array_index (report->inputs, i);
+    if (input->frames->len == 0 && input->error && input->error != told)
+      g_printerr ("funad-review: warning: %s\n", input->error);
+  }
 }
 
 /* ---- checks before any work ----------------------------------------------------------------- */
@@ -962,12 +965,17 @@ main (int argc, char **argv)
     if (input->error && !broken)
       broken = input->error;
   }
-  if (scored == 0 && !review.error && interrupted)
+  /* The closing line names the first broken input in two cases: this error, or (below) a
+   * report written without an interruption. */
+  gboolean error_names_broken = FALSE;
+  if (scored == 0 && !review.error && interrupted) {
     g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "interrupted before any frame "
                  "was scored; nothing written");
-  else if (scored == 0 && !review.error)
+  } else if (scored == 0 && !review.error) {
     g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s; no frame scored, nothing "
                  "written", broken ? broken : "no frame in the inputs");
+    error_names_broken = TRUE;
+  }
   int rc = EXIT_SUCCESS;
   char *html_path = g_build_filename (out_dir, "index.html", NULL);
   char *json_path = g_build_filename (out_dir, "report.json", NULL);
@@ -993,6 +1001,9 @@ main (int argc, char **argv)
   if (!review.error && review_report_write_json (report, json_path, &review.error))
     review_report_write_html (report, html_path, &review.error);
 
+  if (!quiet)
+    warn_unscored_inputs (report, (review.error ? error_names_broken : !interrupted) ? broken
+                                                                                      : NULL);
   if (review.error && interrupted && scored == 0) {
     if (!quiet)
       g_printerr ("funad-review: %s\n", review.error->message);
