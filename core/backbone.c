@@ -125,8 +125,11 @@ funad_backbone_init_pretrained (FunadBackbone *bb, const char *name, const char 
     char *base = g_path_get_basename (weights);
     char *moved = g_build_filename (dir, base, NULL);
     g_free (base);
-    gboolean recorded_exists = g_file_test (path, G_FILE_TEST_EXISTS);
-    if (g_file_test (moved, G_FILE_TEST_EXISTS) || !recorded_exists) {
+    GStatBuf a, b;
+    gboolean recorded_exists = g_stat (path, &a) == 0, moved_exists = g_stat (moved, &b) == 0;
+    gboolean same_file = recorded_exists && moved_exists && a.st_dev == b.st_dev
+                         && a.st_ino == b.st_ino;  /* the variable names the recorded folder */
+    if ((moved_exists && !same_file) || !recorded_exists) {
       g_clear_error (&recorded_error);
       g_free (path);
       path = moved;

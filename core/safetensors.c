@@ -104,13 +104,23 @@ funad_safetensors_open (const char *path, const char *what, GError **error)
   guint64 hlen = 0;
   for (int i = 0; i < 8; i++)
     hlen |= (guint64) (guint8) st->contents[i] << (8 * i);
-  if (hlen > st->len - 8 || hlen > MAX_HEADER || hlen < 2) {
+  const char *kind = strcmp (what, "model file") == 0 ? "model" : "safetensors file";
+  if (hlen < 2) {
+    funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "not a %s: its header is empty",
+                            kind);
+    goto fail;
+  }
+  if (hlen > st->len - 8) {
     /* Not the length itself: read from another kind of file (a video given as the model) it
      * is a meaningless 17-digit number. */
     funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "not a %s, or truncated: the "
                             "header length it starts with does not fit its %" G_GSIZE_FORMAT
-                            " bytes", strcmp (what, "model file") == 0 ? "model"
-                            : "safetensors file", st->len);
+                            " bytes", kind, st->len);
+    goto fail;
+  }
+  if (hlen > MAX_HEADER) {
+    funad_safetensors_fail (st, error, FUNAD_ERROR_CORRUPT, "header of %" G_GUINT64_FORMAT
+                            " bytes is larger than any %s's (16 MiB at most)", hlen, kind);
     goto fail;
   }
   if (json_depth (st->contents + 8, hlen) > MAX_JSON_DEPTH) {
