@@ -992,6 +992,57 @@ test_nothing_scored_keeps_report (void)
   g_free (notes);
 }
 
+/* The page cannot be written (its temporary name is taken by a folder, as a full disk would
+ * fail it): the run fails, and the earlier report's page, scores, JSON and annotated video
+ * are all as they were, no temporary file left. scores.csv used to be renamed into place
+ * before the page was written, report.json and the video written over: a report of two runs. */
+static void
+test_failed_page_keeps_report (void)
+{
+  ensure_review ();
+
+  char *out = g_build_filename (work_dir, "review-page-fails", NULL);
+  char *blocker = g_build_filename (out, "index.html.part", NULL);
+  char *video = g_path_get_basename (test_avi);
+  *strrchr (video, '.') = '\0';
+  char *annotated = g_strdup_printf ("%s-annotated.avi", video);
+  const char *names[] = { "index.html", "scores.csv", "report.json", annotated };
+  const char *first[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--every", "16",
+                          "--model", model_path, "-o", out, test_avi, NULL };
+  const char *again[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--every", "8",
+                          "--model", model_path, "-o", out, test_avi, NULL };
+  char *before[G_N_ELEMENTS (names)];
+  gsize before_len[G_N_ELEMENTS (names)];
+
+  run_tool_ok (first);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    char *path = g_build_filename (out, names[i], NULL);
+    g_assert_true (g_file_get_contents (path, &before[i], &before_len[i], NULL));
+    g_free (path);
+  }
+  g_assert_cmpint (g_mkdir (blocker, 0755), ==, 0);
+  assert_fails_cleanly (again, "index.html.part");
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    char *path = g_build_filename (out, names[i], NULL);
+    char *part = g_strconcat (path, ".part", NULL);
+    char *after;
+    gsize after_len;
+    g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+    g_assert_cmpmem (after, after_len, before[i], before_len[i]);
+    if (i != 0)  /* index.html.part is the blocking folder */
+      g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+    g_free (after);
+    g_free (before[i]);
+    g_free (part);
+    g_free (path);
+  }
+  g_rmdir (blocker);
+  g_free (annotated);
+  g_free (video);
+  g_free (blocker);
+  g_free (out);
+}
+
 /* A single file that is not a video: the one error line alone (no "0 frames scored" line for a
  * file that gave no frame), status 1, and no empty folder left behind. Among good videos, a
  * second such file is named in a warning (the run's error line names only the first). */
@@ -1168,6 +1219,7 @@ main (int argc, char **argv)
   g_test_add_func ("/review/rejects-non-finite-numbers", test_rejects_non_finite_numbers);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
   g_test_add_func ("/review/nothing-scored-keeps-report", test_nothing_scored_keeps_report);
+  g_test_add_func ("/review/failed-page-keeps-report", test_failed_page_keeps_report);
   g_test_add_func ("/review/undecodable-input-writes-nothing",
                    test_undecodable_input_writes_nothing);
   g_test_add_func ("/review/interrupt-writes-partial-report",

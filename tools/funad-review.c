@@ -6,7 +6,8 @@
  *
  *   funad-review --model MODEL [options] VIDEO... -o DIR
  *
- * Writes into DIR (created if missing):
+ * Writes into DIR (created at the first scored frame), each file under NAME.part until all
+ * are written, then renamed together, so an earlier report stays whole if this one fails:
  *   index.html   one self-contained page (no script, no network; opens from disk): the anomaly
  *                score over time, one row per video, with the threshold line and the anomalous
  *                segments shaded; a table of the segments (start, end, length, peak score and a
@@ -113,6 +114,7 @@ typedef struct {
   Snapshot *writer_first;    /* the first frame, held until the second gives the frame rate */
   guint64 writer_first_pts;
   GHashTable *used_names;    /* annotated file names already taken */
+  GPtrArray *annotated_begun; /* their paths: each written as PATH.part until the report is */
   char *writer_path;
   guint8 *scratch;           /* a frame's worth, to draw the overlay into */
   gsize scratch_size;
@@ -408,9 +410,12 @@ writer_start (Review *review, guint64 next_pts, GError **error)
     fps_n = (int) ASSUMED_FPS;
     fps_d = 1;
   }
-  review->writer = video_writer_open (review->writer_path, first->width, first->height, fps_n,
-                                      fps_d, error);
+  char *part = g_strconcat (review->writer_path, ".part", NULL);
+  review->writer = video_writer_open (part, first->width, first->height, fps_n, fps_d, error);
+  g_free (part);
   gboolean ok = review->writer != NULL;
+  if (ok)
+    g_ptr_array_add (review->annotated_begun, g_strdup (review->writer_path));
   if (ok) {
     FunadImage image = snapshot_image (first);
     guint64 pts = review->writer_first_pts == GST_CLOCK_TIME_NONE ? 0 : review->writer_first_pts;
@@ -946,6 +951,7 @@ main (int argc, char **argv)
   review.top_candidates = g_ptr_array_new_with_free_func (candidate_free);
   review.thumbnailed = g_ptr_array_new ();
   review.used_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  review.annotated_begun = g_ptr_array_new_with_free_func (g_free);
 
   for (int i = 0; inputs[i] && !interrupted; i++)
     if (!review_input (&review, inputs[i]))
@@ -981,6 +987,8 @@ main (int argc, char **argv)
   char *json_path = g_build_filename (out_dir, "report.json", NULL);
   char *csv_path = g_build_filename (out_dir, "scores.csv", NULL);
   char *csv_part = g_strconcat (csv_path, ".part", NULL);
+  char *json_part = g_strconcat (json_path, ".part", NULL);
+  char *html_part = g_strconcat (html_path, ".part", NULL);
   GDateTime *now = g_date_time_new_now_local ();
 
   report->generated_at = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
@@ -990,16 +998,33 @@ main (int argc, char **argv)
   if (csv_opened && fclose (review.csv) != 0 && !review.error)
     g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot write: %s", csv_part,
                  g_strerror (errno));
-  if (!review.error && g_rename (csv_part, csv_path) != 0)
-    g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot rename to %s: %s",
-                 csv_part, csv_path, g_strerror (errno));
-  if (review.error && csv_opened)
-    g_unlink (csv_part);
   if (!review.error)
     finish_top (&review, &review.error);
   report->elapsed = (g_get_monotonic_time () - start) / 1e6;
-  if (!review.error && review_report_write_json (report, json_path, &review.error))
-    review_report_write_html (report, html_path, &review.error);
+  /* Every file under a temporary name first (the annotated videos as they were decoded), then
+   * all renamed together, the page last: a failure before (a full disk) leaves an earlier
+   * report's files as they were, together. */
+  if (!review.error && review_report_write_json (report, json_part, &review.error))
+    review_report_write_html (report, html_part, &review.error);
+  GPtrArray *finals = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < review.annotated_begun->len; i++)
+    g_ptr_array_add (finals, g_strdup (g_ptr_array_index (review.annotated_begun, i)));
+  if (csv_opened) {
+    g_ptr_array_add (finals, g_strdup (csv_path));
+    g_ptr_array_add (finals, g_strdup (json_path));
+    g_ptr_array_add (finals, g_strdup (html_path));
+  }
+  for (guint i = 0; i < finals->len; i++) {
+    const char *final = g_ptr_array_index (finals, i);
+    char *part = g_strconcat (final, ".part", NULL);
+    if (review.error)
+      g_unlink (part);
+    else if (g_rename (part, final) != 0)
+      g_set_error (&review.error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot rename to %s: %s",
+                   part, final, g_strerror (errno));
+    g_free (part);
+  }
+  g_ptr_array_unref (finals);
 
   if (!quiet)
     warn_unscored_inputs (report, (review.error ? error_names_broken : !interrupted) ? broken
@@ -1031,8 +1056,11 @@ main (int argc, char **argv)
   g_free (json_path);
   g_free (csv_path);
   g_free (csv_part);
+  g_free (json_part);
+  g_free (html_part);
   g_free (review.scratch);
   g_hash_table_unref (review.used_names);
+  g_ptr_array_unref (review.annotated_begun);
   g_ptr_array_unref (review.thumbnailed);
   g_ptr_array_unref (review.top_candidates);
   funad_scorer_free (review.scorer);
