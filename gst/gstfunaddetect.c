@@ -954,22 +954,32 @@ reset_stream_state (GstFunadDetect * self)
 /* A results line is a few hundred bytes: a longer first line is not one. */
 #define RESULTS_FIRST_LINE_MAX 65536
 
-/* Whether @line (@len bytes, NUL-terminated) starts with a line holding one
- * complete JSON object. */
+/* Whether @head (@len bytes, NUL-terminated) holds blank lines only, or its
+ * first line with text holds one complete JSON object. */
 static gboolean
-first_line_is_json_object (const gchar * line, gsize len)
+first_line_is_json_object (const gchar * head, gsize len)
 {
-  const gchar *nl = memchr (line, '\n', len);
+  gsize start = 0;
+  const gchar *nl;
   JsonParser *parser;
+  JsonNode *root;
   gboolean ok;
 
+  /* blank lines first (`echo > results.jsonl` makes one) hold nothing: the
+   * first line with text is the one that says what the file is */
+  while (start < len && g_ascii_isspace (head[start]))
+    start++;
+  if (start == len)
+    return len < RESULTS_FIRST_LINE_MAX;
+  nl = memchr (head + start, '\n', len - start);
   if (nl == NULL && len == RESULTS_FIRST_LINE_MAX)
     return FALSE;
-  if (nl != NULL)
-    len = nl - line;
   parser = json_parser_new ();
-  ok = json_parser_load_from_data (parser, line, (gssize) len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser));
+  /* an empty parse leaves no root: never asked for its type */
+  ok = json_parser_load_from_data (parser, head + start,
+      (gssize) ((nl != NULL ? nl : head + len) - (head + start)), NULL) &&
+      (root = json_parser_get_root (parser)) != NULL &&
+      JSON_NODE_HOLDS_OBJECT (root);
   g_object_unref (parser);
   return ok;
 }

@@ -3083,6 +3083,48 @@ GST_START_TEST (test_results_location_partial_line)
 
 GST_END_TEST;
 
+/* A results file that starts with blank lines (`echo > results.jsonl`) is
+ * appended to; its first line with text decides. A blank first line used to
+ * fail a GLib assertion (the JSON parser's empty root) and be refused. */
+GST_START_TEST (test_results_location_blank_first_line)
+{
+  static const gchar *olds[] = { "\n", " \n", "   ",
+    "\n{\"frame\":0,\"score\":1}\n"
+  };
+  gchar *results = g_build_filename (tmp_dir, "blank-first.jsonl", NULL);
+  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,width=64,height=48 ! funaddetect model=\"%s\" "
+      "results-location=\"%s\" ! fakesink", model_path, results);
+  JsonParser *parser = json_parser_new ();
+  guint i, j;
+
+  for (i = 0; i < G_N_ELEMENTS (olds); i++) {
+    gchar *contents, **lines;
+    guint n_lines;
+
+    fail_unless (g_file_set_contents (results, olds[i], -1, NULL));
+    assert_eos (run_pipeline (desc, NULL));
+    fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
+    fail_unless (g_str_has_prefix (contents, olds[i]), "the old text changed");
+    /* the two new records are the last two lines, each a line of its own */
+    lines = g_strsplit (contents, "\n", -1);
+    n_lines = g_strv_length (lines);
+    fail_unless (n_lines >= 3);
+    fail_unless_equals_string (lines[n_lines - 1], "");
+    for (j = 0; j < 2; j++)
+      fail_unless_equals_int64 (json_object_get_int_member (parse_line (parser,
+                  lines[n_lines - 3 + j]), "frame"), j);
+    g_strfreev (lines);
+    g_free (contents);
+  }
+  g_object_unref (parser);
+  g_unlink (results);
+  g_free (desc);
+  g_free (results);
+}
+
+GST_END_TEST;
+
 /* The smallest frame and a 16384x16384 one are scored, with the overlay
  * drawn, and the buffers keep their size. */
 GST_START_TEST (test_extreme_frame_sizes)
@@ -3469,6 +3511,7 @@ funaddetect_suite (void)
   tcase_add_test (tc, test_results_location_unwritable);
   tcase_add_test (tc, test_results_location_not_json);
   tcase_add_test (tc, test_results_location_partial_line);
+  tcase_add_test (tc, test_results_location_blank_first_line);
   tcase_add_test (tc, test_extreme_frame_sizes);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_results_location_full_disk);
