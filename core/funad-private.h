@@ -349,6 +349,7 @@ double funad_bank_index_search (const FunadBankIndex *index, const float *q, int
 /* The frames a model trusts as normal, as blocks' looks, and how far a frame's looks lie from
  * theirs as a robust z; weight x z is added to every patch score of the frame. */
 #define FUNAD_APPEARANCE_MAX_FRAMES 1024  /* reference frames kept in a model, at most */
+#define FUNAD_MAX_APPEARANCE_WEIGHT 100.f  /* the trainer's and the loader's limit */
 typedef struct {
   int n_frames, n_blocks, dim;  /* n_frames 0: no appearance term */
   float *mean, *std;            /* dim: looks are standardised with these (std 0: zeroed) */

@@ -20,6 +20,8 @@
 /* The one calibration this build knows (calibration.c), as the metadata names it. */
 #define CELL_CALIBRATION "cell-robust-z"
 #define MAX_SCORER_FLOATS (64u << 20)  /* grid^2 x dim of one frame's features, at most */
+#define MAX_METADATA_MAGNITUDE 1e15  /* a number in the metadata beyond this is corrupt, as a
+                                      * tensor value is (safetensors.c) */
 
 typedef struct {
   char *name;
@@ -335,7 +337,8 @@ parse_float (const char *s, float *out)
   char *end;
   double v = g_ascii_strtod (s, &end);
   *out = (float) v;
-  return end != s && !*end && isfinite (v);
+  /* bounded as a tensor's values are: 1e308 is finite as a double, infinite as a float */
+  return end != s && !*end && fabs (v) <= MAX_METADATA_MAGNITUDE;
 }
 
 /* Three comma-separated floats (the input normalisation). */
@@ -422,8 +425,9 @@ funad_model_load (const char *path, GError **error)
   const char *thr = funad_model_get_metadata (m, "threshold");
   char *end = NULL;
   m->threshold = thr ? g_ascii_strtod (thr, &end) : NAN;
-  if (!thr || end == thr || *end || !isfinite (m->threshold))
-    FAIL (FUNAD_ERROR_CORRUPT, "metadata 'threshold' is missing or not a number");
+  if (!thr || end == thr || *end || !(fabs (m->threshold) <= MAX_METADATA_MAGNITUDE))
+    FAIL (FUNAD_ERROR_CORRUPT, "metadata 'threshold' is missing, not a number or beyond %g",
+          MAX_METADATA_MAGNITUDE);
 
   m->input_size = size;
   m->grid = grid;
@@ -499,7 +503,7 @@ funad_model_load (const char *path, GError **error)
         || !parse_float (funad_model_get_metadata (m, "appearance_median"), &median)
         || !parse_float (funad_model_get_metadata (m, "appearance_scale"), &scale)
         || !parse_float (funad_model_get_metadata (m, "appearance_weight"), &weight)
-        || !(scale > 0.f) || weight < 0.f)
+        || !(scale > 0.f) || weight < 0.f || weight > FUNAD_MAX_APPEARANCE_WEIGHT)
       FAIL (FUNAD_ERROR_CORRUPT, "metadata 'appearance_frames', '_median', '_scale' or "
             "'_weight' is missing or out of range");
     int blocks = funad_appearance_blocks (grid);

@@ -150,7 +150,8 @@ funad_train_params_check (const FunadTrainParams *p, GError **error)
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
            || p->bank_size > (1 << 22) || p->outlier_z < 0.f || p->typical_z < 0.f
            || p->appearance_z < 0.f || p->appearance_rounds < 1 || p->appearance_rounds > 10
-           || !(p->appearance_weight >= 0.f && p->appearance_weight <= 100.f)
+           || !(p->appearance_weight >= 0.f
+                && p->appearance_weight <= FUNAD_MAX_APPEARANCE_WEIGHT)
            || !(p->synthetic_fraction >= 0.f && p->synthetic_fraction <= 1.f)
            || !(p->synthetic_scale > 0.f) || p->synthetic_scale > 100.f
            || !(p->pseudo_label_z >= 0.f && p->pseudo_label_z <= 100.f)

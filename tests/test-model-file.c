@@ -309,6 +309,25 @@ test_appearance (void)
   expect_rejected ("appearance-weight.safetensors", bad, len, FUNAD_ERROR_CORRUPT,
                    "'_weight' is missing or out of range");
   g_free (bad);
+
+  /* Numbers a file can hold but no trainer writes: a weight of 1e30 (scores of 1e30), a
+   * threshold of 1e300 (finite as a double, infinite as the float it is compared with). */
+  back->appearance.weight = 1e30f;
+  char *huge = path_in_tmp ("appearance-huge.safetensors");
+  g_assert_true (funad_model_save (back, huge, NULL));
+  g_assert_null (funad_model_load (huge, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "'_weight' is missing or out of range"));
+  g_clear_error (&error);
+  back->appearance.weight = 0.5f;
+  back->threshold = 1e300;
+  g_assert_true (funad_model_save (back, huge, NULL));
+  g_assert_null (funad_model_load (huge, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "metadata 'threshold'"));
+  g_clear_error (&error);
+  g_unlink (huge);
+  g_free (huge);
   g_free (to);
   g_free (from);
   g_free (good);
