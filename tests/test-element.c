@@ -3045,40 +3045,51 @@ GST_START_TEST (test_results_location_not_json)
 
 GST_END_TEST;
 
-/* A results file left mid-line (an earlier run killed while writing) gets
- * its new records on lines of their own, not glued to the broken one. */
-GST_START_TEST (test_results_location_partial_line)
+/* Runs two frames into a results file that holds @old: the old text stays
+ * as it was, and the two new records are the file's last two lines, each a
+ * line of its own. Returns the file's lines ("" after the last newline). */
+static gchar **
+append_two_records (const gchar * old)
 {
-  static const gchar old[] = "{\"frame\":0,\"pts\":0,\"running_time\":0,"
-      "\"score\":1,\"threshold\":2,\"anomaly\":false,\"scored\":true}\n"
-      "{\"frame\":1,\"pts";
-  gchar *results = g_build_filename (tmp_dir, "partial.jsonl", NULL);
+  gchar *results = g_build_filename (tmp_dir, "appended.jsonl", NULL);
   gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
       "video/x-raw,width=64,height=48 ! funaddetect model=\"%s\" "
       "results-location=\"%s\" ! fakesink", model_path, results);
   JsonParser *parser = json_parser_new ();
   gchar *contents, **lines;
-  guint i;
+  guint i, n_lines;
 
   fail_unless (g_file_set_contents (results, old, -1, NULL));
   assert_eos (run_pipeline (desc, NULL));
   fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
-  fail_unless (g_str_has_prefix (contents, old), "the old lines changed");
+  fail_unless (g_str_has_prefix (contents, old), "the old text changed");
   lines = g_strsplit (contents, "\n", -1);
-  /* the old record, the broken line, two new records, "" after the last */
-  fail_unless_equals_int (g_strv_length (lines), 5);
-  fail_unless_equals_string (lines[1], "{\"frame\":1,\"pts");
+  n_lines = g_strv_length (lines);
+  fail_unless (n_lines >= 3);
+  fail_unless_equals_string (lines[n_lines - 1], "");
   for (i = 0; i < 2; i++)
     fail_unless_equals_int64 (json_object_get_int_member (parse_line (parser,
-                lines[2 + i]), "frame"), i);
-  fail_unless_equals_string (lines[4], "");
-
-  g_strfreev (lines);
+                lines[n_lines - 3 + i]), "frame"), i);
   g_free (contents);
   g_object_unref (parser);
   g_unlink (results);
   g_free (desc);
   g_free (results);
+  return lines;
+}
+
+/* A results file left mid-line (an earlier run killed while writing) gets
+ * its new records on lines of their own, not glued to the broken one. */
+GST_START_TEST (test_results_location_partial_line)
+{
+  gchar **lines = append_two_records ("{\"frame\":0,\"pts\":0,"
+      "\"running_time\":0,\"score\":1,\"threshold\":2,\"anomaly\":false,"
+      "\"scored\":true}\n{\"frame\":1,\"pts");
+
+  /* the old record, the broken line, two new records, "" after the last */
+  fail_unless_equals_int (g_strv_length (lines), 5);
+  fail_unless_equals_string (lines[1], "{\"frame\":1,\"pts");
+  g_strfreev (lines);
 }
 
 GST_END_TEST;
@@ -3091,36 +3102,10 @@ GST_START_TEST (test_results_location_blank_first_line)
   static const gchar *olds[] = { "\n", " \n", "   ",
     "\n{\"frame\":0,\"score\":1}\n"
   };
-  gchar *results = g_build_filename (tmp_dir, "blank-first.jsonl", NULL);
-  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
-      "video/x-raw,width=64,height=48 ! funaddetect model=\"%s\" "
-      "results-location=\"%s\" ! fakesink", model_path, results);
-  JsonParser *parser = json_parser_new ();
-  guint i, j;
+  guint i;
 
-  for (i = 0; i < G_N_ELEMENTS (olds); i++) {
-    gchar *contents, **lines;
-    guint n_lines;
-
-    fail_unless (g_file_set_contents (results, olds[i], -1, NULL));
-    assert_eos (run_pipeline (desc, NULL));
-    fail_unless (g_file_get_contents (results, &contents, NULL, NULL));
-    fail_unless (g_str_has_prefix (contents, olds[i]), "the old text changed");
-    /* the two new records are the last two lines, each a line of its own */
-    lines = g_strsplit (contents, "\n", -1);
-    n_lines = g_strv_length (lines);
-    fail_unless (n_lines >= 3);
-    fail_unless_equals_string (lines[n_lines - 1], "");
-    for (j = 0; j < 2; j++)
-      fail_unless_equals_int64 (json_object_get_int_member (parse_line (parser,
-                  lines[n_lines - 3 + j]), "frame"), j);
-    g_strfreev (lines);
-    g_free (contents);
-  }
-  g_object_unref (parser);
-  g_unlink (results);
-  g_free (desc);
-  g_free (results);
+  for (i = 0; i < G_N_ELEMENTS (olds); i++)
+    g_strfreev (append_two_records (olds[i]));
 }
 
 GST_END_TEST;

@@ -288,6 +288,23 @@ test_funad_teacher (void)
   }
 }
 
+/* A trainer with parameters p refuses its first frame with `message` (the parameters are
+ * checked there, before any work). */
+static void
+assert_params_refused (const FunadTrainParams *p, const char *message)
+{
+  FunadTrainer *t = funad_trainer_new (p);
+  guint8 rgb[W * H * 3];
+  synthetic_frame (rgb, W, H, 1, FALSE, 9);
+  FunadImage im = synthetic_image (rgb, W, H);
+  GError *error = NULL;
+  g_assert_false (funad_trainer_add_frame (t, &im, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT);
+  g_assert_cmpstr (error->message, ==, message);
+  g_error_free (error);
+  funad_trainer_free (t);
+}
+
 /* FUN-AD's synthetic-anomaly and pseudo-label settings out of range are refused with a clear error. */
 static void
 test_synthetic_params (void)
@@ -301,16 +318,7 @@ test_synthetic_params (void)
     p.synthetic_fraction = fractions[i];
     p.synthetic_scale = scales[i];
     p.pseudo_label_z = pseudo_zs[i];
-    FunadTrainer *t = funad_trainer_new (&p);
-    guint8 rgb[W * H * 3];
-    synthetic_frame (rgb, W, H, 1, FALSE, 9);
-    FunadImage im = synthetic_image (rgb, W, H);
-    GError *error = NULL;
-    g_assert_false (funad_trainer_add_frame (t, &im, &error));
-    g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT);
-    g_assert_cmpstr (error->message, ==, "a training parameter is out of range");
-    g_error_free (error);
-    funad_trainer_free (t);
+    assert_params_refused (&p, "a training parameter is out of range");
   }
 }
 
@@ -323,16 +331,7 @@ test_thread_count_range (void)
   for (guint i = 0; i < G_N_ELEMENTS (counts); i++) {
     FunadTrainParams p = small_params ();
     p.n_threads = counts[i];
-    FunadTrainer *t = funad_trainer_new (&p);
-    guint8 rgb[W * H * 3];
-    synthetic_frame (rgb, W, H, 1, FALSE, 9);
-    FunadImage im = synthetic_image (rgb, W, H);
-    GError *error = NULL;
-    g_assert_false (funad_trainer_add_frame (t, &im, &error));
-    g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT);
-    g_assert_cmpstr (error->message, ==, "n_threads must be 0 to 64");
-    g_error_free (error);
-    funad_trainer_free (t);
+    assert_params_refused (&p, "n_threads must be 0 to 64");
   }
 }
 
