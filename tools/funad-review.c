@@ -414,9 +414,8 @@ writer_start (Review *review, guint64 next_pts, GError **error)
   review->writer = video_writer_open (part, first->width, first->height, fps_n, fps_d, error);
   g_free (part);
   gboolean ok = review->writer != NULL;
-  if (ok)
-    g_ptr_array_add (review->annotated_begun, g_strdup (review->writer_path));
   if (ok) {
+    g_ptr_array_add (review->annotated_begun, g_strdup (review->writer_path));
     FunadImage image = snapshot_image (first);
     guint64 pts = review->writer_first_pts == GST_CLOCK_TIME_NONE ? 0 : review->writer_first_pts;
     ok = video_writer_push (review->writer, &image, pts, error);
@@ -1006,13 +1005,13 @@ main (int argc, char **argv)
    * report's files as they were, together. */
   if (!review.error && review_report_write_json (report, json_part, &review.error))
     review_report_write_html (report, html_part, &review.error);
-  GPtrArray *finals = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *finals = g_ptr_array_new ();  /* paths owned elsewhere */
   for (guint i = 0; i < review.annotated_begun->len; i++)
-    g_ptr_array_add (finals, g_strdup (g_ptr_array_index (review.annotated_begun, i)));
+    g_ptr_array_add (finals, g_ptr_array_index (review.annotated_begun, i));
   if (csv_opened) {
-    g_ptr_array_add (finals, g_strdup (csv_path));
-    g_ptr_array_add (finals, g_strdup (json_path));
-    g_ptr_array_add (finals, g_strdup (html_path));
+    g_ptr_array_add (finals, csv_path);
+    g_ptr_array_add (finals, json_path);
+    g_ptr_array_add (finals, html_path);
   }
   for (guint i = 0; i < finals->len; i++) {
     const char *final = g_ptr_array_index (finals, i);
