@@ -18,6 +18,9 @@ G_BEGIN_DECLS
 /* Version of the model file layout written by this library (metadata key "format_version"). */
 #define FUNAD_FORMAT_VERSION 1
 
+/* Threads a scorer or the trainer may be given, at most (the element's n-threads range). */
+#define FUNAD_MAX_THREADS 64
+
 #define FUNAD_ERROR (funad_error_quark ())
 GQuark funad_error_quark (void);
 

@@ -139,8 +139,8 @@ funad_train_params_check (const FunadTrainParams *p, GError **error)
     bad = "dict_size must be 2 to 1024";
   else if (p->neighbourhood < 0 || p->neighbourhood > FUNAD_MAX_NEIGHBOURHOOD)
     bad = "neighbourhood must be 0 to 4";
-  else if (p->n_threads < 0 || p->n_threads > 64)
-    bad = "n_threads must be 0 to 64";  /* the element's n-threads range; more only contend */
+  else if (p->n_threads < 0 || p->n_threads > FUNAD_MAX_THREADS)
+    bad = "n_threads must be 0 to 64";  /* more only contend */
   else if (p->feature_dim < 8 || p->feature_dim > 4096)
     bad = "feature_dim must be 8 to 4096";
   else if (p->hidden1 < 1 || p->hidden2 < 1 || p->hidden1 > 4096 || p->hidden2 > 4096

@@ -400,7 +400,7 @@ gst_funad_detect_class_init (GstFunadDetectClass * klass)
           "Takes effect when a model is loaded: set while PAUSED or PLAYING, "
           "at the next start or model change (a warning says so). "
           "Range: 0 to 64, default: 0 (one per core, at most 8)",
-          0, 64, DEFAULT_N_THREADS,
+          0, FUNAD_MAX_THREADS, DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 

@@ -236,7 +236,7 @@ main (int argc, char **argv)
   g_option_context_free (context);
   if (opt_frames < 1 || opt_width < 1 || opt_height < 1)
     return cli_fail ("--frames, --width and --height must be positive");
-  if (opt_threads < 0 || opt_threads > 64)
+  if (opt_threads < 0 || opt_threads > FUNAD_MAX_THREADS)
     return cli_fail ("--threads must be from 0 to 64 (the element's n-threads range)");
   if (argc == 2 && strcmp (argv[1], "peak") == 0) {
     printf ("sgemm peak %.1f GFLOP/s\n", sgemm_peak_gflops ());

@@ -687,7 +687,7 @@ main (int argc, char **argv)
   if (epochs == 0 && scorer && g_str_equal (scorer, "funad"))
     return cli_fail ("--epochs must be at least 1 with --scorer funad (0 would write an "
                      "untrained discriminator)");
-  if (threads < 0 || threads > 64)
+  if (threads < 0 || threads > FUNAD_MAX_THREADS)
     return cli_fail ("--threads must be from 0 to 64 (the element's n-threads range)");
   if (neighbourhood < 0 || neighbourhood > 4)
     return cli_fail ("--neighbourhood must be between 0 and 4");
