@@ -27,7 +27,8 @@ funad_bank_index_default_probes (void)
 }
 
 FunadBankIndex *
-funad_bank_index_new (const float *bank, int rows, int dim, int n_probe)
+funad_bank_index_new (const float *bank, const float *floor, int rows, int dim,
+                      int n_probe)
 {
   int n_cells = rows / BANK_CELL_ROWS;
   if (n_probe <= 0 || n_cells < 2 * n_probe)
@@ -69,12 +70,16 @@ funad_bank_index_new (const float *bank, int rows, int dim, int n_probe)
     index->cell_start[c + 1] += index->cell_start[c];
   int *fill = g_memdup2 (index->cell_start, n_cells * sizeof (int));
   index->rows = g_new (float, (gsize) rows * dim);
+  float *sorted_floor = floor ? g_new (float, rows) : NULL;
   index->row_norms = g_new (float, rows);
   for (int i = 0; i < rows; i++) {
     int at = fill[cell[i]]++;
     memcpy (index->rows + (gsize) at * dim, bank + (gsize) i * dim, dim * sizeof (float));
+    if (floor)
+      sorted_floor[at] = floor[i];
   }
-  funad_squared_norms (index->rows, rows, dim, index->row_norms);
+  funad_bank_row_norms (index->rows, sorted_floor, rows, dim, index->row_norms);
+  g_free (sorted_floor);
   g_free (fill);
   g_free (cell);
   g_free (dist);

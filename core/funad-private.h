@@ -332,13 +332,16 @@ typedef struct {
   int n_cells, n_probe, dim;
   float *centroids, *centroid_norms;  /* n_cells x dim, n_cells */
   int *cell_start;                    /* n_cells + 1: cell c holds rows [start[c], start[c+1]) */
-  float *rows, *row_norms;            /* the bank, sorted by cell, and its squared norms */
+  float *rows, *row_norms;            /* the bank, sorted by cell, and its squared norms plus
+                                       * each row's floor squared */
 } FunadBankIndex;
 
 /* Probes per patch: FUNAD_BANK_DEFAULT_PROBES, or $FUNAD_BANK_PROBES (0: exact search). */
 int funad_bank_index_default_probes (void);
-/* NULL when the bank is too small for an index to pay, or n_probe is 0. */
-FunadBankIndex *funad_bank_index_new (const float *bank, int rows, int dim, int n_probe);
+/* floor: per row, the least distance the row scores (NULL: none; see funad_bank_row_norms).
+ * NULL when the bank is too small for an index to pay, or n_probe is 0. */
+FunadBankIndex *funad_bank_index_new (const float *bank, const float *floor, int rows, int dim,
+                                      int n_probe);
 void funad_bank_index_free (FunadBankIndex *index);
 /* Squared distance of each of nq patches to its nearest row among the probed cells (+inf for
  * none). Returns the flops spent. */
@@ -350,6 +353,7 @@ double funad_bank_index_search (const FunadBankIndex *index, const float *q, int
  * theirs as a robust z; weight x z is added to every patch score of the frame. */
 #define FUNAD_APPEARANCE_MAX_FRAMES 1024  /* reference frames kept in a model, at most */
 #define FUNAD_MAX_APPEARANCE_WEIGHT 100.f  /* the trainer's and the loader's limit */
+#define FUNAD_MAX_BANK_FLOOR 100.f  /* bank_floor, in typical patch distances per z */
 typedef struct {
   int n_frames, n_blocks, dim;  /* n_frames 0: no appearance term */
   float *mean, *std;            /* dim: looks are standardised with these (std 0: zeroed) */
@@ -368,6 +372,7 @@ struct _FunadModel {
   gboolean logit_scores;            /* FUN-AD patch scores are logits (older files: sigmoids) */
   float *bank;                      /* FUNAD_SCORER_MEMORY_BANK: bank_rows x dim */
   int bank_rows;
+  float *bank_floor;                /* per bank row, the least distance it scores (NULL: 0) */
   float *cell_offset, *cell_scale;  /* grid^2 each, or NULL: patch scores as they are */
   FunadAppearance appearance;       /* the frame's appearance term (n_frames 0: none) */
   gsize bank_index_once;            /* funad_model_bank_index() builds it on first use */
@@ -414,6 +419,11 @@ int funad_coreset_select (const float *x, int n, int d, int k, const int *group,
 int *funad_memory_bank_build (FunadModel *model, const float *features, const int *images,
                               int n, int P, int bank_size, float outlier_z, GRand *rng,
                               const gint *cancel);
+/* |row|^2 + floor^2 of each of the bank's rows (floor NULL: |row|^2). With these as the rows'
+ * norms, a patch at distance d from a row is at sqrt(d^2 + floor^2): as if the row sat floor
+ * away in a dimension of its own, so a row of a frame the training set found atypical cannot
+ * vouch for a patch as closely as a trusted one. */
+void funad_bank_row_norms (const float *rows, const float *floor, int n, int dim, float *out);
 /* Patch scores (distance to the nearest bank patch) of P patches. With group >= 0, bank rows
  * from images within exclude_within of it (bank_group) are skipped: leave-own-image-out
  * scores of training images. */

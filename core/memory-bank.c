@@ -97,6 +97,7 @@ funad_memory_bank_build (FunadModel *m, const float *features, const int *images
     g_free (proj);
   }
   g_free (m->bank);
+  g_clear_pointer (&m->bank_floor, g_free);
   m->bank = g_new (float, (gsize) MAX (rows, 1) * D);
   int *bank_group = g_new (int, MAX (rows, 1));
   for (int i = 0; i < rows; i++) {
@@ -110,6 +111,14 @@ funad_memory_bank_build (FunadModel *m, const float *features, const int *images
   g_free (group);
   g_free (kept);
   return bank_group;
+}
+
+void
+funad_bank_row_norms (const float *rows, const float *floor, int n, int dim, float *out)
+{
+  funad_squared_norms (rows, n, dim, out);
+  for (int i = 0; floor && i < n; i++)
+    out[i] += floor[i] * floor[i];
 }
 
 void
@@ -130,8 +139,11 @@ funad_memory_bank_score (const FunadModel *m, const float *features, int P, int 
     for (int i = 0; i < P; i++)
       own[i] = group;
   }
-  funad_knn (features, P, m->bank, m->bank_rows, m->backbone.dim, 1, own,
-             own ? bank_group : NULL, exclude_within, scores, nn);
+  float *norms = g_new (float, MAX (m->bank_rows, 1));
+  funad_bank_row_norms (m->bank, m->bank_floor, m->bank_rows, m->backbone.dim, norms);
+  funad_knn_normed (features, P, m->bank, norms, m->bank_rows, m->backbone.dim, 1, own,
+                    own ? bank_group : NULL, exclude_within, scores, nn);
+  g_free (norms);
   /* No neighbour (a non-finite feature, or every bank row left out) scores as far as a float
    * allows while staying finite, so the map's blur cannot turn it into NaN. */
   for (int i = 0; i < P; i++)

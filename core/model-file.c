@@ -19,6 +19,8 @@
 #define MAX_HIDDEN 4096
 /* The one calibration this build knows (calibration.c), as the metadata names it. */
 #define CELL_CALIBRATION "cell-robust-z"
+/* Bank rows scored at sqrt(d^2 + floor^2) (funad_bank_row_norms). */
+#define BANK_FLOOR "per-row-offset"
 #define MAX_SCORER_FLOATS (64u << 20)  /* grid^2 x dim of one frame's features, at most */
 #define MAX_METADATA_MAGNITUDE 1e15  /* a number in the metadata beyond this is corrupt, as a
                                       * tensor value is (safetensors.c) */
@@ -86,6 +88,8 @@ model_tensors (FunadModel *m)
   }
   if (m->scorer == FUNAD_SCORER_MEMORY_BANK) {
     spec_add (specs, g_strdup ("scorer.bank"), m->bank, 2, m->bank_rows, bb->dim);
+    if (m->bank_floor)
+      spec_add (specs, g_strdup ("scorer.bank_floor"), m->bank_floor, 1, m->bank_rows, 0);
     return specs;
   }
   for (int l = 0; l < FUNAD_MLP_LAYERS; l++) {
@@ -179,6 +183,10 @@ funad_model_save (const FunadModel *model, const char *path, GError **error)
   } else {
     metadata_int (meta, "bank_rows", m->bank_rows);
   }
+  if (m->bank_floor)
+    g_hash_table_replace (meta, g_strdup ("bank_floor"), g_strdup (BANK_FLOOR));
+  else
+    g_hash_table_remove (meta, "bank_floor");
   if (m->cell_scale)
     g_hash_table_replace (meta, g_strdup ("calibration"), g_strdup (CELL_CALIBRATION));
   else
@@ -479,6 +487,12 @@ funad_model_load (const char *path, GError **error)
       FAIL (FUNAD_ERROR_CORRUPT, "metadata 'bank_rows' is larger than the file");
     m->bank_rows = rows;
     m->bank = g_new (float, (gsize) rows * m->backbone.dim);
+    /* Models from before the floors say nothing: every row trusted alike. */
+    const char *floor = funad_model_get_metadata (m, "bank_floor");
+    if (floor && strcmp (floor, BANK_FLOOR) != 0)
+      FAIL (FUNAD_ERROR_VERSION, "bank floor '%s' is not supported by this build", floor);
+    if (floor)
+      m->bank_floor = g_new (float, rows);
   }
 
   /* FUN-AD files before patch_scores held sigmoid scores, and thresholds to match. */
@@ -532,6 +546,10 @@ funad_model_load (const char *path, GError **error)
         || !isfinite (m->cell_offset[c]))
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.cell_scale' or 'scorer.cell_offset' holds a "
             "non-positive or non-finite value");
+  for (int j = 0; m->bank_floor && j < m->bank_rows; j++)
+    if (!(m->bank_floor[j] >= 0.f) || !isfinite (m->bank_floor[j]))
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.bank_floor' holds a negative or non-finite "
+            "value");
   for (int j = 0; m->appearance.n_frames && j < m->appearance.dim; j++)
     if (!(m->appearance.std[j] >= 0.f))
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.appearance_std' holds a negative value");

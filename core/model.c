@@ -29,6 +29,7 @@ funad_model_unref (FunadModel *model)
   funad_backbone_clear (&model->backbone);
   funad_mlp_clear (&model->mlp);
   g_free (model->bank);
+  g_free (model->bank_floor);
   g_free (model->cell_offset);
   g_free (model->cell_scale);
   funad_appearance_clear (&model->appearance);
@@ -43,8 +44,8 @@ funad_model_bank_index (const FunadModel *model)
   FunadModel *m = (FunadModel *) model;   /* a cache: the model stays the same model */
   if (g_once_init_enter (&m->bank_index_once)) {
     if (m->scorer == FUNAD_SCORER_MEMORY_BANK && m->bank)
-      m->bank_index = funad_bank_index_new (m->bank, m->bank_rows, m->backbone.dim,
-                                            funad_bank_index_default_probes ());
+      m->bank_index = funad_bank_index_new (m->bank, m->bank_floor, m->bank_rows,
+                                            m->backbone.dim, funad_bank_index_default_probes ());
     g_once_init_leave (&m->bank_index_once, 1);
   }
   return m->bank_index;

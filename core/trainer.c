@@ -69,6 +69,8 @@ funad_train_default_params (void)
     .typical_z = 0.f,
     .appearance_z = 1.5f,
     .appearance_rounds = 1,
+    .bank_floor = 0.f,
+    .bank_floor_z = 1.f,
     .appearance_weight = 0.5f,
     .input_size = 224,
     .seed = 0,
@@ -150,6 +152,8 @@ funad_train_params_check (const FunadTrainParams *p, GError **error)
            || !(p->learning_rate > 0.f) || p->smooth_weight < 0.f || p->bank_size < 2
            || p->bank_size > (1 << 22) || p->outlier_z < 0.f || p->typical_z < 0.f
            || p->appearance_z < 0.f || p->appearance_rounds < 1 || p->appearance_rounds > 10
+           || !(p->bank_floor >= 0.f && p->bank_floor <= FUNAD_MAX_BANK_FLOOR)
+           || !(p->bank_floor_z >= 0.f && p->bank_floor_z <= 100.f)
            || !(p->appearance_weight >= 0.f
                 && p->appearance_weight <= FUNAD_MAX_APPEARANCE_WEIGHT)
            || !(p->synthetic_fraction >= 0.f && p->synthetic_fraction <= 1.f)
@@ -245,6 +249,9 @@ typedef struct {
   FunadMlp *mlp;
   gboolean *pseudo_frames; /* FUN-AD: the frames any patch was pseudo-labelled anomalous in */
   gboolean *teacher_frames; /* FUN-AD, taught: the frames the teacher trusted (NULL: all) */
+  float *look_z;         /* each frame's appearance as a robust z (NULL: not measured, or it
+                          * does not vary) */
+  gboolean *own_score_out; /* the frames typical_z's own-score cut left out (NULL: none) */
 } Run;
 
 static void
@@ -680,22 +687,27 @@ reference_sample (Run *r, const gboolean *atypical, float **rows, int **frames)
   return count;
 }
 
-/* Replaces each of the count sampled rows by the bank row nearest it. The element meets the
- * bank, not the training patches: the sample may give back what a left-out window's bank rows
- * covered for the other frames, never closer cover than the bank gives a new frame. (Raw
+/* Replaces each of the count sampled rows by the bank row nearest it, and gives that row's
+ * floor (0: none). The element meets the bank, not the training patches: the sample may give
+ * back what a left-out window's bank rows covered for the other frames, never closer cover
+ * than the bank gives a new frame. (Raw
  * patches did: with --bank-size 2000 on 300 demo frames the threshold stayed where 40,000
  * rows put it, and 42 of 44 normal test frames were flagged.) A row with no neighbour (a
  * non-finite feature) stays as it is. */
 static void
-sample_as_bank_rows (const FunadModel *m, float *rows, int count)
+sample_as_bank_rows (const FunadModel *m, float *rows, int count, float *floor)
 {
   int D = m->backbone.dim;
   float *distance = g_new (float, MAX (count, 1));
   int *nearest = g_new (int, MAX (count, 1));
   funad_knn (rows, count, m->bank, m->bank_rows, D, 1, NULL, NULL, 0, distance, nearest);
-  for (int c = 0; c < count; c++)
-    if (nearest[c] >= 0)
+  for (int c = 0; c < count; c++) {
+    floor[c] = 0.f;
+    if (nearest[c] >= 0) {
       memcpy (rows + (gsize) c * D, m->bank + (gsize) nearest[c] * D, D * sizeof (float));
+      floor[c] = m->bank_floor ? m->bank_floor[nearest[c]] : 0.f;
+    }
+  }
   g_free (nearest);
   g_free (distance);
 }
@@ -725,11 +737,15 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
   /* Consecutive video frames are near-copies: a frame scored against its neighbours would look
    * more normal than any new frame. So the frames nearest in order are left out too. */
   int window = r->n / LOO_WINDOW_DIVISOR;
-  float *reference = NULL, *distance = NULL;
+  float *reference = NULL, *reference_norms = NULL, *distance = NULL;
   int *reference_frame = NULL, *own = NULL, *nearest = NULL, n_reference = 0;
   if (bank) {
     n_reference = reference_sample (r, atypical, &reference, &reference_frame);
-    sample_as_bank_rows (m, reference, n_reference);
+    float *floor = g_new (float, MAX (n_reference, 1));
+    sample_as_bank_rows (m, reference, n_reference, floor);
+    reference_norms = g_new (float, MAX (n_reference, 1));
+    funad_bank_row_norms (reference, floor, n_reference, r->D, reference_norms);
+    g_free (floor);
     distance = g_new (float, r->P);
     own = g_new (int, r->P);
     nearest = g_new (int, r->P);
@@ -744,8 +760,8 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
       funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, window, row);
       for (int j = 0; j < r->P; j++)
         own[j] = i;
-      funad_knn (patch_row (r, i, 0), r->P, reference, n_reference, r->D, 1, own,
-                 reference_frame, window, distance, nearest);
+      funad_knn_normed (patch_row (r, i, 0), r->P, reference, reference_norms, n_reference,
+                        r->D, 1, own, reference_frame, window, distance, nearest);
       for (int j = 0; j < r->P; j++)
         if (isfinite (distance[j]))
           row[j] = MIN (row[j], sqrtf (distance[j]));
@@ -769,6 +785,7 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
   g_free (own);
   g_free (distance);
   g_free (reference_frame);
+  g_free (reference_norms);
   g_free (reference);
   g_free (patch);
   return count;
@@ -827,7 +844,7 @@ static char *
 summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop_reason,
               int bank_size, int n_candidates, double flagged, double median, double mad,
               const int *left_out, int n_left_out, const gboolean *pseudo_frames,
-              int appearance_frames)
+              int appearance_frames, int floored_frames, double typical_distance)
 {
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
@@ -891,7 +908,15 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK && (p->typical_z > 0.f || p->appearance_z > 0.f))
     ADD_STR ("typical_rule", "left out: bank score above median + typical_z * 1.4826 * MAD, "
              "or appearance (third nearest frame, block by block) above median + appearance_z "
-             "* 1.4826 * MAD, of the training frames' (a z of 0: that score not used)");
+             "* 1.4826 * MAD, of the training frames' (a z of 0: that score not used); with "
+             "bank floors, frames left out by appearance stay in the bank, floored");
+  if (p->scorer == FUNAD_SCORER_MEMORY_BANK) {
+    ADD_DBL ("bank_floor", p->bank_floor);
+    ADD_DBL ("bank_floor_z", p->bank_floor_z);
+    /* How many frames' bank rows have a floor, and its unit (0: no floors). */
+    ADD_INT ("floored_frames", floored_frames);
+    ADD_DBL ("typical_distance", typical_distance);
+  }
   /* FUN-AD's own settings only where they acted: a memory bank's summary listed them too, and
    * read as if it had been trained with them. */
   if (p->scorer == FUNAD_SCORER_FUNAD) {
@@ -942,10 +967,61 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
   g_free (patch);
   g_free (group);
   g_clear_pointer (&m->bank, g_free);
+  g_clear_pointer (&m->bank_floor, g_free);
   g_clear_pointer (&m->cell_offset, g_free);
   g_clear_pointer (&m->cell_scale, g_free);
   m->bank_rows = 0;
   funad_model_reset_bank_index (m);
+}
+
+#define FLOOR_SAMPLE_FRAMES 24  /* frames whose leave-out distances set the floors' unit */
+
+/* The bank's floors (FunadTrainParams.bank_floor): a row of a frame whose appearance z is
+ * above floor_z scores at least bank_floor x (z - floor_z) typical distances, the typical
+ * distance being the median leave-out distance to the bank of the patches of a few evenly
+ * spaced frames below floor_z. So a frame that looks a little unusual (on the magnetic tiles,
+ * mostly normal at r = 0) still vouches for what it shows, nearly as closely as any, and one
+ * that looks very unusual (mostly defective) hardly: leaving them all out of the bank cost the
+ * rare normal ones' look-alikes. Writes the typical distance; returns how many frames have a
+ * floor. */
+static int
+set_bank_floors (Run *r, FunadModel *m, const int *bank_group, double *typical_distance)
+{
+  const FunadTrainParams *p = &r->t->params;
+  int n_below = 0, window = r->n / LOO_WINDOW_DIVISOR;
+  for (int i = 0; i < r->n; i++)
+    n_below += r->look_z[i] <= p->bank_floor_z;
+  int want = MIN (n_below, FLOOR_SAMPLE_FRAMES), got = 0;
+  float *distance = g_new (float, (gsize) MAX (want, 1) * r->P);
+  for (int i = 0, k = 0; i < r->n && got < want; i++)
+    if (r->look_z[i] <= p->bank_floor_z && k++ == (int) ((gint64) got * n_below / want))
+      funad_memory_bank_score (m, patch_row (r, i, 0), r->P, i, bank_group, window,
+                               distance + (gsize) got++ * r->P);
+  gsize n_finite = 0;
+  for (gsize c = 0; c < (gsize) got * r->P; c++)
+    if (distance[c] < FUNAD_SCORE_UNREACHABLE)
+      distance[n_finite++] = distance[c];
+  /* None below floor_z, or no distance at all: the floors have no unit, so none is set. */
+  double unit = n_finite ? funad_quantile (distance, n_finite, 0.5) : 0.0;
+  g_free (distance);
+  *typical_distance = unit;
+  gboolean *floored = g_new0 (gboolean, r->n);
+  m->bank_floor = g_new0 (float, MAX (m->bank_rows, 1));
+  for (int j = 0; j < m->bank_rows && unit > 0.0; j++) {
+    double above = r->look_z[bank_group[j]] - p->bank_floor_z;
+    if (above > 0.0) {
+      m->bank_floor[j] = (float) (p->bank_floor * unit * above);
+      floored[bank_group[j]] = TRUE;
+    }
+  }
+  int count = 0;
+  for (int i = 0; i < r->n; i++)
+    count += floored[i];
+  g_free (floored);
+  if (count == 0)  /* a model like one built without floors */
+    g_clear_pointer (&m->bank_floor, g_free);
+  funad_model_reset_bank_index (m);
+  return count;
 }
 
 /* The images the training set itself marks as typical, in the spirit of FUN-AD's IRMB (a bank
@@ -971,10 +1047,22 @@ typical_images (Run *r, FunadModel *m, int *kept)
     look = g_new (float, r->n);
     funad_appearance_outlier_scores (r->features, NULL, r->n, m->grid, r->D,
                                      r->n / LOO_WINDOW_DIVISOR, look);
-    double look_mad;
-    look_cut = funad_robust_cut (look, r->n, p->appearance_z, NULL, &look_mad);
-    if (!(look_mad > 0.0))
+    double look_median, look_mad;
+    look_cut = funad_robust_cut (look, r->n, p->appearance_z, &look_median, &look_mad);
+    if (!(look_mad > 0.0)) {
       look_cut = INFINITY;
+    } else {
+      g_free (r->look_z);
+      r->look_z = g_new (float, r->n);
+      for (int i = 0; i < r->n; i++)
+        r->look_z[i] = (float) ((look[i] - look_median) / (1.4826 * look_mad));
+    }
+  }
+  if (scores) {
+    g_free (r->own_score_out);
+    r->own_score_out = g_new (gboolean, r->n);
+    for (int i = 0; i < r->n; i++)
+      r->own_score_out[i] = !(scores[i] <= cut);
   }
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
@@ -1162,11 +1250,12 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   m->logit_scores = p->scorer == FUNAD_SCORER_FUNAD;
 
   Run r = { t, progress, user_data, g_rand_new_with_seed_array (seed, 2), t->n_images,
-            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp, NULL, NULL };
+            m->grid * m->grid, m->backbone.dim, NULL, m, &m->mlp, NULL, NULL, NULL, NULL };
   r.features = g_new (float, (gsize) r.n * r.P * r.D);
   const char *stop_reason = "no training (memory bank)";
   int epochs_run = 0, bank_rows = 0, n_candidates = r.n;
-  int *bank_group = NULL, *left_out = NULL, n_left_out = 0;
+  int *bank_group = NULL, *left_out = NULL, n_left_out = 0, floored_frames = 0;
+  double typical_distance = 0.0;
   FunadModel *result = NULL;
   if (!learn_backbone (&r, m, error))
     goto out;
@@ -1179,11 +1268,26 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
         g_free (kept);
         goto out;
       }
-      bank_group = funad_memory_bank_build (m, r.features, kept, n_kept, r.P, p->bank_size,
+      /* With floors, the frames the appearance left out stay in the bank, floored. */
+      gboolean floors = p->bank_floor > 0.f && r.look_z;
+      int *in_bank = kept, n_in = n_kept;
+      if (floors) {
+        in_bank = g_new (int, r.n);
+        n_in = 0;
+        for (int i = 0; i < r.n; i++)
+          if (!r.own_score_out || !r.own_score_out[i])
+            in_bank[n_in++] = i;
+      }
+      bank_group = funad_memory_bank_build (m, r.features, in_bank, n_in, r.P, p->bank_size,
                                             p->outlier_z, r.rng, &t->cancelled);
       for (int j = 0; j < m->bank_rows; j++)
-        bank_group[j] = kept[bank_group[j]];
-      n_candidates = n_kept;
+        bank_group[j] = in_bank[bank_group[j]];
+      if (floors) {
+        g_free (in_bank);
+        if (!cancelled (&r, error))
+          floored_frames = set_bank_floors (&r, m, bank_group, &typical_distance);
+      }
+      n_candidates = n_kept;  /* the frames trusted as normal, floored ones not among them */
       left_out = g_new (int, MAX (r.n - n_kept, 1));
       for (int i = 0, k = 0; i < r.n; i++) {
         if (k < n_kept && kept[k] == i)
@@ -1236,7 +1340,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     flagged += scores[i] > m->threshold;
   char *summary = summary_json (p, r.n, epochs_run, stop_reason, bank_rows, n_candidates,
                                 (double) flagged / scored, median, mad, left_out, n_left_out,
-                                r.pseudo_frames, m->appearance.n_frames);
+                                r.pseudo_frames, m->appearance.n_frames, floored_frames,
+                                typical_distance);
   funad_model_set_metadata (m, "training_summary", summary);
   g_free (summary);
   g_free (scores);
@@ -1247,6 +1352,8 @@ out:
   g_free (bank_group);
   g_free (r.pseudo_frames);
   g_free (r.teacher_frames);
+  g_free (r.look_z);
+  g_free (r.own_score_out);
   g_free (r.features);
   g_rand_free (r.rng);
   funad_model_unref (m);

@@ -36,8 +36,10 @@ clustered_set (guint32 seed, int rows, int nq, float **bank, float **q)
   g_rand_free (rng);
 }
 
+/* Squared distance to the nearest row, each row's floor (NULL: none) added squared. */
 static void
-exact_nearest (const float *q, int nq, const float *bank, int rows, float *out)
+exact_nearest (const float *q, int nq, const float *bank, const float *floor, int rows,
+               float *out)
 {
   for (int i = 0; i < nq; i++) {
     double best = INFINITY;
@@ -47,6 +49,8 @@ exact_nearest (const float *q, int nq, const float *bank, int rows, float *out)
         double diff = q[(gsize) i * D + j] - bank[(gsize) r * D + j];
         s += diff * diff;
       }
+      if (floor)
+        s += (double) floor[r] * floor[r];
       best = MIN (best, s);
     }
     out[i] = (float) best;
@@ -60,9 +64,9 @@ test_index_against_exact (void)
   float *bank, *q;
   clustered_set (7, rows, nq, &bank, &q);
   float *exact = g_new (float, nq), *got = g_new (float, nq);
-  exact_nearest (q, nq, bank, rows, exact);
+  exact_nearest (q, nq, bank, NULL, rows, exact);
 
-  FunadBankIndex *index = funad_bank_index_new (bank, rows, D, 4);
+  FunadBankIndex *index = funad_bank_index_new (bank, NULL, rows, D, 4);
   g_assert_nonnull (index);
   g_assert_cmpint (index->cell_start[index->n_cells], ==, rows);
   double flops = funad_bank_index_search (index, q, nq, got);
@@ -77,7 +81,7 @@ test_index_against_exact (void)
   funad_bank_index_free (index);
 
   /* Probing every cell is exact search. */
-  index = funad_bank_index_new (bank, rows, D, 4);
+  index = funad_bank_index_new (bank, NULL, rows, D, 4);
   index->n_probe = index->n_cells;
   funad_bank_index_search (index, q, nq, got);
   for (int i = 0; i < nq; i++)
@@ -86,23 +90,85 @@ test_index_against_exact (void)
 
   /* A non-finite query has no neighbour; the others are unaffected. */
   q[0] = NAN;
-  index = funad_bank_index_new (bank, rows, D, 4);
+  index = funad_bank_index_new (bank, NULL, rows, D, 4);
   funad_bank_index_search (index, q, 2, got);
   g_assert_true (isinf (got[0]));
   g_assert_true (isfinite (got[1]));
   funad_bank_index_free (index);
 
   /* Too small a bank, or no probes asked for: exact search. */
-  g_assert_null (funad_bank_index_new (bank, 500, D, 4));
-  g_assert_null (funad_bank_index_new (bank, rows, D, 0));
+  g_assert_null (funad_bank_index_new (bank, NULL, 500, D, 4));
+  g_assert_null (funad_bank_index_new (bank, NULL, rows, D, 0));
   g_free (got);
   g_free (exact);
   g_free (q);
   g_free (bank);
 }
 
-/* A model whose bank is large enough to be indexed, then the same frames scored by one
- * thread and by 2 and 3 (uneven bands): maps and scores agree. */
+/* Rows with a floor (a frame the training set found atypical) score at sqrt(d^2 + floor^2):
+ * the index probing every cell, the exact search of the memory bank and a brute-force
+ * reference agree, a query on top of a floored row scores its floor, and with a few probes the
+ * index still never returns less than the exact answer. */
+static void
+test_floors (void)
+{
+  const int rows = 6000, nq = 300;
+  float *bank, *q;
+  clustered_set (11, rows, nq, &bank, &q);
+  float *floor = g_new0 (float, rows);
+  GRand *rng = g_rand_new_with_seed (3);
+  for (int r = 0; r < rows; r += 3)
+    floor[r] = (float) g_rand_double_range (rng, 0.0, 2.0);
+  g_rand_free (rng);
+  /* Query 0 sits on row 0 (floored), far from every other row. */
+  for (int j = 0; j < D; j++) {
+    bank[j] = 100.f + j;
+    q[j] = bank[j];
+  }
+  floor[0] = 1.5f;
+  float *exact = g_new (float, nq), *got = g_new (float, nq), *plain = g_new (float, nq);
+  exact_nearest (q, nq, bank, floor, rows, exact);
+  exact_nearest (q, nq, bank, NULL, rows, plain);
+  int raised = 0;
+  for (int i = 0; i < nq; i++)
+    raised += exact[i] > plain[i] + 1e-3f * (1 + plain[i]);
+  g_assert_cmpint (raised, >, nq / 10);   /* the floors matter to this set */
+
+  FunadBankIndex *index = funad_bank_index_new (bank, floor, rows, D, 4);
+  funad_bank_index_search (index, q, nq, got);
+  for (int i = 0; i < nq; i++)
+    g_assert_cmpfloat (got[i], >=, exact[i] - 1e-3f * (1 + exact[i]));
+  index->n_probe = index->n_cells;
+  funad_bank_index_search (index, q, nq, got);
+  for (int i = 0; i < nq; i++)
+    g_assert_cmpfloat (fabsf (got[i] - exact[i]), <=, 1e-3f * (1 + exact[i]));
+  g_assert_cmpfloat (fabsf (sqrtf (got[0]) - 1.5f), <, 1e-3f);
+  funad_bank_index_free (index);
+
+  /* The memory bank's exact search (the trainer's path) agrees. */
+  FunadModel *m = funad_model_new_empty ();
+  m->scorer = FUNAD_SCORER_MEMORY_BANK;
+  m->backbone.dim = D;
+  m->bank = g_memdup2 (bank, (gsize) rows * D * sizeof (float));
+  m->bank_floor = g_memdup2 (floor, rows * sizeof (float));
+  m->bank_rows = rows;
+  /* Scored as a training frame (group 0) whose window holds no bank row: exact search. */
+  int *bank_group = g_new (int, rows);
+  for (int r = 0; r < rows; r++)
+    bank_group[r] = 1000;
+  funad_memory_bank_score (m, q, nq, 0, bank_group, 0, got);
+  g_free (bank_group);
+  for (int i = 0; i < nq; i++)
+    g_assert_cmpfloat (fabsf (got[i] * got[i] - exact[i]), <=, 1e-3f * (1 + exact[i]));
+  funad_model_unref (m);
+  g_free (plain);
+  g_free (got);
+  g_free (exact);
+  g_free (floor);
+  g_free (q);
+  g_free (bank);
+}
+
 /* A row so large that its squared distances overflow to infinity (a corrupt bank the loader
  * would now refuse; the index must not trust the loader) still gets a cell: building the index
  * and searching it stay in bounds (under ASan: no write before the cells' counts). */
@@ -115,7 +181,7 @@ test_far_row (void)
   for (int k = 0; k < rows; k += 1500)
     for (int j = 0; j < D; j++)
       bank[(gsize) k * D + j] = 1e20f;
-  FunadBankIndex *index = funad_bank_index_new (bank, rows, D, 4);
+  FunadBankIndex *index = funad_bank_index_new (bank, NULL, rows, D, 4);
   g_assert_nonnull (index);
   g_assert_cmpint (index->cell_start[index->n_cells], ==, rows);
   float *got = g_new (float, nq);
@@ -128,6 +194,8 @@ test_far_row (void)
   g_free (bank);
 }
 
+/* A model whose bank is large enough to be indexed, then the same frames scored by one
+ * thread and by 2 and 3 (uneven bands): maps and scores agree. */
 static void
 test_threads_agree (void)
 {
@@ -181,6 +249,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bank-index/against-exact", test_index_against_exact);
   g_test_add_func ("/bank-index/far-row", test_far_row);
+  g_test_add_func ("/bank-index/floors", test_floors);
   g_test_add_func ("/scorer/threads-agree", test_threads_agree);
   return g_test_run ();
 }

@@ -192,6 +192,40 @@ test_appearance_reference (void)
   g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.95);
 }
 
+/* Bank floors: the frames the appearance leaves out stay in the bank, and only their rows get
+ * a floor (here exactly the 3 defective frames: floors start at the cut); the frames trusted as
+ * normal, the threshold's and the appearance term's, are still the other 37; the model still
+ * finds held-out defects; with floors off, no floor is stored. */
+static void
+test_bank_floors (void)
+{
+  FunadTrainParams p = small_params ();
+  p.neighbourhood = 0;   /* as test_typical_images: one small defect stays above the cut */
+  p.appearance_z = 3.f;
+  p.bank_floor = 2.f;
+  p.bank_floor_z = 3.f;
+  FunadModel *m = contaminated_model (&p);
+  g_assert_cmpint (summary_int (m, "floored_frames"), ==, 3);
+  g_assert_cmpint (summary_int (m, "candidate_normals"), ==, 37);
+  g_assert_cmpint (m->appearance.n_frames, ==, 37);
+  g_assert_nonnull (m->bank_floor);
+  int floored = 0;
+  for (int j = 0; j < m->bank_rows; j++) {
+    g_assert_true (m->bank_floor[j] >= 0.f && isfinite (m->bank_floor[j]));
+    floored += m->bank_floor[j] > 0.f;
+  }
+  /* Each frame gives at most twice its share of the bank (memory-bank.c's cap). */
+  g_assert_cmpint (floored, >, 0);
+  g_assert_cmpint (floored, <=, 3 * 2 * (m->bank_rows / 40 + 1));
+  funad_model_unref (m);
+  g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.95);
+  p.bank_floor = 0.f;
+  m = contaminated_model (&p);
+  g_assert_null (m->bank_floor);
+  g_assert_cmpint (summary_int (m, "floored_frames"), ==, 0);
+  funad_model_unref (m);
+}
+
 /* FUN-AD's discriminator, taught only by its own pseudo-labels, finds them too. */
 static void
 test_funad_learns (void)
@@ -491,6 +525,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/small-bank-threshold", test_small_bank_threshold);
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/appearance-reference", test_appearance_reference);
+  g_test_add_func ("/trainer/bank-floors", test_bank_floors);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
   g_test_add_func ("/trainer/funad-pseudo-label-rules", test_funad_pseudo_label_rules);
   g_test_add_func ("/trainer/funad-pseudo-label-gate", test_funad_pseudo_label_gate);

@@ -507,6 +507,7 @@ main (int argc, char **argv)
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double appearance_z = params.appearance_z, appearance_weight = params.appearance_weight;
   int appearance_rounds = params.appearance_rounds;
+  double bank_floor = params.bank_floor, bank_floor_z = params.bank_floor_z;
   double synthetic_fraction = params.synthetic_fraction, synthetic_scale = params.synthetic_scale;
   double pseudo_label_z = params.pseudo_label_z;
   double dedup = DEFAULT_DEDUP;
@@ -558,6 +559,14 @@ main (int argc, char **argv)
                                                   "of them scores higher everywhere; 0 to 100 "
                                                   "(default %g; 0: patch scores alone)",
                                                   params.appearance_weight);
+  char *floor_help = g_strdup_printf ("Memory bank: keep the frames --appearance-z leaves "
+                                      "out in the bank, but a patch there of a frame whose "
+                                      "appearance z is above --bank-floor-z counts as at least F "
+                                      "typical patch distances away per z above it, 0 to 100 "
+                                      "(default %g; 0: those frames are left out of the bank)",
+                                      params.bank_floor);
+  char *floor_z_help = g_strdup_printf ("Memory bank: the appearance z where --bank-floor "
+                                        "starts, 0 to 100 (default %g)", params.bank_floor_z);
   char *dedup_help = g_strdup_printf ("Drop a frame whose 32x32 grey thumbnail differs from "
                                       "the last kept frame's by less than T grey levels (mean "
                                       "absolute difference; default %g; 0 keeps all)",
@@ -597,6 +606,8 @@ main (int argc, char **argv)
     { "appearance-rounds", 0, 0, G_OPTION_ARG_INT, &appearance_rounds, rounds_help, "N" },
     { "appearance-weight", 0, 0, G_OPTION_ARG_DOUBLE, &appearance_weight,
       appearance_weight_help, "W" },
+    { "bank-floor", 0, 0, G_OPTION_ARG_DOUBLE, &bank_floor, floor_help, "F" },
+    { "bank-floor-z", 0, 0, G_OPTION_ARG_DOUBLE, &bank_floor_z, floor_z_help, "Z" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, epochs_help, "N" },
     { "no-teacher", 0, 0, G_OPTION_ARG_NONE, &no_teacher, "FUN-AD ablation: IRMB starts from all "
       "images and keeps min-max-normalised scores below 0.5, as the reference does (default: "
@@ -655,6 +666,8 @@ main (int argc, char **argv)
   g_free (typical_help);
   g_free (appearance_help);
   g_free (appearance_weight_help);
+  g_free (floor_help);
+  g_free (floor_z_help);
   g_free (dedup_help);
   if (cli_fail_non_finite (entries))
     return EXIT_FAILURE;
@@ -711,6 +724,8 @@ main (int argc, char **argv)
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must be numbers, 0 or more");
   if (!(appearance_weight >= 0 && appearance_weight <= 100))
     return cli_fail ("--appearance-weight must be between 0 and 100");
+  if (!(bank_floor >= 0 && bank_floor <= 100) || !(bank_floor_z >= 0 && bank_floor_z <= 100))
+    return cli_fail ("--bank-floor and --bank-floor-z must be between 0 and 100");
   if (appearance_rounds < 1 || appearance_rounds > 10)
     return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
@@ -740,6 +755,8 @@ main (int argc, char **argv)
   params.appearance_z = (float) appearance_z;
   params.appearance_rounds = appearance_rounds;
   params.appearance_weight = (float) appearance_weight;
+  params.bank_floor = (float) bank_floor;
+  params.bank_floor_z = (float) bank_floor_z;
   params.use_irmb = !no_irmb;
   params.use_teacher = !no_teacher;
   params.use_synthetic = !no_synthetic;
