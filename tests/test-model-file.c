@@ -336,8 +336,8 @@ test_appearance (void)
 }
 
 /* Bank floors survive a save and load bit for bit and raise the score a frame gets; a file
- * whose floor is negative or not a number (the reader's own check), or whose metadata names a floor rule this build does
- * not know, is refused. A model without floors stores none. */
+ * whose floor is negative or not a number (the reader's own check), or whose metadata names a
+ * floor rule this build does not know, is refused. A model without floors stores none. */
 static void
 test_bank_floor (void)
 {
