@@ -20,8 +20,9 @@
 /* Metadata keys in the order they are printed; missing ones are left out. */
 static const char *const keys[] = {
   "format", "format_version", "backbone", "channels", "scorer", "input_size", "grid",
-  "n_scales", "dict_size", "feature_dim", "input_mean", "input_std", "bank_rows", "hidden1",
-  "hidden2", "calibration", "appearance_frames", "appearance_weight", "threshold", NULL
+  "n_scales", "dict_size", "feature_dim", "input_mean", "input_std", "bank_rows", "bank_floor",
+  "hidden1", "hidden2", "calibration", "appearance_frames", "appearance_weight", "threshold",
+  NULL
 };
 
 /* What the backbone needs to run; the builtin one is inside the file, a pretrained one's
