@@ -194,15 +194,15 @@ typedef struct {
                           * used */
   int appearance_rounds; /* the kept images compared again among themselves, against the first
                           * cut, up to this many rounds in all (1: once) */
-  float bank_floor;      /* the images appearance_z leaves out stay in the bank, but a bank row
-                          * of an image whose appearance z is above bank_floor_z scores at least
-                          * bank_floor x (z - bank_floor_z) typical patch distances; 0: they
-                          * are left out of the bank */
-  float bank_floor_z;
   float appearance_weight; /* every scored frame's appearance (block by block against the
                           * images the bank was built from or FUN-AD's teacher kept:
                           * appearance.c) as a robust z, times this, is added to its patch
                           * scores; 0: patch scores alone */
+  float bank_floor;      /* the images appearance_z's first cut leaves out stay in the bank, but
+                          * a bank row of an image whose appearance z is above bank_floor_z
+                          * scores at least bank_floor x (z - bank_floor_z) typical patch
+                          * distances; 0 (or a typical distance of 0): they are left out */
+  float bank_floor_z;    /* the appearance z where the floor starts */
 } FunadTrainParams;
 
 FunadTrainParams funad_train_default_params (void);

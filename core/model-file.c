@@ -547,9 +547,8 @@ funad_model_load (const char *path, GError **error)
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.cell_scale' or 'scorer.cell_offset' holds a "
             "non-positive or non-finite value");
   for (int j = 0; m->bank_floor && j < m->bank_rows; j++)
-    if (!(m->bank_floor[j] >= 0.f) || !isfinite (m->bank_floor[j]))
-      FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.bank_floor' holds a negative or non-finite "
-            "value");
+    if (!(m->bank_floor[j] >= 0.f))  /* the reader refused non-finite values already */
+      FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.bank_floor' holds a negative value");
   for (int j = 0; m->appearance.n_frames && j < m->appearance.dim; j++)
     if (!(m->appearance.std[j] >= 0.f))
       FAIL (FUNAD_ERROR_CORRUPT, "tensor 'scorer.appearance_std' holds a negative value");

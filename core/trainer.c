@@ -251,7 +251,8 @@ typedef struct {
   gboolean *teacher_frames; /* FUN-AD, taught: the frames the teacher trusted (NULL: all) */
   float *look_z;         /* each frame's appearance as a robust z (NULL: not measured, or it
                           * does not vary) */
-  gboolean *own_score_out; /* the frames typical_z's own-score cut left out (NULL: none) */
+  gboolean *bank_barred; /* frames kept out of the bank even with floors: those the own-score
+                          * cut or a later appearance round left out (NULL: none) */
 } Run;
 
 static void
@@ -687,20 +688,24 @@ reference_sample (Run *r, const gboolean *atypical, float **rows, int **frames)
   return count;
 }
 
-/* Replaces each of the count sampled rows by the bank row nearest it, and gives that row's
- * floor (0: none). The element meets the bank, not the training patches: the sample may give
- * back what a left-out window's bank rows covered for the other frames, never closer cover
- * than the bank gives a new frame. (Raw
- * patches did: with --bank-size 2000 on 300 demo frames the threshold stayed where 40,000
- * rows put it, and 42 of 44 normal test frames were flagged.) A row with no neighbour (a
+/* Replaces each of the count sampled rows by the bank row nearest it (floors counted, as the
+ * element counts them), and gives that row's floor (0: none). The element meets the bank, not
+ * the training patches: the sample may give back what a left-out window's bank rows covered
+ * for the other frames, never closer cover than the bank gives a new frame. (Raw patches did:
+ * with --bank-size 2000 on 300 demo frames the threshold stayed where 40,000 rows put it, and
+ * 42 of 44 normal test frames were flagged.) A row with no neighbour (a
  * non-finite feature) stays as it is. */
 static void
 sample_as_bank_rows (const FunadModel *m, float *rows, int count, float *floor)
 {
   int D = m->backbone.dim;
   float *distance = g_new (float, MAX (count, 1));
+  float *norms = g_new (float, MAX (m->bank_rows, 1));
   int *nearest = g_new (int, MAX (count, 1));
-  funad_knn (rows, count, m->bank, m->bank_rows, D, 1, NULL, NULL, 0, distance, nearest);
+  funad_bank_row_norms (m->bank, m->bank_floor, m->bank_rows, D, norms);
+  funad_knn_normed (rows, count, m->bank, norms, m->bank_rows, D, 1, NULL, NULL, 0, distance,
+                    nearest);
+  g_free (norms);
   for (int c = 0; c < count; c++) {
     floor[c] = 0.f;
     if (nearest[c] >= 0) {
@@ -844,7 +849,8 @@ static char *
 summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop_reason,
               int bank_size, int n_candidates, double flagged, double median, double mad,
               const int *left_out, int n_left_out, const gboolean *pseudo_frames,
-              int appearance_frames, int floored_frames, double typical_distance)
+              int appearance_frames, int bank_frames, int floored_frames,
+              double typical_distance)
 {
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
@@ -860,6 +866,8 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
   ADD_STR ("stopped", stop_reason);
   ADD_INT ("bank_size", bank_size);
   ADD_INT ("candidate_normals", n_candidates);
+  if (p->scorer == FUNAD_SCORER_MEMORY_BANK)
+    ADD_INT ("bank_frames", bank_frames);  /* the frames the bank was built from */
   if (left_out) {
     /* Which training frames the bank left out as atypical (0-based, in input order). */
     ADD_INT ("left_out_count", n_left_out);
@@ -909,7 +917,8 @@ summary_json (const FunadTrainParams *p, int n, int epochs_run, const char *stop
     ADD_STR ("typical_rule", "left out: bank score above median + typical_z * 1.4826 * MAD, "
              "or appearance (third nearest frame, block by block) above median + appearance_z "
              "* 1.4826 * MAD, of the training frames' (a z of 0: that score not used); with "
-             "bank floors, frames left out by appearance stay in the bank, floored");
+             "bank floors, those the first appearance cut left out stay in the bank, and bank "
+             "rows of frames whose appearance z is above bank_floor_z are floored");
   if (p->scorer == FUNAD_SCORER_MEMORY_BANK) {
     ADD_DBL ("bank_floor", p->bank_floor);
     ADD_DBL ("bank_floor_z", p->bank_floor_z);
@@ -983,11 +992,12 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
  * mostly normal at r = 0) still vouches for what it shows, nearly as closely as any, and one
  * that looks very unusual (mostly defective) hardly: leaving them all out of the bank cost the
  * rare normal ones' look-alikes. Writes the typical distance; returns how many frames have a
- * floor. */
+ * floor, or -1 (no floor set) when the typical distance is 0. */
 static int
 set_bank_floors (Run *r, FunadModel *m, const int *bank_group, double *typical_distance)
 {
   const FunadTrainParams *p = &r->t->params;
+  /* At least half the frames are below floor_z: z is a robust z about their median. */
   int n_below = 0, window = r->n / LOO_WINDOW_DIVISOR;
   for (int i = 0; i < r->n; i++)
     n_below += r->look_z[i] <= p->bank_floor_z;
@@ -1001,13 +1011,16 @@ set_bank_floors (Run *r, FunadModel *m, const int *bank_group, double *typical_d
   for (gsize c = 0; c < (gsize) got * r->P; c++)
     if (distance[c] < FUNAD_SCORE_UNREACHABLE)
       distance[n_finite++] = distance[c];
-  /* None below floor_z, or no distance at all: the floors have no unit, so none is set. */
   double unit = n_finite ? funad_quantile (distance, n_finite, 0.5) : 0.0;
   g_free (distance);
   *typical_distance = unit;
+  /* Most typical patches matched exactly (a still scene): a floor in units of 0 would let the
+   * frames the cut left out vouch for anything they show, so the caller leaves them out. */
+  if (!(unit > 0.0))
+    return -1;
   gboolean *floored = g_new0 (gboolean, r->n);
   m->bank_floor = g_new0 (float, MAX (m->bank_rows, 1));
-  for (int j = 0; j < m->bank_rows && unit > 0.0; j++) {
+  for (int j = 0; j < m->bank_rows; j++) {
     double above = r->look_z[bank_group[j]] - p->bank_floor_z;
     if (above > 0.0) {
       m->bank_floor[j] = (float) (p->bank_floor * unit * above);
@@ -1058,12 +1071,10 @@ typical_images (Run *r, FunadModel *m, int *kept)
         r->look_z[i] = (float) ((look[i] - look_median) / (1.4826 * look_mad));
     }
   }
-  if (scores) {
-    g_free (r->own_score_out);
-    r->own_score_out = g_new (gboolean, r->n);
-    for (int i = 0; i < r->n; i++)
-      r->own_score_out[i] = !(scores[i] <= cut);
-  }
+  g_free (r->bank_barred);
+  r->bank_barred = g_new0 (gboolean, r->n);
+  for (int i = 0; scores && i < r->n; i++)
+    r->bank_barred[i] = !(scores[i] <= cut);
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
     if ((!scores || scores[i] <= cut) && (!look || look[i] <= look_cut))
@@ -1077,9 +1088,12 @@ typical_images (Run *r, FunadModel *m, int *kept)
     funad_appearance_outlier_scores (r->features, kept, n_kept, m->grid, r->D,
                                      n_kept / LOO_WINDOW_DIVISOR, again);
     int still = 0;
-    for (int k = 0; k < n_kept; k++)
+    for (int k = 0; k < n_kept; k++) {
       if (again[k] <= look_cut)
         kept[still++] = kept[k];
+      else  /* found against the kept frames alone, which the floors' z does not see */
+        r->bank_barred[kept[k]] = TRUE;
+    }
     g_free (again);
     if (still == n_kept || still < 2)
       break;
@@ -1255,6 +1269,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
   const char *stop_reason = "no training (memory bank)";
   int epochs_run = 0, bank_rows = 0, n_candidates = r.n;
   int *bank_group = NULL, *left_out = NULL, n_left_out = 0, floored_frames = 0;
+  int bank_frames = 0;
   double typical_distance = 0.0;
   FunadModel *result = NULL;
   if (!learn_backbone (&r, m, error))
@@ -1268,26 +1283,36 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
         g_free (kept);
         goto out;
       }
-      /* With floors, the frames the appearance left out stay in the bank, floored. */
-      gboolean floors = p->bank_floor > 0.f && r.look_z;
-      int *in_bank = kept, n_in = n_kept;
-      if (floors) {
-        in_bank = g_new (int, r.n);
-        n_in = 0;
+      /* With floors, the frames the first appearance cut left out stay in the bank, those
+       * above bank_floor_z floored; without a unit for the floors, they are left out. */
+      if (p->bank_floor > 0.f && r.look_z) {
+        int *in_bank = g_new (int, r.n), n_in = 0;
         for (int i = 0; i < r.n; i++)
-          if (!r.own_score_out || !r.own_score_out[i])
+          if (!r.bank_barred[i])
             in_bank[n_in++] = i;
-      }
-      bank_group = funad_memory_bank_build (m, r.features, in_bank, n_in, r.P, p->bank_size,
-                                            p->outlier_z, r.rng, &t->cancelled);
-      for (int j = 0; j < m->bank_rows; j++)
-        bank_group[j] = in_bank[bank_group[j]];
-      if (floors) {
+        bank_group = funad_memory_bank_build (m, r.features, in_bank, n_in, r.P, p->bank_size,
+                                              p->outlier_z, r.rng, &t->cancelled);
+        for (int j = 0; j < m->bank_rows; j++)
+          bank_group[j] = in_bank[bank_group[j]];
         g_free (in_bank);
-        if (!cancelled (&r, error))
+        bank_frames = n_in;
+        if (!cancelled (&r, NULL)) {
           floored_frames = set_bank_floors (&r, m, bank_group, &typical_distance);
+          if (floored_frames < 0)
+            g_clear_pointer (&bank_group, g_free);
+        }
+        floored_frames = MAX (floored_frames, 0);
       }
-      n_candidates = n_kept;  /* the frames trusted as normal, floored ones not among them */
+      if (!bank_group) {
+        bank_frames = n_kept;
+        bank_group = funad_memory_bank_build (m, r.features, kept, n_kept, r.P, p->bank_size,
+                                              p->outlier_z, r.rng, &t->cancelled);
+        for (int j = 0; j < m->bank_rows; j++)
+          bank_group[j] = kept[bank_group[j]];
+      }
+      /* The frames trusted as normal (the threshold's and the appearance term's); with floors
+       * those between bank_floor_z and appearance_z are among them, floored. */
+      n_candidates = n_kept;
       left_out = g_new (int, MAX (r.n - n_kept, 1));
       for (int i = 0, k = 0; i < r.n; i++) {
         if (k < n_kept && kept[k] == i)
@@ -1299,6 +1324,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     } else {
       bank_group = funad_memory_bank_build (m, r.features, NULL, r.n, r.P, p->bank_size,
                                             p->outlier_z, r.rng, &t->cancelled);
+      bank_frames = r.n;
       left_out = g_new (int, 1);  /* none: listed as such */
     }
     if (cancelled (&r, error))
@@ -1340,8 +1366,8 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
     flagged += scores[i] > m->threshold;
   char *summary = summary_json (p, r.n, epochs_run, stop_reason, bank_rows, n_candidates,
                                 (double) flagged / scored, median, mad, left_out, n_left_out,
-                                r.pseudo_frames, m->appearance.n_frames, floored_frames,
-                                typical_distance);
+                                r.pseudo_frames, m->appearance.n_frames, bank_frames,
+                                floored_frames, typical_distance);
   funad_model_set_metadata (m, "training_summary", summary);
   g_free (summary);
   g_free (scores);
@@ -1353,7 +1379,7 @@ out:
   g_free (r.pseudo_frames);
   g_free (r.teacher_frames);
   g_free (r.look_z);
-  g_free (r.own_score_out);
+  g_free (r.bank_barred);
   g_free (r.features);
   g_rand_free (r.rng);
   funad_model_unref (m);

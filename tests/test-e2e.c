@@ -1821,7 +1821,7 @@ test_options_reject_non_finite_numbers (void)
   const char *train_options[] = { "--duration", "--dedup", "--outlier-z", "--typical-z",
                                   "--appearance-z", "--appearance-weight",
                                   "--synthetic-fraction", "--synthetic-scale",
-                                  "--pseudo-label-z" };
+                                  "--pseudo-label-z", "--bank-floor", "--bank-floor-z" };
   const char *values[] = { "inf", "nan", "-inf" };
 
   for (guint i = 0; i < G_N_ELEMENTS (train_options); i++) {
@@ -1853,7 +1853,8 @@ test_train_rejects_out_of_range_params (void)
   const char *cases[][2] = {
     { "--bank-size", "1" }, { "--bank-size", "4194305" }, { "--synthetic-scale", "1e-50" },
     { "--feature-dim", "2" }, { "--epochs", "-1" }, { "--threads", "65" },
-    { "--threads", "-1" },
+    { "--threads", "-1" }, { "--bank-floor", "1e-50" }, { "--bank-floor", "101" },
+    { "--bank-floor-z", "-1" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {

@@ -192,10 +192,10 @@ test_appearance_reference (void)
   g_assert_cmpfloat (held_out_auroc_with (&p), >, 0.95);
 }
 
-/* Bank floors: the frames the appearance leaves out stay in the bank, and only their rows get
- * a floor (here exactly the 3 defective frames: floors start at the cut); the frames trusted as
- * normal, the threshold's and the appearance term's, are still the other 37; the model still
- * finds held-out defects; with floors off, no floor is stored. */
+/* Bank floors: the frames the appearance leaves out stay in the bank, and the rows of frames
+ * above bank_floor_z get a floor (here, with bank_floor_z at the cut, exactly the 3 defective
+ * frames); the frames trusted as normal, the threshold's and the appearance term's, are still
+ * the other 37; the model still finds held-out defects; with floors off, no floor is stored. */
 static void
 test_bank_floors (void)
 {
@@ -207,6 +207,7 @@ test_bank_floors (void)
   FunadModel *m = contaminated_model (&p);
   g_assert_cmpint (summary_int (m, "floored_frames"), ==, 3);
   g_assert_cmpint (summary_int (m, "candidate_normals"), ==, 37);
+  g_assert_cmpint (summary_int (m, "bank_frames"), ==, 40);
   g_assert_cmpint (m->appearance.n_frames, ==, 37);
   g_assert_nonnull (m->bank_floor);
   int floored = 0;
@@ -223,6 +224,61 @@ test_bank_floors (void)
   m = contaminated_model (&p);
   g_assert_null (m->bank_floor);
   g_assert_cmpint (summary_int (m, "floored_frames"), ==, 0);
+  g_assert_cmpint (summary_int (m, "bank_frames"), ==, 37);
+  funad_model_unref (m);
+
+  /* Frames a later round leaves out (found among the kept frames alone, which the floors' z
+   * does not see) stay out of the bank; those of the first cut stay in. */
+  p.bank_floor = 2.f;
+  p.appearance_z = 1.f;
+  m = contaminated_model (&p);
+  int first_cut = summary_int (m, "left_out_count");
+  g_assert_cmpint (summary_int (m, "bank_frames"), ==, 40);
+  funad_model_unref (m);
+  p.appearance_rounds = 3;
+  m = contaminated_model (&p);
+  int later = summary_int (m, "left_out_count") - first_cut;
+  if (g_test_verbose ())
+    g_printerr ("first cut %d frames, later rounds %d more\n", first_cut, later);
+  g_assert_cmpint (later, >, 0);
+  g_assert_cmpint (summary_int (m, "bank_frames"), ==, 40 - later);
+  funad_model_unref (m);
+}
+
+/* Frames flat grey but for a small noisy window: most patches of a typical frame are matched
+ * exactly, so the floors' unit (the median typical distance) is 0. Floors of 0 would let the
+ * frames the cut leaves out (a window far brighter) vouch for what they show: they are left
+ * out of the bank instead, as without floors. */
+static void
+test_bank_floors_without_unit (void)
+{
+  FunadTrainParams p = small_params ();
+  p.bank_floor = 2.f;
+  FunadTrainer *t = funad_trainer_new (&p);
+  guint8 *rgb = g_new (guint8, W * H * 3);
+  GRand *rng = g_rand_new_with_seed (5);
+  for (int i = 0; i < 40; i++) {
+    memset (rgb, 128, W * H * 3);
+    for (int y = 0; y < 16; y++)
+      for (int x = 0; x < 16; x++)
+        for (int c = 0; c < 3; c++)
+          rgb[(y * W + x) * 3 + c] = (guint8) (g_rand_int_range (rng, 96, 160)
+                                               + (i % 13 == 5 ? 90 : 0));
+    FunadImage im = synthetic_image (rgb, W, H);
+    g_assert_true (funad_trainer_add_frame (t, &im, NULL));
+  }
+  g_rand_free (rng);
+  g_free (rgb);
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, NULL);
+  g_assert_nonnull (m);
+  funad_trainer_free (t);
+  if (g_test_verbose ())
+    g_printerr ("%s\n", funad_model_get_metadata (m, "training_summary"));
+  g_assert_cmpint (summary_int (m, "floored_frames"), ==, 0);
+  g_assert_null (m->bank_floor);
+  int trusted = summary_int (m, "candidate_normals");
+  g_assert_cmpint (trusted, <=, 37);
+  g_assert_cmpint (summary_int (m, "bank_frames"), ==, trusted);
   funad_model_unref (m);
 }
 
@@ -526,6 +582,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/typical-images", test_typical_images);
   g_test_add_func ("/trainer/appearance-reference", test_appearance_reference);
   g_test_add_func ("/trainer/bank-floors", test_bank_floors);
+  g_test_add_func ("/trainer/bank-floors-without-unit", test_bank_floors_without_unit);
   g_test_add_func ("/trainer/funad-learns", test_funad_learns);
   g_test_add_func ("/trainer/funad-pseudo-label-rules", test_funad_pseudo_label_rules);
   g_test_add_func ("/trainer/funad-pseudo-label-gate", test_funad_pseudo_label_gate);

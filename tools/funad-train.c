@@ -37,6 +37,7 @@
 
 #define EXIT_INTERRUPTED 130   /* 128 + SIGINT */
 #define DEFAULT_DEDUP 1.0
+#define UNSET_DOUBLE (-G_MAXDOUBLE)  /* an option not given (cli_fail_non_finite needs finite) */
 
 typedef struct {
   /* settings, fixed before the worker starts */
@@ -507,7 +508,9 @@ main (int argc, char **argv)
   double outlier_z = params.outlier_z, typical_z = params.typical_z, duration = 0;
   double appearance_z = params.appearance_z, appearance_weight = params.appearance_weight;
   int appearance_rounds = params.appearance_rounds;
-  double bank_floor = params.bank_floor, bank_floor_z = params.bank_floor_z;
+  /* bank_floor_z starts unset (a finite value no one types), to warn when given where it does
+   * nothing */
+  double bank_floor = params.bank_floor, bank_floor_z = UNSET_DOUBLE;
   double synthetic_fraction = params.synthetic_fraction, synthetic_scale = params.synthetic_scale;
   double pseudo_label_z = params.pseudo_label_z;
   double dedup = DEFAULT_DEDUP;
@@ -685,6 +688,18 @@ main (int argc, char **argv)
     return cli_fail ("--epochs must not be negative");
   if (feature_dim != G_MININT && (feature_dim < 8 || feature_dim > 4096))
     return cli_fail ("--feature-dim must be between 8 and 4096");
+  if (!(bank_floor == 0 || (bank_floor >= FLT_MIN && bank_floor <= 100)))
+    return cli_fail ("--bank-floor must be 0 or between 1.2e-38 and 100");
+  if (bank_floor_z != UNSET_DOUBLE && !(bank_floor_z >= 0 && bank_floor_z <= 100))
+    return cli_fail ("--bank-floor-z must be between 0 and 100");
+  if (bank_floor > 0 && (funad_scorer || appearance_z == 0))
+    g_printerr ("funad-train: warning: --bank-floor applies to the memory bank with "
+                "--appearance-z above 0 only; ignored\n");
+  else if (bank_floor_z != UNSET_DOUBLE && bank_floor == 0)
+    g_printerr ("funad-train: warning: --bank-floor-z applies with --bank-floor only; "
+                "ignored\n");
+  if (bank_floor_z == UNSET_DOUBLE)
+    bank_floor_z = params.bank_floor_z;
   if (epochs != G_MININT && !funad_scorer)
     g_printerr ("funad-train: warning: --epochs applies to --scorer funad only; ignored\n");
   if ((no_teacher || no_irmb || no_synthetic || no_smoothness) && !funad_scorer)
@@ -724,8 +739,6 @@ main (int argc, char **argv)
     return cli_fail ("--outlier-z, --typical-z and --appearance-z must be numbers, 0 or more");
   if (!(appearance_weight >= 0 && appearance_weight <= 100))
     return cli_fail ("--appearance-weight must be between 0 and 100");
-  if (!(bank_floor >= 0 && bank_floor <= 100) || !(bank_floor_z >= 0 && bank_floor_z <= 100))
-    return cli_fail ("--bank-floor and --bank-floor-z must be between 0 and 100");
   if (appearance_rounds < 1 || appearance_rounds > 10)
     return cli_fail ("--appearance-rounds must be between 1 and 10");
   if (!(synthetic_fraction >= 0 && synthetic_fraction <= 1))
