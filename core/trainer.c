@@ -689,30 +689,30 @@ reference_sample (Run *r, const gboolean *atypical, float **rows, int **frames)
 }
 
 /* Replaces each of the count sampled rows by the bank row nearest it (floors counted, as the
- * element counts them), and gives that row's floor (0: none). The element meets the bank, not
+ * element counts them), and writes the norms to search them with (funad_bank_row_norms': the
+ * row's floor counted). The element meets the bank, not
  * the training patches: the sample may give back what a left-out window's bank rows covered
  * for the other frames, never closer cover than the bank gives a new frame. (Raw patches did:
  * with --bank-size 2000 on 300 demo frames the threshold stayed where 40,000 rows put it, and
  * 42 of 44 normal test frames were flagged.) A row with no neighbour (a
  * non-finite feature) stays as it is. */
 static void
-sample_as_bank_rows (const FunadModel *m, float *rows, int count, float *floor)
+sample_as_bank_rows (const FunadModel *m, float *rows, int count, float *row_norms)
 {
   int D = m->backbone.dim;
   float *distance = g_new (float, MAX (count, 1));
-  float *norms = g_new (float, MAX (m->bank_rows, 1));
+  float *bank_norms = g_new (float, MAX (m->bank_rows, 1));
   int *nearest = g_new (int, MAX (count, 1));
-  funad_bank_row_norms (m->bank, m->bank_floor, m->bank_rows, D, norms);
-  funad_knn_normed (rows, count, m->bank, norms, m->bank_rows, D, 1, NULL, NULL, 0, distance,
-                    nearest);
-  g_free (norms);
-  for (int c = 0; c < count; c++) {
-    floor[c] = 0.f;
+  funad_bank_row_norms (m->bank, m->bank_floor, m->bank_rows, D, bank_norms);
+  funad_knn_normed (rows, count, m->bank, bank_norms, m->bank_rows, D, 1, NULL, NULL, 0,
+                    distance, nearest);
+  funad_squared_norms (rows, count, D, row_norms);
+  for (int c = 0; c < count; c++)
     if (nearest[c] >= 0) {
       memcpy (rows + (gsize) c * D, m->bank + (gsize) nearest[c] * D, D * sizeof (float));
-      floor[c] = m->bank_floor ? m->bank_floor[nearest[c]] : 0.f;
+      row_norms[c] = bank_norms[nearest[c]];
     }
-  }
+  g_free (bank_norms);
   g_free (nearest);
   g_free (distance);
 }
@@ -746,11 +746,8 @@ score_training_frames (Run *r, FunadModel *m, const int *bank_group, const gbool
   int *reference_frame = NULL, *own = NULL, *nearest = NULL, n_reference = 0;
   if (bank) {
     n_reference = reference_sample (r, atypical, &reference, &reference_frame);
-    float *floor = g_new (float, MAX (n_reference, 1));
-    sample_as_bank_rows (m, reference, n_reference, floor);
     reference_norms = g_new (float, MAX (n_reference, 1));
-    funad_bank_row_norms (reference, floor, n_reference, r->D, reference_norms);
-    g_free (floor);
+    sample_as_bank_rows (m, reference, n_reference, reference_norms);
     distance = g_new (float, r->P);
     own = g_new (int, r->P);
     nearest = g_new (int, r->P);
@@ -983,6 +980,18 @@ bank_image_scores (Run *r, FunadModel *m, const char *stage, float *scores)
   funad_model_reset_bank_index (m);
 }
 
+/* The model's bank built from the n frames listed; returns the frame each row came from. */
+static int *
+bank_of_frames (Run *r, FunadModel *m, const int *frames, int n)
+{
+  const FunadTrainParams *p = &r->t->params;
+  int *group = funad_memory_bank_build (m, r->features, frames, n, r->P, p->bank_size,
+                                        p->outlier_z, r->rng, &r->t->cancelled);
+  for (int j = 0; j < m->bank_rows; j++)
+    group[j] = frames[group[j]];
+  return group;
+}
+
 #define FLOOR_SAMPLE_FRAMES 24  /* frames whose leave-out distances set the floors' unit */
 
 /* The bank's floors (FunadTrainParams.bank_floor): a row of a frame whose appearance z is
@@ -1077,7 +1086,7 @@ typical_images (Run *r, FunadModel *m, int *kept)
     r->bank_barred[i] = !(scores[i] <= cut);
   int n_kept = 0;
   for (int i = 0; i < r->n; i++)
-    if ((!scores || scores[i] <= cut) && (!look || look[i] <= look_cut))
+    if (!r->bank_barred[i] && (!look || look[i] <= look_cut))
       kept[n_kept++] = i;
   /* Further rounds: alike atypical frames vouch for each other, so once a round has left
    * most of them out, the rest are compared again among the frames kept, against the first
@@ -1286,16 +1295,13 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
       /* With floors, the frames the first appearance cut left out stay in the bank, those
        * above bank_floor_z floored; without a unit for the floors, they are left out. */
       if (p->bank_floor > 0.f && r.look_z) {
-        int *in_bank = g_new (int, r.n), n_in = 0;
+        int *in_bank = g_new (int, r.n);
+        bank_frames = 0;
         for (int i = 0; i < r.n; i++)
           if (!r.bank_barred[i])
-            in_bank[n_in++] = i;
-        bank_group = funad_memory_bank_build (m, r.features, in_bank, n_in, r.P, p->bank_size,
-                                              p->outlier_z, r.rng, &t->cancelled);
-        for (int j = 0; j < m->bank_rows; j++)
-          bank_group[j] = in_bank[bank_group[j]];
+            in_bank[bank_frames++] = i;
+        bank_group = bank_of_frames (&r, m, in_bank, bank_frames);
         g_free (in_bank);
-        bank_frames = n_in;
         if (!cancelled (&r, NULL)) {
           floored_frames = set_bank_floors (&r, m, bank_group, &typical_distance);
           if (floored_frames < 0)
@@ -1305,10 +1311,7 @@ funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_da
       }
       if (!bank_group) {
         bank_frames = n_kept;
-        bank_group = funad_memory_bank_build (m, r.features, kept, n_kept, r.P, p->bank_size,
-                                              p->outlier_z, r.rng, &t->cancelled);
-        for (int j = 0; j < m->bank_rows; j++)
-          bank_group[j] = kept[bank_group[j]];
+        bank_group = bank_of_frames (&r, m, kept, n_kept);
       }
       /* The frames trusted as normal (the threshold's and the appearance term's); with floors
        * those between bank_floor_z and appearance_z are among them, floored. */
