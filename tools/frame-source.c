@@ -19,7 +19,7 @@
 /* Frames larger than this are refused before conversion: videoconvert's buffers overflow past
  * 2 GiB (a 30000 x 30000 grey PNG crashed it), and no camera or inspection image comes near. */
 #define FRAME_MAX_PIXELS (G_GINT64_CONSTANT (1) << 27)
-/* Symbolic links can make a folder tree cyclic; no real dataset nests this deep. */
+/* No real dataset nests folders this deep (links are walked once: see FolderWalk). */
 #define MAX_FOLDER_DEPTH 64
 
 /* After a capture pipeline is told to end (EOS), how long it may take to drain, and how long
@@ -79,8 +79,40 @@ frame_source_is_video_path (const char *path)
   return has_extension (path, video_extensions);
 }
 
+/* A folder walk. Symbolic links are followed, but each real folder and file (device and
+ * inode) is taken once: a link back up the tree (`ln -s . loop`) would otherwise be walked
+ * until the kernel's link limit, finding every image dozens of times, and two such links
+ * make the walk exponential; a `latest -> day3` link would count day3's frames twice. */
+typedef struct {
+  gboolean videos;
+  GHashTable *seen; /* "device:inode" of every folder and file taken */
+  GPtrArray *out;
+} FolderWalk;
+
+/* FALSE when path's folder or file was taken already; TRUE (and now taken) otherwise. A path
+ * that cannot be examined (a dangling link) counts as new: its decoder names the problem. */
 static gboolean
-collect_files (const char *dir, int depth, gboolean videos, GPtrArray *out, GError **error)
+walk_first_visit (FolderWalk *walk, const char *path)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    return TRUE;
+  char *key = g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64) st.st_dev,
+                               (guint64) st.st_ino);
+  return g_hash_table_add (walk->seen, key);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The folder's entries, hidden ones left out, in byte order: which of two names of one
+ * folder or file is kept must not depend on the order the file system lists them in. */
+static GPtrArray *
+sorted_entries (const char *dir, GError **error)
 {
   GError *local_error = NULL;
   GDir *handle = g_dir_open (dir, 0, &local_error);
@@ -90,57 +122,64 @@ collect_files (const char *dir, int depth, gboolean videos, GPtrArray *out, GErr
     g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: cannot read folder: %s", dir,
                  local_error->message);
     g_error_free (local_error);
-    return FALSE;
+    return NULL;
   }
-  while ((name = g_dir_read_name (handle))) {
-    if (name[0] == '.')
-      continue;
-    char *path = g_build_filename (dir, name, NULL);
-
-    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-      if (depth >= MAX_FOLDER_DEPTH) {
-        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO,
-                     "%s: folders nested more than %d deep (a symbolic link loop?)", path,
-                     MAX_FOLDER_DEPTH);
-        g_free (path);
-        g_dir_close (handle);
-        return FALSE;
-      }
-      if (!collect_files (path, depth + 1, videos, out, error)) {
-        g_free (path);
-        g_dir_close (handle);
-        return FALSE;
-      }
-      g_free (path);
-    } else if (frame_source_is_image_path (path) ||
-               (videos && frame_source_is_video_path (path))) {
-      g_ptr_array_add (out, path);
-    } else {
-      g_free (path);
-    }
-  }
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (handle)))
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
   g_dir_close (handle);
-  return TRUE;
+  g_ptr_array_sort (names, compare_names);
+  return names;
 }
 
-static int
-compare_paths (gconstpointer a, gconstpointer b)
+static gboolean
+collect_files (FolderWalk *walk, const char *dir, int depth, GError **error)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  GPtrArray *names = sorted_entries (dir, error);
+  gboolean ok = TRUE;
+
+  if (!names)
+    return FALSE;
+  for (guint i = 0; ok && i < names->len; i++) {
+    char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+
+    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+      if (!walk_first_visit (walk, path)) {
+        /* reached again through a link: its files are listed already */
+      } else if (depth >= MAX_FOLDER_DEPTH) {
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: folders nested more than %d deep",
+                     path, MAX_FOLDER_DEPTH);
+        ok = FALSE;
+      } else {
+        ok = collect_files (walk, path, depth + 1, error);
+      }
+    } else if ((frame_source_is_image_path (path) ||
+                (walk->videos && frame_source_is_video_path (path))) &&
+               walk_first_visit (walk, path)) {
+      g_ptr_array_add (walk->out, path);
+      path = NULL;
+    }
+    g_free (path);
+  }
+  g_ptr_array_unref (names);
+  return ok;
 }
 
 static GPtrArray *
 list_files (const char *dir, gboolean videos, GError **error)
 {
-  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  FolderWalk walk = { videos, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                      g_ptr_array_new_with_free_func (g_free) };
 
-  if (!collect_files (dir, 0, videos, paths, error)) {
-    g_ptr_array_unref (paths);
-    return NULL;
-  }
-  /* Byte-wise, not locale collation: the same folder gives the same order everywhere. */
-  g_ptr_array_sort (paths, compare_paths);
-  return paths;
+  walk_first_visit (&walk, dir);
+  if (!collect_files (&walk, dir, 0, error))
+    g_clear_pointer (&walk.out, g_ptr_array_unref);
+  else
+    /* Byte-wise, not locale collation: the same folder gives the same order everywhere. */
+    g_ptr_array_sort (walk.out, compare_names);
+  g_hash_table_unref (walk.seen);
+  return walk.out;
 }
 
 GPtrArray *
