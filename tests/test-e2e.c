@@ -1839,6 +1839,28 @@ test_options_reject_non_finite_numbers (void)
   g_free (model);
 }
 
+/* "" for a path (an unset shell variable, say): funad-train -o "" read and trained on every
+ * frame and only then failed to write; the others printed ": folder not found". Now one line
+ * naming the option, before anything is read. */
+static void
+test_options_reject_empty_paths (void)
+{
+  char *model = g_build_filename (work_dir, "never-written-empty-path.model", NULL);
+  const char *train_output[] = { tool ("FUNAD_TRAIN"), "-o", "", "unused.avi", NULL };
+  const char *train_input[] = { tool ("FUNAD_TRAIN"), "-o", model, "unused.avi", "", NULL };
+  const char *eval_dataset[] = { tool ("FUNAD_EVAL"), "-m", "unused.model", "--dataset", "",
+                                 NULL };
+  const char *inspect[] = { tool ("FUNAD_INSPECT"), "", NULL };
+  const char *make_demo[] = { tool ("FUNAD_MAKE_DEMO"), "-o", "", NULL };
+
+  assert_fails_cleanly (train_output, "funad-train", "--output is an empty path", NULL);
+  assert_fails_cleanly (train_input, "funad-train", "an input is an empty path", model);
+  assert_fails_cleanly (eval_dataset, "funad-eval", "--dataset is an empty path", NULL);
+  assert_fails_cleanly (inspect, "funad-inspect", "an input is an empty path", NULL);
+  assert_fails_cleanly (make_demo, "funad-make-demo", "--output is an empty path", NULL);
+  g_free (model);
+}
+
 /* A parameter funad-train's checks let through but core refuses was reported once per frame
  * ("skipped ... frame N: a training parameter is out of range", then "no usable frame"):
  * --bank-size 1 (core wants 2 to 4194304) and a --synthetic-scale that is 0 as a float. Now
@@ -2178,6 +2200,7 @@ main (int argc, char **argv)
                    test_train_rejects_out_of_range_params);
   g_test_add_func ("/e2e/options/reject-non-finite-numbers",
                    test_options_reject_non_finite_numbers);
+  g_test_add_func ("/e2e/options/reject-empty-paths", test_options_reject_empty_paths);
   g_test_add_func ("/e2e/scripts/refuse-swapped-arguments",
                    test_scripts_refuse_swapped_arguments);
 

@@ -857,6 +857,56 @@ assert_fails_cleanly (const char *const *argv, const char *mentions)
   g_free (err);
 }
 
+/* An annotated video is never written over an input: reviewing clip.avi beside a recording
+ * named clip-annotated.avi (last run's output, say) replaced that recording, silently. The
+ * report's own files are refused as inputs, before anything is written. */
+static void
+test_outputs_never_overwrite_inputs (void)
+{
+  ensure_review ();
+
+  char *out = g_build_filename (work_dir, "review-over-inputs", NULL);
+  char *clip = g_build_filename (work_dir, "clip.avi", NULL);
+  char *recording = g_build_filename (out, "clip-annotated.avi", NULL);
+  char *renamed = g_build_filename (out, "clip-2-annotated.avi", NULL);
+  char *scores = g_build_filename (out, "scores.csv", NULL);
+  char *description = g_strdup_printf ("videotestsrc num-buffers=3 ! video/x-raw,width=160,"
+                                       "height=120,framerate=15/1 ! videoconvert ! jpegenc ! "
+                                       "avimux ! filesink location=\"%s\"", clip);
+  char *before = NULL, *after = NULL;
+  gsize before_len = 0, after_len = 0;
+
+  run_pipeline_to_eos (description);
+  g_assert_cmpint (g_mkdir_with_parents (out, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (recording, "a recording, not ours to replace", -1, NULL));
+  g_assert_true (g_file_get_contents (recording, &before, &before_len, NULL));
+
+  const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--annotated", "--model", model_path,
+                         "-o", out, clip, recording, NULL };
+  char *stdout_text = NULL, *stderr_text = NULL;
+  /* the "recording" does not decode: status 1, its error in the report, and it is untouched */
+  g_assert_cmpint (run_tool (argv, &stdout_text, &stderr_text), ==, 1);
+  g_assert_true (g_file_get_contents (recording, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+  g_assert_cmpuint (count_video_frames (renamed), ==, 3);
+
+  g_assert_true (g_file_set_contents (scores, "frame,time,score\n", -1, NULL));
+  const char *over_report[] = { tool ("FUNAD_REVIEW"), "--model", model_path, "-o", out, clip,
+                                scores, NULL };
+  assert_fails_cleanly (over_report, "the report would be written over this input");
+
+  g_free (stdout_text);
+  g_free (stderr_text);
+  g_free (before);
+  g_free (after);
+  g_free (description);
+  g_free (scores);
+  g_free (renamed);
+  g_free (recording);
+  g_free (clip);
+  g_free (out);
+}
+
 /* GOption reads "inf" and "nan" as numbers: --min-gap inf used to be written into report.json
  * as inf.0 (not JSON) and NaN was refused as "negative". Checked before the model is read. */
 static void
@@ -910,6 +960,10 @@ test_rejects_bad_model_and_output (void)
   assert_fails_cleanly (unwritable, under_file);
   const char *twice[] = { review, "--model", model_path, "-o", out, test_avi, test_avi, NULL };
   assert_fails_cleanly (twice, "given twice");
+  const char *empty_output[] = { review, "--model", model_path, "-o", "", test_avi, NULL };
+  assert_fails_cleanly (empty_output, "--output is an empty path");
+  const char *empty_input[] = { review, "--model", model_path, "-o", out, "", NULL };
+  assert_fails_cleanly (empty_input, "an input is an empty path");
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   /* NaN must not pass for "no threshold given" (the model's) */
   const char *nan_threshold[] = { review, "--model", model_path, "--threshold", "nan", "-o", out,
@@ -1216,6 +1270,8 @@ main (int argc, char **argv)
   g_test_add_func ("/review/annotated-too-small-keeps-report",
                    test_annotated_too_small_keeps_report);
   g_test_add_func ("/review/rejects-bad-model-and-output", test_rejects_bad_model_and_output);
+  g_test_add_func ("/review/outputs-never-overwrite-inputs",
+                   test_outputs_never_overwrite_inputs);
   g_test_add_func ("/review/rejects-non-finite-numbers", test_rejects_non_finite_numbers);
   g_test_add_func ("/review/broken-input-is-reported", test_broken_input_is_reported);
   g_test_add_func ("/review/nothing-scored-keeps-report", test_nothing_scored_keeps_report);

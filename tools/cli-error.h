@@ -13,9 +13,10 @@
 int cli_fail (const char *message);
 /* The same with error's message; frees error. */
 int cli_fail_error (GError *error);
-/* GOption takes "inf" and "nan" for numbers: the first G_OPTION_ARG_DOUBLE option in entries
- * (ended by a NULL long_name) holding one is reported as cli_fail does, and TRUE returned;
- * FALSE when all are finite. Every tool calls it right after parsing its options. */
-gboolean cli_fail_non_finite (const GOptionEntry *entries);
+/* Values GOption takes but no tool can use: "inf" and "nan" for a G_OPTION_ARG_DOUBLE option,
+ * "" for a G_OPTION_ARG_FILENAME(_ARRAY) one (the inputs too). The first one found in entries
+ * (ended by a NULL long_name) is reported as cli_fail does, and TRUE returned; FALSE when there
+ * is none. Every tool calls it right after parsing its options. */
+gboolean cli_fail_bad_values (const GOptionEntry *entries);
 
 #endif

@@ -660,6 +660,8 @@ main (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return cli_fail_error (error);
   g_option_context_free (context);
+  if (cli_fail_bad_values (entries))
+    return EXIT_FAILURE;
 
   if (!model_path)
     return cli_fail ("no model given: use --model MODEL");

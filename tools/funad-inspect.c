@@ -66,6 +66,8 @@ main (int argc, char **argv)
     return rc;
   }
   g_option_context_free (context);
+  if (cli_fail_bad_values (entries))
+    return EXIT_FAILURE;
   if (!files || !files[0])
     return cli_fail ("no model file given");
   if (files[1])

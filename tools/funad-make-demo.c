@@ -937,7 +937,7 @@ main (int argc, char **argv)
     return rc;
   }
   g_option_context_free (context);
-  if (cli_fail_non_finite (entries))
+  if (cli_fail_bad_values (entries))
     return EXIT_FAILURE;
 
   if (!output)

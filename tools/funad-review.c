@@ -89,6 +89,7 @@ typedef struct {
   gboolean quiet;
   gboolean progress_on_tty;
   const char *out_dir;
+  char **inputs;             /* every input, so that no output is written over one */
 
   FunadScorer *scorer;
   int map_size;
@@ -372,9 +373,33 @@ finish_top (Review *review, GError **error)
   return TRUE;
 }
 
+/* TRUE when both paths name one existing file (links and other names included). */
+static gboolean
+same_file (const char *a, const char *b)
+{
+  GStatBuf sa, sb;
+
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
 /* ---- annotated video ------------------------------------------------------------------------ */
 
-/* DIR/NAME-annotated.avi, NAME unique among this run's inputs. */
+/* TRUE when path is one of the inputs (under any name), or its writing name PATH.part is. */
+static gboolean
+is_an_input (Review *review, const char *path)
+{
+  char *part = g_strconcat (path, ".part", NULL);
+  gboolean found = FALSE;
+
+  for (int i = 0; review->inputs[i] && !found; i++)
+    found = same_file (path, review->inputs[i]) || same_file (part, review->inputs[i]);
+  g_free (part);
+  return found;
+}
+
+/* DIR/NAME-annotated.avi, NAME unique among this run's outputs and never an input's name:
+ * reviewing X.mp4 beside last run's X-annotated.avi must not overwrite that recording. */
 static char *
 annotated_path (Review *review, const char *input)
 {
@@ -384,13 +409,15 @@ annotated_path (Review *review, const char *input)
   if (dot && dot != base)
     *dot = '\0';
   char *name = g_strdup_printf ("%s-annotated.avi", base);
-  for (int n = 2; g_hash_table_contains (review->used_names, name); n++) {
-    g_free (name);
-    name = g_strdup_printf ("%s-%d-annotated.avi", base, n);
-  }
-  g_hash_table_add (review->used_names, g_strdup (name));
   char *path = g_build_filename (review->out_dir, name, NULL);
-  g_free (name);
+  for (int n = 2; g_hash_table_contains (review->used_names, name) || is_an_input (review, path);
+       n++) {
+    g_free (name);
+    g_free (path);
+    name = g_strdup_printf ("%s-%d-annotated.avi", base, n);
+    path = g_build_filename (review->out_dir, name, NULL);
+  }
+  g_hash_table_add (review->used_names, name);
   g_free (base);
   return path;
 }
@@ -690,8 +717,10 @@ warn_unscored_inputs (const ReviewReport *report, const char *told)
 /* ---- checks before any work ----------------------------------------------------------------- */
 
 static gboolean
-check_inputs (char **inputs, GError **error)
+check_inputs (char **inputs, const char *out_dir, GError **error)
 {
+  static const char *const report_files[] = { "index.html", "report.json", "scores.csv", NULL };
+
   for (int i = 0; inputs[i]; i++) {
     if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR)) {
       g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: is a folder; name video files",
@@ -703,14 +732,27 @@ check_inputs (char **inputs, GError **error)
       return FALSE;
     }
     /* One file named twice would be scored twice: every segment and top frame doubled. */
-    GStatBuf a, b;
     for (int j = 0; j < i; j++)
-      if (g_stat (inputs[i], &a) == 0 && g_stat (inputs[j], &b) == 0 && a.st_dev == b.st_dev
-          && a.st_ino == b.st_ino) {
+      if (same_file (inputs[i], inputs[j])) {
         g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: the same file as %s, given "
                      "twice", inputs[i], inputs[j]);
         return FALSE;
       }
+    /* the report's own files are replaced at the end: never over an input */
+    for (int k = 0; report_files[k]; k++) {
+      char *report_file = g_build_filename (out_dir, report_files[k], NULL);
+      char *part = g_strconcat (report_file, ".part", NULL);
+      gboolean clash = same_file (inputs[i], report_file) || same_file (inputs[i], part);
+
+      g_free (part);
+      if (clash) {
+        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: the report would be written "
+                     "over this input (%s); choose another -o folder", inputs[i], report_file);
+        g_free (report_file);
+        return FALSE;
+      }
+      g_free (report_file);
+    }
   }
   return TRUE;
 }
@@ -870,7 +912,7 @@ main (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return cli_fail_error (error);
   g_option_context_free (context);
-  if (cli_fail_non_finite (entries))
+  if (cli_fail_bad_values (entries))
     return EXIT_FAILURE;
 
   if (!model_path)
@@ -895,7 +937,7 @@ main (int argc, char **argv)
   FunadModel *model = funad_model_load (model_path, &error);
   if (!model)
     return cli_fail_error (error);
-  if (!check_inputs (inputs, &error)) {
+  if (!check_inputs (inputs, out_dir, &error)) {
     funad_model_unref (model);
     return cli_fail_error (error);
   }
@@ -941,6 +983,7 @@ main (int argc, char **argv)
   review.quiet = quiet;
   review.progress_on_tty = isatty (STDERR_FILENO);
   review.out_dir = out_dir;
+  review.inputs = inputs;
   review.n_inputs = g_strv_length (inputs);
   review.scorer = funad_scorer_new (model);
   /* funaddetect's default threads: the same score for a frame, to the bit */

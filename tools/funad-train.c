@@ -37,7 +37,7 @@
 
 #define EXIT_INTERRUPTED 130   /* 128 + SIGINT */
 #define DEFAULT_DEDUP 1.0
-#define UNSET_DOUBLE (-G_MAXDOUBLE)  /* an option not given (cli_fail_non_finite needs finite) */
+#define UNSET_DOUBLE (-G_MAXDOUBLE)  /* an option not given (cli_fail_bad_values needs finite) */
 
 typedef struct {
   /* settings, fixed before the worker starts */
@@ -672,7 +672,7 @@ main (int argc, char **argv)
   g_free (floor_help);
   g_free (floor_z_help);
   g_free (dedup_help);
-  if (cli_fail_non_finite (entries))
+  if (cli_fail_bad_values (entries))
     return EXIT_FAILURE;
 
   if (!output)
