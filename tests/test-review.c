@@ -755,6 +755,17 @@ test_every_threshold_and_three_inputs (void)
   g_free (odd);
 }
 
+/* An AVI of `frames` 160 x 120 test-pattern frames at 15 fps. */
+static void
+write_test_clip (const char *path, int frames)
+{
+  char *description = g_strdup_printf ("videotestsrc num-buffers=%d ! video/x-raw,width=160,"
+                                       "height=120,framerate=15/1 ! videoconvert ! jpegenc ! "
+                                       "avimux ! filesink location=\"%s\"", frames, path);
+  run_pipeline_to_eos (description);
+  g_free (description);
+}
+
 /* A video of one frame covers that frame's own duration (15 fps: 1/15 s), not an assumed
  * 25 fps. */
 static void
@@ -764,10 +775,7 @@ test_one_frame_video_duration (void)
 
   char *video = g_build_filename (work_dir, "one-frame.avi", NULL);
   char *out = g_build_filename (work_dir, "review-one-frame", NULL);
-  char *description = g_strdup_printf ("videotestsrc num-buffers=1 ! video/x-raw,width=160,"
-                                       "height=120,framerate=15/1 ! videoconvert ! jpegenc ! "
-                                       "avimux ! filesink location=\"%s\"", video);
-  run_pipeline_to_eos (description);
+  write_test_clip (video, 1);
 
   const char *argv[] = { tool ("FUNAD_REVIEW"), "-q", "--model", model_path, "-o", out, video,
                          NULL };
@@ -779,7 +787,6 @@ test_one_frame_video_duration (void)
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (input, "duration"), 1.0 / 15,
                                   1e-3);
   g_object_unref (parser);
-  g_free (description);
   g_free (out);
   g_free (video);
 }
@@ -870,13 +877,10 @@ test_outputs_never_overwrite_inputs (void)
   char *recording = g_build_filename (out, "clip-annotated.avi", NULL);
   char *renamed = g_build_filename (out, "clip-2-annotated.avi", NULL);
   char *scores = g_build_filename (out, "scores.csv", NULL);
-  char *description = g_strdup_printf ("videotestsrc num-buffers=3 ! video/x-raw,width=160,"
-                                       "height=120,framerate=15/1 ! videoconvert ! jpegenc ! "
-                                       "avimux ! filesink location=\"%s\"", clip);
   char *before = NULL, *after = NULL;
   gsize before_len = 0, after_len = 0;
 
-  run_pipeline_to_eos (description);
+  write_test_clip (clip, 3);
   g_assert_cmpint (g_mkdir_with_parents (out, 0755), ==, 0);
   g_assert_true (g_file_set_contents (recording, "a recording, not ours to replace", -1, NULL));
   g_assert_true (g_file_get_contents (recording, &before, &before_len, NULL));
@@ -899,7 +903,6 @@ test_outputs_never_overwrite_inputs (void)
   g_free (stderr_text);
   g_free (before);
   g_free (after);
-  g_free (description);
   g_free (scores);
   g_free (renamed);
   g_free (recording);
