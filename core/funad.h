@@ -233,7 +233,9 @@ int funad_trainer_n_frames (const FunadTrainer *trainer);
 /* Learns the backbone, trains the scorer and returns the new model (or NULL and an error). */
 FunadModel *funad_trainer_run (FunadTrainer *trainer, FunadProgressFunc progress,
                                gpointer user_data, GError **error);
-/* Asks a running funad_trainer_run() to stop soon; it then fails with FUNAD_ERROR_CANCELLED. */
+/* Asks a running funad_trainer_run() to stop soon; it then fails with FUNAD_ERROR_CANCELLED.
+ * Made while no run is in progress, it stops the next run at once. Every run clears it when it
+ * returns: the same trainer, its frames still held, can be run again. */
 void funad_trainer_cancel (FunadTrainer *trainer);
 
 /* ---- metrics ---------------------------------------------------------------------------- */

@@ -1230,11 +1230,9 @@ out:
   return ok;
 }
 
-FunadModel *
-funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_data,
-                   GError **error)
+static FunadModel *
+run_once (FunadTrainer *t, FunadProgressFunc progress, gpointer user_data, GError **error)
 {
-  g_return_val_if_fail (t != NULL, NULL);
   const FunadTrainParams *p = &t->params;
   if (!funad_train_params_check (p, error))
     return NULL;
@@ -1387,4 +1385,17 @@ out:
   g_rand_free (r.rng);
   funad_model_unref (m);
   return result;
+}
+
+FunadModel *
+funad_trainer_run (FunadTrainer *t, FunadProgressFunc progress, gpointer user_data,
+                   GError **error)
+{
+  g_return_val_if_fail (t != NULL, NULL);
+  FunadModel *model = run_once (t, progress, user_data, error);
+  /* A cancel is for this run (or, made before it, for this one too: one racing the start is
+   * not lost); the next run starts afresh. It stayed set, and every later run on the
+   * trainer failed at once: a user's "try again" had to add every frame anew. */
+  g_atomic_int_set (&t->cancelled, 0);
+  return model;
 }

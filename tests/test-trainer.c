@@ -426,11 +426,8 @@ test_thread_count_range (void)
 }
 
 static char *
-train_to_bytes (const FunadTrainParams *p, gsize *len)
+model_to_bytes (FunadModel *m, gsize *len)
 {
-  FunadTrainer *t = contaminated_trainer (p);
-  FunadModel *m = funad_trainer_run (t, NULL, NULL, NULL);
-  g_assert_nonnull (m);
   char *dir = g_dir_make_tmp ("funad-det-XXXXXX", NULL);
   char *path = g_build_filename (dir, "m.safetensors", NULL);
   g_assert_true (funad_model_save (m, path, NULL));
@@ -440,6 +437,16 @@ train_to_bytes (const FunadTrainParams *p, gsize *len)
   g_rmdir (dir);
   g_free (path);
   g_free (dir);
+  return bytes;
+}
+
+static char *
+train_to_bytes (const FunadTrainParams *p, gsize *len)
+{
+  FunadTrainer *t = contaminated_trainer (p);
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, NULL);
+  g_assert_nonnull (m);
+  char *bytes = model_to_bytes (m, len);
   funad_model_unref (m);
   funad_trainer_free (t);
   return bytes;
@@ -573,6 +580,39 @@ test_cancel (void)
   }
 }
 
+/* A cancelled trainer can be run again, and trains the same model as a fresh one: the cancel
+ * flag stayed set, and every later run failed at once. A cancel made before a run stops that
+ * run, and only that one. */
+static void
+test_run_again_after_cancel (void)
+{
+  FunadTrainParams p = small_params ();
+  p.typical_z = 3.f;
+  FunadTrainer *t = contaminated_trainer (&p);
+  GError *error = NULL;
+  CancelAt c = { t, "bank", FALSE, 0 };
+
+  g_assert_null (funad_trainer_run (t, cancel_at_stage, &c, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+  funad_trainer_cancel (t);
+  g_assert_null (funad_trainer_run (t, NULL, NULL, &error));
+  g_assert_error (error, FUNAD_ERROR, FUNAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  FunadModel *m = funad_trainer_run (t, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  gsize again_len, fresh_len;
+  char *again = model_to_bytes (m, &again_len);
+  char *fresh = train_to_bytes (&p, &fresh_len);
+  g_assert_cmpmem (again, again_len, fresh, fresh_len);
+  g_free (again);
+  g_free (fresh);
+  funad_model_unref (m);
+  funad_trainer_free (t);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -592,5 +632,6 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/deterministic", test_deterministic);
   g_test_add_func ("/trainer/degenerate", test_degenerate_inputs);
   g_test_add_func ("/trainer/cancel", test_cancel);
+  g_test_add_func ("/trainer/run-again-after-cancel", test_run_again_after_cancel);
   return g_test_run ();
 }
