@@ -81,7 +81,8 @@ FunadModel *funad_scorer_get_model (FunadScorer *scorer);
  * the scorer's own threads, and OpenBLAS is made single-threaded for the whole process (so
  * that several scorers, one per stream, never queue for its pool). A pretrained backbone is
  * not cut into bands: each of its layers is shared among the same threads instead. Call
- * before scoring, not during. */
+ * before scoring, not during. More than FUNAD_MAX_THREADS is a critical, the threads as they
+ * were. */
 void funad_scorer_set_threads (FunadScorer *scorer, int n_threads);
 /* One per core this process may use (its CPU affinity and any cgroup CPU quota), at most 8:
  * the threads funaddetect's n-threads=0 (its default), funad-eval and
@@ -105,7 +106,9 @@ void funad_map_resize (const float *src, int src_w, int src_h, float *dst, int d
  * bilinearly over the whole frame). A map value v becomes heat h = (v - lo) / (hi - lo), clamped
  * to [0, 1]; pixels with h == 0 are left untouched, others are mixed with the colour map at
  * opacity alpha * (0.35 + 0.65 h). On grey frames (pixel_stride 1) the colour's luminance is
- * used. */
+ * used. image must have a layout funad_scorer_score() takes (pixel stride 1, 3 or 4, offsets
+ * within the pixel, row stride at least width x pixel stride); any other is a critical, and
+ * nothing is drawn. */
 void funad_heatmap_blend (const float *map, int map_w, int map_h, float lo, float hi,
                           float alpha, FunadImage *image);
 

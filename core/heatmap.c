@@ -135,7 +135,15 @@ funad_heatmap_blend_colormap (FunadColormap colormap, const float *map,
 
   g_return_if_fail (map != NULL && map_w > 0 && map_h > 0);
   g_return_if_fail (image != NULL && image->data != NULL);
-  g_return_if_fail (image->pixel_stride >= 1);
+  /* the layouts funad_scorer_score() takes; any other reads and writes outside the pixel (an
+   * offset past the pixel stride) or the row (a row stride shorter than the pixels) */
+  g_return_if_fail (image->pixel_stride == 1 || image->pixel_stride == 3 ||
+                    image->pixel_stride == 4);
+  g_return_if_fail (image->width <= 0 || image->stride >= image->width * image->pixel_stride);
+  g_return_if_fail (image->pixel_stride == 1 ||
+                    (image->r_offset >= 0 && image->r_offset < image->pixel_stride &&
+                     image->g_offset >= 0 && image->g_offset < image->pixel_stride &&
+                     image->b_offset >= 0 && image->b_offset < image->pixel_stride));
 
   if (image->width <= 0 || image->height <= 0)
     return;

@@ -94,6 +94,8 @@ void
 funad_scorer_set_threads (FunadScorer *s, int n_threads)
 {
   g_return_if_fail (s != NULL);
+  /* a typo's 1000 started 999 threads at once */
+  g_return_if_fail (n_threads <= FUNAD_MAX_THREADS);
   funad_workers_free (s->workers);
   s->workers = NULL;
   if (n_threads < 1)

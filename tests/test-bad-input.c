@@ -329,6 +329,20 @@ test_null_arguments (void)
   EXPECT_CRITICAL (g_assert_false (funad_scorer_score (s, NULL, &score, NULL, &error)));
   EXPECT_CRITICAL (g_assert_null (funad_scorer_get_model (NULL)));
   EXPECT_CRITICAL (funad_scorer_set_threads (NULL, 2));
+  EXPECT_CRITICAL (funad_scorer_set_threads (s, FUNAD_MAX_THREADS + 1));  /* started them all */
+  /* layouts the scorer refuses: the blend read and wrote past the pixel or the row */
+  float heat[4] = { 5, 5, 5, 5 };
+  guint8 small[2 * 2 * 4] = { 0 }, untouched[sizeof small] = { 0 };
+  FunadImage offset_past_pixel = { small, 2, 2, 6, 3, 0, 1, 5 };
+  FunadImage short_rows = { small, 2, 2, 6, 4, 0, 1, 2 };
+  FunadImage two_byte_pixels = { small, 2, 2, 4, 2, 0, 1, 1 };
+  EXPECT_CRITICAL (funad_heatmap_blend (heat, 2, 2, 0.f, 1.f, 1.f, &offset_past_pixel));
+  EXPECT_CRITICAL (funad_heatmap_blend (heat, 2, 2, 0.f, 1.f, 1.f, &short_rows));
+  EXPECT_CRITICAL (funad_heatmap_blend (heat, 2, 2, 0.f, 1.f, 1.f, &two_byte_pixels));
+  g_assert_cmpmem (small, sizeof small, untouched, sizeof untouched);
+  FunadImage rgb = { small, 2, 2, 6, 3, 0, 1, 2 };
+  funad_heatmap_blend (heat, 2, 2, 0.f, 1.f, 1.f, &rgb);  /* a layout it takes: drawn */
+  g_assert_true (memcmp (small, untouched, sizeof small) != 0);
   EXPECT_CRITICAL (g_assert_cmpint (funad_trainer_n_frames (NULL), ==, 0));
   EXPECT_CRITICAL (g_assert_false (funad_trainer_add_frame (NULL, &im, &error)));
   EXPECT_CRITICAL (g_assert_false (funad_trainer_set_backbone (NULL, "builtin", NULL, &error)));
