@@ -139,7 +139,8 @@ funad_heatmap_blend_colormap (FunadColormap colormap, const float *map,
    * offset past the pixel stride) or the row (a row stride shorter than the pixels) */
   g_return_if_fail (image->pixel_stride == 1 || image->pixel_stride == 3 ||
                     image->pixel_stride == 4);
-  g_return_if_fail (image->width <= 0 || image->stride >= image->width * image->pixel_stride);
+  g_return_if_fail (image->width <= 0 ||
+                    image->stride >= (gint64) image->width * image->pixel_stride);
   g_return_if_fail (image->pixel_stride == 1 ||
                     (image->r_offset >= 0 && image->r_offset < image->pixel_stride &&
                      image->g_offset >= 0 && image->g_offset < image->pixel_stride &&

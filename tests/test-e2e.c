@@ -1852,12 +1852,15 @@ test_options_reject_empty_paths (void)
                                  NULL };
   const char *inspect[] = { tool ("FUNAD_INSPECT"), "", NULL };
   const char *make_demo[] = { tool ("FUNAD_MAKE_DEMO"), "-o", "", NULL };
+  const char *weights[] = { tool ("FUNAD_TRAIN"), "-o", model, "--backbone", "mobilenetv2_100:",
+                            "unused.avi", NULL };
 
   assert_fails_cleanly (train_output, "funad-train", "--output is an empty path", NULL);
   assert_fails_cleanly (train_input, "funad-train", "an input is an empty path", model);
   assert_fails_cleanly (eval_dataset, "funad-eval", "--dataset is an empty path", NULL);
   assert_fails_cleanly (inspect, "funad-inspect", "an input is an empty path", NULL);
   assert_fails_cleanly (make_demo, "funad-make-demo", "--output is an empty path", NULL);
+  assert_fails_cleanly (weights, "funad-train", "WEIGHTS is an empty path", model);
   g_free (model);
 }
 

@@ -1,7 +1,8 @@
 /* test-frame-source.c — how the tools list a folder of footage (tools/frame-source.c):
- * symbolic links are followed, but each real folder and file is listed once, under the same
- * name on every machine. A link back up the tree made funad-train and funad-eval list every
- * image dozens of times (one link) or walk for ever (two). */
+ * symbolic links are followed, but each file is listed once, under its real name where a path
+ * without links reaches it, and under the same name on every machine. A link back up the tree
+ * made funad-train and funad-eval list every image dozens of times (one link) or walk for ever
+ * (two). */
 #include <string.h>
 #include <unistd.h>
 
@@ -91,25 +92,50 @@ test_links_back_up_the_tree_list_once (void)
 }
 
 static void
-test_aliases_list_once_under_the_first_name (void)
+test_aliases_list_once_under_the_real_name (void)
 {
   char *root = make_tree ();
 
   touch (root, "day3/x.png");
   touch (root, "day3/clip.avi");
   touch (root, "notes.txt");
-  link_to (root, "day3", "latest");           /* a folder under two names */
+  link_to (root, "day3", "0-latest");         /* a folder under two names, the link first */
   link_to (root, "day3/x.png", "best.png");   /* a file under two names */
   link_to (root, "/nonexistent/y.png", "gone.png");
-  /* byte order of a depth-first walk: best.png comes first, so day3/x.png is the alias; the
-   * dangling link is listed for its decoder to name the problem, as before */
+  /* the real names win, whatever sorts first; the dangling link is listed for its decoder to
+   * name the problem, as before */
   char *images = listed (root, FALSE);
-  g_assert_cmpstr (images, ==, "best.png gone.png");
+  g_assert_cmpstr (images, ==, "day3/x.png gone.png");
   char *media = listed (root, TRUE);
-  g_assert_cmpstr (media, ==, "best.png day3/clip.avi gone.png");
+  g_assert_cmpstr (media, ==, "day3/clip.avi day3/x.png gone.png");
   g_free (images);
   g_free (media);
   remove_tree (root);
+  g_free (root);
+}
+
+/* What only links reach is listed once, under the first name met; hard links are separate
+ * files, as they always were. */
+static void
+test_linked_only_and_hard_links (void)
+{
+  char *root = make_tree ();
+  char *outside = make_tree ();
+
+  touch (outside, "far.png");
+  touch (root, "a.png");
+  char *a = g_build_filename (root, "a.png", NULL), *b = g_build_filename (root, "b.png", NULL);
+  g_assert_cmpint (link (a, b), ==, 0);
+  link_to (root, outside, "m1");
+  link_to (root, outside, "m2");
+  char *got = listed (root, FALSE);
+  g_assert_cmpstr (got, ==, "a.png b.png m1/far.png");
+  g_free (got);
+  g_free (a);
+  g_free (b);
+  remove_tree (outside);
+  remove_tree (root);
+  g_free (outside);
   g_free (root);
 }
 
@@ -131,8 +157,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/frame-source/links-back-up-the-tree-list-once",
                    test_links_back_up_the_tree_list_once);
-  g_test_add_func ("/frame-source/aliases-list-once-under-the-first-name",
-                   test_aliases_list_once_under_the_first_name);
+  g_test_add_func ("/frame-source/aliases-list-once-under-the-real-name",
+                   test_aliases_list_once_under_the_real_name);
+  g_test_add_func ("/frame-source/linked-only-and-hard-links", test_linked_only_and_hard_links);
   g_test_add_func ("/frame-source/unreadable-folder-is-an-error",
                    test_unreadable_folder_is_an_error);
   return g_test_run ();

@@ -16,7 +16,7 @@ int cli_fail_error (GError *error);
 /* Values GOption takes but no tool can use: "inf" and "nan" for a G_OPTION_ARG_DOUBLE option,
  * "" for a G_OPTION_ARG_FILENAME(_ARRAY) one (the inputs too). The first one found in entries
  * (ended by a NULL long_name) is reported as cli_fail does, and TRUE returned; FALSE when there
- * is none. Every tool calls it right after parsing its options. */
+ * is none. Every tool with such options calls it right after parsing them. */
 gboolean cli_fail_bad_values (const GOptionEntry *entries);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
@@ -19,7 +20,7 @@
 /* Frames larger than this are refused before conversion: videoconvert's buffers overflow past
  * 2 GiB (a 30000 x 30000 grey PNG crashed it), and no camera or inspection image comes near. */
 #define FRAME_MAX_PIXELS (G_GINT64_CONSTANT (1) << 27)
-/* No real dataset nests folders this deep (links are walked once: see FolderWalk). */
+/* No real dataset nests folders this deep (link loops are walked once: see FolderWalk). */
 #define MAX_FOLDER_DEPTH 64
 
 /* After a capture pipeline is told to end (EOS), how long it may take to drain, and how long
@@ -79,28 +80,48 @@ frame_source_is_video_path (const char *path)
   return has_extension (path, video_extensions);
 }
 
-/* A folder walk. Symbolic links are followed, but each real folder and file (device and
- * inode) is taken once: a link back up the tree (`ln -s . loop`) would otherwise be walked
- * until the kernel's link limit, finding every image dozens of times, and two such links
- * make the walk exponential; a `latest -> day3` link would count day3's frames twice. */
+/* A folder walk, in two passes. The first lists every file reachable without a symbolic link,
+ * under its real name (hard links included, as any other file). The second follows the links
+ * and adds only what they reach that is not listed yet (by device and inode), each link's
+ * target folder once per pass: a link back up the tree (`ln -s . loop`) would otherwise be
+ * walked until the kernel's link limit, finding every image dozens of times, and two such
+ * links made the walk exponential; a `latest -> day3` link counted day3's frames twice. */
 typedef struct {
   gboolean videos;
-  GHashTable *seen; /* "device:inode" of every folder and file taken */
+  gboolean follow_links;  /* the second pass */
+  GHashTable *files;      /* "device:inode" of every file listed */
+  GHashTable *folders;    /* "device:inode" of every folder entered in this pass */
   GPtrArray *out;
 } FolderWalk;
 
-/* FALSE when path's folder or file was taken already; TRUE (and now taken) otherwise. A path
- * that cannot be examined (a dangling link) counts as new: its decoder names the problem. */
-static gboolean
-walk_first_visit (FolderWalk *walk, const char *path)
+/* path's "device:inode", or NULL when it cannot be examined (a dangling link). */
+static char *
+identity (const char *path)
 {
   GStatBuf st;
 
   if (g_stat (path, &st) != 0)
-    return TRUE;
-  char *key = g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64) st.st_dev,
-                               (guint64) st.st_ino);
-  return g_hash_table_add (walk->seen, key);
+    return NULL;
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64) st.st_dev,
+                          (guint64) st.st_ino);
+}
+
+/* Adds path's identity to set: FALSE when it was there already. A path that cannot be examined
+ * counts as new (a dangling link is listed, for its decoder to name the problem). */
+static gboolean
+first_time (GHashTable *set, const char *path)
+{
+  char *key = identity (path);
+
+  return key == NULL || g_hash_table_add (set, key);
+}
+
+static gboolean
+is_link (const char *path)
+{
+  GStatBuf st;
+
+  return g_lstat (path, &st) == 0 && S_ISLNK (st.st_mode);
 }
 
 static int
@@ -133,8 +154,9 @@ sorted_entries (const char *dir, GError **error)
   return names;
 }
 
+/* via_link: dir was reached through a symbolic link (second pass only). */
 static gboolean
-collect_files (FolderWalk *walk, const char *dir, int depth, GError **error)
+collect_files (FolderWalk *walk, const char *dir, int depth, gboolean via_link, GError **error)
 {
   GPtrArray *names = sorted_entries (dir, error);
   gboolean ok = TRUE;
@@ -143,22 +165,28 @@ collect_files (FolderWalk *walk, const char *dir, int depth, GError **error)
     return FALSE;
   for (guint i = 0; ok && i < names->len; i++) {
     char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+    gboolean linked = via_link || is_link (path);
 
-    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-      if (!walk_first_visit (walk, path)) {
-        /* reached again through a link: its files are listed already */
+    if (linked && !walk->follow_links) {
+      /* the second pass's */
+    } else if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+      if (!first_time (walk->folders, path)) {
+        /* entered already in this pass, through another name */
       } else if (depth >= MAX_FOLDER_DEPTH) {
         g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: folders nested more than %d deep",
                      path, MAX_FOLDER_DEPTH);
         ok = FALSE;
       } else {
-        ok = collect_files (walk, path, depth + 1, error);
+        ok = collect_files (walk, path, depth + 1, linked, error);
       }
-    } else if ((frame_source_is_image_path (path) ||
-                (walk->videos && frame_source_is_video_path (path))) &&
-               walk_first_visit (walk, path)) {
-      g_ptr_array_add (walk->out, path);
-      path = NULL;
+    } else if (frame_source_is_image_path (path) ||
+               (walk->videos && frame_source_is_video_path (path))) {
+      /* first pass: every file; second: those only a link reaches, not listed yet */
+      if (walk->follow_links ? linked && first_time (walk->files, path)
+                             : (first_time (walk->files, path), TRUE)) {
+        g_ptr_array_add (walk->out, path);
+        path = NULL;
+      }
     }
     g_free (path);
   }
@@ -169,16 +197,23 @@ collect_files (FolderWalk *walk, const char *dir, int depth, GError **error)
 static GPtrArray *
 list_files (const char *dir, gboolean videos, GError **error)
 {
-  FolderWalk walk = { videos, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
-                      g_ptr_array_new_with_free_func (g_free) };
+  FolderWalk walk = { videos, FALSE, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                      NULL, g_ptr_array_new_with_free_func (g_free) };
+  gboolean ok = TRUE;
 
-  walk_first_visit (&walk, dir);
-  if (!collect_files (&walk, dir, 0, error))
+  for (int pass = 0; ok && pass < 2; pass++) {
+    walk.follow_links = pass == 1;
+    walk.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    first_time (walk.folders, dir);
+    ok = collect_files (&walk, dir, 0, FALSE, error);
+    g_hash_table_unref (walk.folders);
+  }
+  g_hash_table_unref (walk.files);
+  if (!ok)
     g_clear_pointer (&walk.out, g_ptr_array_unref);
   else
     /* Byte-wise, not locale collation: the same folder gives the same order everywhere. */
     g_ptr_array_sort (walk.out, compare_names);
-  g_hash_table_unref (walk.seen);
   return walk.out;
 }
 

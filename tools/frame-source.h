@@ -54,9 +54,10 @@ gboolean frame_source_is_image_path (const char *path);
 gboolean frame_source_is_video_path (const char *path);
 
 /* All image files under dir, recursively, sorted byte-wise by path. Hidden entries are skipped;
- * symbolic links are followed, each real folder and file listed once (the first name in byte order
- * of a depth-first walk). Returns NULL and an error when dir cannot be read; an empty array when
- * it holds no image. */
+ * symbolic links are followed. A file that a path without links reaches is listed under that
+ * path (hard links each under their own); one that only links reach is listed once, under the
+ * name a depth-first walk (entries in byte order) meets first. Returns NULL and an error when
+ * dir cannot be read; an empty array when it holds no image. */
 GPtrArray *frame_source_list_images (const char *dir, GError **error);
 
 /* All image and video files under dir, as frame_source_list_images() lists images. */

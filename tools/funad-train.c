@@ -677,6 +677,8 @@ main (int argc, char **argv)
 
   if (!output)
     return cli_fail ("no model file given: use -o MODEL");
+  if (backbone && g_str_has_suffix (backbone, ":"))  /* "" would name the current folder */
+    return cli_fail ("--backbone NAME:WEIGHTS: WEIGHTS is an empty path");
   if ((!inputs || !inputs[0]) && !pipeline)
     return cli_fail ("no input given: name image files, videos or folders, or use --pipeline");
   if (size < 32 || size > 1024 || size % 8 != 0)
