@@ -181,9 +181,13 @@ collect_files (FolderWalk *walk, const char *dir, int depth, gboolean via_link, 
       }
     } else if (frame_source_is_image_path (path) ||
                (walk->videos && frame_source_is_video_path (path))) {
-      /* first pass: every file; second: those only a link reaches, not listed yet */
-      if (walk->follow_links ? linked && first_time (walk->files, path)
-                             : (first_time (walk->files, path), TRUE)) {
+      /* first pass: every file (remembered); second: those only a link reaches, not listed */
+      gboolean take = TRUE;
+      if (!walk->follow_links)
+        first_time (walk->files, path);
+      else
+        take = linked && first_time (walk->files, path);
+      if (take) {
         g_ptr_array_add (walk->out, path);
         path = NULL;
       }
