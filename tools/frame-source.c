@@ -81,18 +81,30 @@ frame_source_is_video_path (const char *path)
 }
 
 /* A folder walk, in two passes. The first lists every file reachable without a symbolic link,
- * under its real name (hard links included, as any other file). The second follows the links
- * and adds only what they reach that is not listed yet (by device and inode), each link's
- * target folder once per pass: a link back up the tree (`ln -s . loop`) would otherwise be
- * walked until the kernel's link limit, finding every image dozens of times, and two such
- * links made the walk exponential; a `latest -> day3` link counted day3's frames twice. */
+ * under its real name (hard links included, as any other file), and sets the links it meets
+ * aside. The second follows those links and adds only what they reach that is not listed yet
+ * (by device and inode), each folder entered once: a link back up the tree (`ln -s . loop`)
+ * would otherwise be walked until the kernel's link limit, finding every image dozens of
+ * times, and two such links made the walk exponential; a `latest -> day3` link counted day3's
+ * frames twice. */
 typedef struct {
   gboolean videos;
-  gboolean follow_links;  /* the second pass */
-  GHashTable *files;      /* "device:inode" of every file listed */
-  GHashTable *folders;    /* "device:inode" of every folder entered in this pass */
+  GHashTable *files;    /* "device:inode" of every file met */
+  GHashTable *folders;  /* "device:inode" of every folder entered */
+  GArray *links;        /* FolderLink: the links the first pass met, in its order */
   GPtrArray *out;
 } FolderWalk;
+
+typedef struct {
+  char *path;
+  int depth;  /* of the folder holding it */
+} FolderLink;
+
+static void
+folder_link_clear (gpointer data)
+{
+  g_free (((FolderLink *) data)->path);
+}
 
 /* path's "device:inode", or NULL when it cannot be examined (a dangling link). */
 static char *
@@ -154,7 +166,40 @@ sorted_entries (const char *dir, GError **error)
   return names;
 }
 
-/* via_link: dir was reached through a symbolic link (second pass only). */
+static gboolean collect_files (FolderWalk *walk, const char *dir, int depth, gboolean via_link,
+                               GError **error);
+
+/* One entry of a folder at depth, or a link the first pass set aside: a folder is walked (once),
+ * an image or video listed, unless it was reached through a link (via_link) and is listed
+ * already under another name. Takes path. */
+static gboolean
+take_entry (FolderWalk *walk, char *path, int depth, gboolean via_link, GError **error)
+{
+  gboolean ok = TRUE;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    if (!first_time (walk->folders, path)) {
+      /* entered already, through another name */
+    } else if (depth >= MAX_FOLDER_DEPTH) {
+      g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: folders nested more than %d deep",
+                   path, MAX_FOLDER_DEPTH);
+      ok = FALSE;
+    } else {
+      ok = collect_files (walk, path, depth + 1, via_link, error);
+    }
+  } else if (frame_source_is_image_path (path) ||
+             (walk->videos && frame_source_is_video_path (path))) {
+    /* every file is remembered, so that a link to it does not list it again */
+    if (first_time (walk->files, path) || !via_link) {
+      g_ptr_array_add (walk->out, path);
+      return ok;
+    }
+  }
+  g_free (path);
+  return ok;
+}
+
+/* via_link: dir was reached through a symbolic link (the second pass). */
 static gboolean
 collect_files (FolderWalk *walk, const char *dir, int depth, gboolean via_link, GError **error)
 {
@@ -165,34 +210,13 @@ collect_files (FolderWalk *walk, const char *dir, int depth, gboolean via_link, 
     return FALSE;
   for (guint i = 0; ok && i < names->len; i++) {
     char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-    gboolean linked = via_link || is_link (path);
 
-    if (linked && !walk->follow_links) {
-      /* the second pass's */
-    } else if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-      if (!first_time (walk->folders, path)) {
-        /* entered already in this pass, through another name */
-      } else if (depth >= MAX_FOLDER_DEPTH) {
-        g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_IO, "%s: folders nested more than %d deep",
-                     path, MAX_FOLDER_DEPTH);
-        ok = FALSE;
-      } else {
-        ok = collect_files (walk, path, depth + 1, linked, error);
-      }
-    } else if (frame_source_is_image_path (path) ||
-               (walk->videos && frame_source_is_video_path (path))) {
-      /* first pass: every file (remembered); second: those only a link reaches, not listed */
-      gboolean take = TRUE;
-      if (!walk->follow_links)
-        first_time (walk->files, path);
-      else
-        take = linked && first_time (walk->files, path);
-      if (take) {
-        g_ptr_array_add (walk->out, path);
-        path = NULL;
-      }
+    if (!via_link && is_link (path)) {
+      FolderLink link = { path, depth };
+      g_array_append_val (walk->links, link);
+    } else {
+      ok = take_entry (walk, path, depth, via_link, error);
     }
-    g_free (path);
   }
   g_ptr_array_unref (names);
   return ok;
@@ -201,18 +225,22 @@ collect_files (FolderWalk *walk, const char *dir, int depth, gboolean via_link, 
 static GPtrArray *
 list_files (const char *dir, gboolean videos, GError **error)
 {
-  FolderWalk walk = { videos, FALSE, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
-                      NULL, g_ptr_array_new_with_free_func (g_free) };
-  gboolean ok = TRUE;
+  FolderWalk walk = { videos, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                      g_array_new (FALSE, FALSE, sizeof (FolderLink)),
+                      g_ptr_array_new_with_free_func (g_free) };
 
-  for (int pass = 0; ok && pass < 2; pass++) {
-    walk.follow_links = pass == 1;
-    walk.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-    first_time (walk.folders, dir);
-    ok = collect_files (&walk, dir, 0, FALSE, error);
-    g_hash_table_unref (walk.folders);
+  g_array_set_clear_func (walk.links, folder_link_clear);
+  first_time (walk.folders, dir);
+  gboolean ok = collect_files (&walk, dir, 0, FALSE, error);
+  /* the second pass appends no links: what it enters is reached through one */
+  for (guint i = 0; ok && i < walk.links->len; i++) {
+    FolderLink *link = &g_array_index (walk.links, FolderLink, i);
+    ok = take_entry (&walk, g_steal_pointer (&link->path), link->depth, TRUE, error);
   }
+  g_array_unref (walk.links);
   g_hash_table_unref (walk.files);
+  g_hash_table_unref (walk.folders);
   if (!ok)
     g_clear_pointer (&walk.out, g_ptr_array_unref);
   else
