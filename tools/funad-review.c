@@ -385,17 +385,25 @@ same_file (const char *a, const char *b)
 
 /* ---- annotated video ------------------------------------------------------------------------ */
 
-/* TRUE when path is one of the inputs (under any name), or its writing name PATH.part is. */
+/* TRUE when writing output (first as OUTPUT.part, then renamed) would replace input. */
+static gboolean
+writes_over (const char *output, const char *input)
+{
+  char *part = g_strconcat (output, ".part", NULL);
+  gboolean over = same_file (output, input) || same_file (part, input);
+
+  g_free (part);
+  return over;
+}
+
+/* TRUE when writing path would replace one of the inputs. */
 static gboolean
 is_an_input (Review *review, const char *path)
 {
-  char *part = g_strconcat (path, ".part", NULL);
-  gboolean found = FALSE;
-
-  for (int i = 0; review->inputs[i] && !found; i++)
-    found = same_file (path, review->inputs[i]) || same_file (part, review->inputs[i]);
-  g_free (part);
-  return found;
+  for (int i = 0; review->inputs[i]; i++)
+    if (writes_over (path, review->inputs[i]))
+      return TRUE;
+  return FALSE;
 }
 
 /* DIR/NAME-annotated.avi, NAME unique among this run's outputs and never an input's name:
@@ -741,11 +749,8 @@ check_inputs (char **inputs, const char *out_dir, GError **error)
     /* the report's own files are replaced at the end: never over an input */
     for (int k = 0; report_files[k]; k++) {
       char *report_file = g_build_filename (out_dir, report_files[k], NULL);
-      char *part = g_strconcat (report_file, ".part", NULL);
-      gboolean clash = same_file (inputs[i], report_file) || same_file (inputs[i], part);
 
-      g_free (part);
-      if (clash) {
+      if (writes_over (report_file, inputs[i])) {
         g_set_error (error, FUNAD_ERROR, FUNAD_ERROR_INPUT, "%s: the report would be written "
                      "over this input (%s); choose another -o folder", inputs[i], report_file);
         g_free (report_file);
